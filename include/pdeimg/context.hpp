@@ -1,0 +1,73 @@
+// pdeimg::Context: backend selection, the CUDA stream, worker threads and reusable scratch.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace pdeimg {
+
+/// Which implementation runs an operation.
+enum class Backend {
+  kAuto,  ///< CUDA when built in and a device is present, else CPU. PDEIMG_BACKEND overrides.
+  kCpu,   ///< Multi-threaded CPU backend (the reference implementation).
+  kCuda,  ///< CUDA backend.
+};
+
+const char* to_string(Backend backend) noexcept;
+/// Parses "auto", "cpu" or "cuda" (case-insensitive); throws Error(kInvalidArgument) otherwise.
+Backend parse_backend(const std::string& name);
+/// True when this build contains the CUDA backend (independent of whether a device is present).
+bool cuda_compiled() noexcept;
+/// Number of usable CUDA devices (0 without CUDA or without a driver).
+int cuda_device_count() noexcept;
+
+namespace detail {
+struct ContextImpl;
+}
+
+/// Everything an operation needs besides its images: the resolved backend, the CUDA stream the
+/// device work is queued on, the CPU thread count, and scratch buffers that are reused across
+/// calls (so repeated calls do not allocate). A Context is not thread-safe: use one per thread.
+///
+/// Asynchrony: operations on device views are queued on the context's stream and return at once;
+/// call synchronize() before reading results on the host. Operations on host views are
+/// synchronous (they return with the result in place) on every backend.
+///
+///   pdeimg::Context ctx;                      // auto: CUDA if available, else CPU
+///   pdeimg::Context cpu(pdeimg::Backend::kCpu);
+class Context {
+ public:
+  /// Resolves `requested`. kAuto honours the environment variable PDEIMG_BACKEND (auto|cpu|cuda).
+  /// Requesting kCuda without CUDA support or without a device throws Error(kBackendUnavailable).
+  /// `device` selects the CUDA device ordinal (ignored on the CPU).
+  explicit Context(Backend requested = Backend::kAuto, int device = 0);
+  ~Context();
+  Context(Context&&) noexcept;
+  Context& operator=(Context&&) noexcept;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  Backend backend() const noexcept;
+  /// "CPU (N threads)" or the CUDA device's name.
+  std::string device_name() const;
+  /// Why kAuto chose what it chose (e.g. "no CUDA device found: cudaErrorNoDevice"); empty when
+  /// the backend was requested explicitly.
+  const std::string& selection_note() const noexcept;
+
+  /// CPU worker threads (default: all hardware threads). n <= 0 restores the default.
+  void set_threads(int n) noexcept;
+  int threads() const noexcept;
+
+  /// The cudaStream_t device work is queued on (nullptr on the CPU backend).
+  void* stream() const noexcept;
+  int device() const noexcept;
+  /// Blocks until all work queued on this context has finished; throws Error(kCuda) if any failed.
+  void synchronize();
+
+  detail::ContextImpl& impl() noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<detail::ContextImpl> impl_;
+};
+
+}  // namespace pdeimg

@@ -1,0 +1,54 @@
+// Linear (isotropic) diffusion: u_t = Δu, equivalent to a Gaussian blur.
+#pragma once
+
+#include "pdeimg/context.hpp"
+#include "pdeimg/image.hpp"
+
+namespace pdeimg {
+
+/// What to do with the alpha channel of 2- and 4-channel images.
+enum class AlphaMode {
+  kPreserve,  ///< Copy alpha unchanged (default).
+  kProcess,   ///< Treat the last channel like any other.
+};
+
+/// Parameters of heat_smooth. Give exactly one of `time` and `sigma` (> 0).
+struct HeatParams {
+  /// Diffusion time T in pixel² (> 0). Equivalent Gaussian: sigma = sqrt(2 T).
+  double time = 0.0;
+  /// Equivalent Gaussian standard deviation in pixels (> 0); sets T = sigma² / 2.
+  double sigma = 0.0;
+  /// Largest explicit time step; the library takes n = ceil(T / max_dt) equal steps.
+  /// Must lie in (0, 0.25], the stability bound of the 5-point scheme in 2-D.
+  double max_dt = 0.25;
+  AlphaMode alpha = AlphaMode::kPreserve;
+};
+
+/// What heat_smooth did.
+struct HeatReport {
+  Backend backend = Backend::kCpu;
+  int steps = 0;        ///< explicit Euler steps taken
+  double dt = 0.0;      ///< their size (T / steps)
+  double time = 0.0;    ///< total diffusion time T
+};
+
+/// Smooths `src` into `dst` by solving the heat equation u_t = Δu for time T with the 5-point
+/// Laplacian (grid spacing 1 pixel), explicit Euler in n equal sub-steps dt = T/n <= max_dt, and
+/// reflecting (zero-flux, Neumann) boundaries: the mean is conserved and values stay within the
+/// input's range. Computes in float32; converts to dst's type (rounded, saturated) once at the end.
+///
+/// src and dst must have the same size and channel count; their sample types may differ. dst may
+/// alias src exactly (in-place) but must not partially overlap it. Host views run synchronously
+/// on either backend (the CUDA backend copies them to and from the device); device views need the
+/// CUDA backend and are queued asynchronously on ctx's stream.
+///
+///   pdeimg::HostImage out(in.width(), in.height(), in.channels(), in.type());
+///   pdeimg::HeatParams p;  p.sigma = 2.0;
+///   pdeimg::HeatReport r = pdeimg::heat_smooth(in, out, p, ctx);  // r.steps == 8
+HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatParams& params,
+                       Context& ctx);
+
+/// Number of explicit steps heat_smooth takes for diffusion time `time` with step bound `max_dt`.
+int heat_steps_for(double time, double max_dt = 0.25);
+
+}  // namespace pdeimg

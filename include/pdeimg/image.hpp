@@ -1,0 +1,102 @@
+// Images: a pitched non-owning view, and owning host and device images.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace pdeimg {
+
+/// Pixel sample types. Computation is always float32; results are converted back to the
+/// output's type (rounded to nearest, saturated) only at the end of an operation.
+enum class PixelType { kU8, kU16, kF32 };
+
+/// Where a buffer lives.
+enum class Location { kHost, kDevice };
+
+/// Size in bytes of one sample of `type`.
+constexpr std::size_t sample_size(PixelType type) noexcept {
+  return type == PixelType::kU8 ? 1 : type == PixelType::kU16 ? 2 : 4;
+}
+
+const char* to_string(PixelType type) noexcept;
+
+/// A non-owning, pitched view of an image with interleaved channels (1..4).
+/// Row y starts at `static_cast<char*>(data) + y * pitch`; `pitch` is always in bytes and at least
+/// width * channels * sample_size(type). Views are cheap to copy and are passed by value.
+/// For 2 and 4 channels the last channel is alpha (see each operation's `alpha` parameter).
+struct ImageView {
+  void* data = nullptr;
+  int width = 0;
+  int height = 0;
+  int channels = 1;
+  std::size_t pitch = 0;  ///< bytes between the starts of consecutive rows
+  PixelType type = PixelType::kF32;
+  Location location = Location::kHost;
+
+  bool empty() const noexcept { return data == nullptr || width <= 0 || height <= 0; }
+  std::size_t row_bytes() const noexcept {
+    return static_cast<std::size_t>(width) * channels * sample_size(type);
+  }
+  template <typename T>
+  T* row(int y) const noexcept {
+    return reinterpret_cast<T*>(static_cast<char*>(data) + static_cast<std::size_t>(y) * pitch);
+  }
+  /// The region of interest [x, x+w) x [y, y+h), sharing this view's memory and pitch.
+  /// Throws Error(kInvalidArgument) if the region does not lie inside the view.
+  ImageView roi(int x, int y, int w, int h) const;
+};
+
+/// Throws Error(kInvalidArgument) naming `what` if `view` is malformed (null data, non-positive
+/// size, channels outside 1..4, pitch smaller than a row).
+void validate(const ImageView& view, const char* what);
+
+/// An image in host memory that owns its pixels (rows are contiguous: pitch == row_bytes()).
+class HostImage {
+ public:
+  HostImage() = default;
+  /// Allocates width x height x channels samples of `type`, zero-initialised.
+  HostImage(int width, int height, int channels, PixelType type);
+
+  ImageView view() const noexcept { return view_; }
+  operator ImageView() const noexcept { return view_; }  // NOLINT: a view of *this
+  int width() const noexcept { return view_.width; }
+  int height() const noexcept { return view_.height; }
+  int channels() const noexcept { return view_.channels; }
+  PixelType type() const noexcept { return view_.type; }
+  bool empty() const noexcept { return view_.empty(); }
+  template <typename T>
+  T* row(int y) const noexcept { return view_.row<T>(y); }
+  /// A deep copy of any host view (contiguous rows).
+  static HostImage copy_of(const ImageView& src);
+
+ private:
+  std::shared_ptr<void> storage_;
+  ImageView view_{};
+};
+
+/// An image in CUDA device memory (cudaMallocPitch) that owns its pixels. Constructing one in a
+/// build without CUDA, or on a machine without a device, throws Error(kBackendUnavailable).
+class DeviceImage {
+ public:
+  DeviceImage() = default;
+  DeviceImage(int width, int height, int channels, PixelType type);
+
+  ImageView view() const noexcept { return view_; }
+  operator ImageView() const noexcept { return view_; }  // NOLINT: a view of *this
+  int width() const noexcept { return view_.width; }
+  int height() const noexcept { return view_.height; }
+  int channels() const noexcept { return view_.channels; }
+  PixelType type() const noexcept { return view_.type; }
+  bool empty() const noexcept { return view_.empty(); }
+
+  /// Synchronous copies between a host view and this image; shapes and types must match.
+  void upload(const ImageView& host);
+  void download(const ImageView& host) const;
+
+ private:
+  std::shared_ptr<void> storage_;
+  ImageView view_{};
+};
+
+}  // namespace pdeimg

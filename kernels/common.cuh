@@ -1,0 +1,82 @@
+// Shared per-pixel building blocks, compiled for both the CPU backend and the CUDA kernels.
+// Everything here is a pure function of its arguments: no threads, no memory management.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+// PDEIMG_HD marks functions callable from host and device code. Keyed on __CUDACC__ (not
+// __CUDA_ARCH__) so that nvcc's host and device passes see the same declarations.
+#if defined(__CUDACC__)
+#define PDEIMG_HD __host__ __device__ __forceinline__
+#else
+#define PDEIMG_HD inline
+#endif
+
+namespace pdeimg {
+namespace detail {
+
+/// `count` float planes of equal size stacked `plane_stride` floats apart: the internal layout
+/// every operation computes in (one plane per processed channel).
+struct Planes {
+  float* data;
+  int width;
+  int height;
+  int count;
+  std::ptrdiff_t stride;        // floats between rows
+  std::ptrdiff_t plane_stride;  // floats between planes
+  PDEIMG_HD float* row(int c, int y) const {
+    return data + c * plane_stride + static_cast<std::ptrdiff_t>(y) * stride;
+  }
+};
+
+/// Reflecting (half-sample symmetric) boundary: index -1 maps to 0, n to n-1, -2 to 1, ...
+/// For a one-pixel halo this is the ghost cell u[-1] = u[0] of the zero-flux (Neumann) condition,
+/// so every stencil that uses it conserves the mean. Periodic in 2n, so any offset is valid even
+/// when the stencil is wider than the image.
+struct Reflect {
+  PDEIMG_HD static int map(int i, int n) {
+    if (i >= 0 && i < n) return i;
+    const int period = 2 * n;
+    int m = i % period;
+    if (m < 0) m += period;
+    return m < n ? m : period - 1 - m;
+  }
+  /// The common one-pixel case, cheaper than map().
+  PDEIMG_HD static int prev(int i) { return i > 0 ? i - 1 : 0; }
+  PDEIMG_HD static int next(int i, int n) { return i + 1 < n ? i + 1 : n - 1; }
+};
+
+/// Sample conversion. To float: exact. From float: rounded to nearest (halves up), saturated to
+/// the type's range; NaN becomes 0. Identical on host and device.
+template <typename T>
+struct SampleTraits;
+
+template <>
+struct SampleTraits<std::uint8_t> {
+  PDEIMG_HD static float to_float(std::uint8_t v) { return static_cast<float>(v); }
+  PDEIMG_HD static std::uint8_t from_float(float v) {
+    if (!(v > 0.0f)) return 0;
+    if (v >= 255.0f) return 255;
+    return static_cast<std::uint8_t>(v + 0.5f);
+  }
+};
+
+template <>
+struct SampleTraits<std::uint16_t> {
+  PDEIMG_HD static float to_float(std::uint16_t v) { return static_cast<float>(v); }
+  PDEIMG_HD static std::uint16_t from_float(float v) {
+    if (!(v > 0.0f)) return 0;
+    if (v >= 65535.0f) return 65535;
+    return static_cast<std::uint16_t>(v + 0.5f);
+  }
+};
+
+template <>
+struct SampleTraits<float> {
+  PDEIMG_HD static float to_float(float v) { return v; }
+  PDEIMG_HD static float from_float(float v) { return v; }
+};
+
+}  // namespace detail
+}  // namespace pdeimg

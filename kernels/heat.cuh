@@ -1,0 +1,18 @@
+// Heat equation u_t = Δu: one explicit Euler step of the 5-point Laplacian (grid spacing 1),
+//   u' = u + dt (u_N + u_S + u_W + u_E - 4 u),   stable and monotone for dt <= 1/4.
+#pragma once
+
+#include "common.cuh"
+
+namespace pdeimg {
+namespace detail {
+
+/// Stability bound of the explicit 5-point scheme in 2-D.
+constexpr double kHeatMaxDt = 0.25;
+
+PDEIMG_HD float heat_update(float c, float n, float s, float w, float e, float dt) {
+  return c + dt * (((n + s) + (w + e)) - 4.0f * c);
+}
+
+}  // namespace detail
+}  // namespace pdeimg

@@ -1,0 +1,159 @@
+#include "pdeimg/context.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "pdeimg/error.hpp"
+#include "src/context_impl.hpp"
+#include "src/cuda/runtime.hpp"
+
+namespace pdeimg {
+
+const char* to_string(Backend backend) noexcept {
+  switch (backend) {
+    case Backend::kAuto: return "auto";
+    case Backend::kCpu: return "cpu";
+    case Backend::kCuda: return "cuda";
+  }
+  return "unknown";
+}
+
+Backend parse_backend(const std::string& name) {
+  std::string s = name;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (s == "auto") return Backend::kAuto;
+  if (s == "cpu") return Backend::kCpu;
+  if (s == "cuda" || s == "gpu") return Backend::kCuda;
+  throw Error(ErrorCode::kInvalidArgument,
+              "backend: expected auto, cpu or cuda, got '" + name + "'");
+}
+
+bool cuda_compiled() noexcept { return PDEIMG_HAS_CUDA != 0; }
+
+int cuda_device_count() noexcept { return cuda::device_count(); }
+
+namespace detail {
+
+int default_threads() noexcept {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+float* HostScratch::get(int slot, std::size_t floats) {
+  if (slot >= static_cast<int>(slots_.size())) slots_.resize(slot + 1);
+  Buffer& b = slots_[slot];
+  if (b.size < floats) {
+    b.data.reset();  // release first: peak memory stays at one buffer
+    b.data.reset(new (std::nothrow) float[floats]);
+    if (!b.data) {
+      b.size = 0;
+      throw Error(ErrorCode::kOutOfMemory,
+                  "cannot allocate " + std::to_string(floats * sizeof(float)) + " bytes of scratch");
+    }
+    b.size = floats;
+  }
+  return b.data.get();
+}
+
+DeviceScratch::~DeviceScratch() {
+  for (Buffer& b : slots_) cuda::free_device(b.data);
+}
+
+void* DeviceScratch::get(int slot, std::size_t bytes, void* stream) {
+  if (slot >= static_cast<int>(slots_.size())) slots_.resize(slot + 1);
+  Buffer& b = slots_[slot];
+  if (b.size < bytes) {
+    if (b.data) {
+      cuda::synchronize(stream);
+      cuda::free_device(b.data);
+      b.data = nullptr;
+      b.size = 0;
+    }
+    b.data = cuda::malloc_device(bytes);
+    b.size = bytes;
+  }
+  return b.data;
+}
+
+ContextImpl::~ContextImpl() {
+  if (stream) {
+    try {
+      cuda::synchronize(stream);
+    } catch (...) {  // a destructor must not throw; the failure was the caller's to observe
+    }
+  }
+  cuda::destroy_stream(stream);
+}
+
+}  // namespace detail
+
+Context::Context(Backend requested, int device) : impl_(std::make_unique<detail::ContextImpl>()) {
+  auto& im = *impl_;
+  im.threads = detail::default_threads();
+  im.device = device;
+  Backend want = requested;
+  if (want == Backend::kAuto) {
+    if (const char* env = std::getenv("PDEIMG_BACKEND"); env != nullptr && *env != '\0') {
+      try {
+        want = parse_backend(env);
+      } catch (const Error&) {
+        throw Error(ErrorCode::kInvalidArgument,
+                    std::string("PDEIMG_BACKEND: expected auto, cpu or cuda, got '") + env + "'");
+      }
+      if (want != Backend::kAuto) im.note = std::string("PDEIMG_BACKEND=") + env;
+    }
+  }
+  if (want == Backend::kAuto) {
+    const int n = cuda::device_count();
+    if (n > device && device >= 0) {
+      want = Backend::kCuda;
+      im.note = "auto: CUDA device " + std::to_string(device) + " found";
+    } else {
+      want = Backend::kCpu;
+      const std::string why = cuda::no_device_reason();
+      im.note = "auto: using the CPU (" + (why.empty() ? "device " + std::to_string(device) + " not present" : why) + ")";
+    }
+  }
+  if (want == Backend::kCuda) {
+    if (!cuda_compiled()) {
+      throw Error(ErrorCode::kBackendUnavailable,
+                  "backend cuda requested, but pdeimg was built without CUDA (PDEIMG_WITH_CUDA=OFF or no CUDA compiler found)");
+    }
+    const int n = cuda::device_count();
+    if (device < 0 || device >= n) {
+      const std::string why = cuda::no_device_reason();
+      throw Error(ErrorCode::kBackendUnavailable,
+                  "backend cuda requested, but CUDA device " + std::to_string(device) +
+                      " is not available (" + (why.empty() ? std::to_string(n) + " device(s) present" : why) + ")");
+    }
+    im.stream = cuda::create_stream(device);
+  }
+  im.backend = want;
+}
+
+Context::~Context() = default;
+Context::Context(Context&&) noexcept = default;
+Context& Context::operator=(Context&&) noexcept = default;
+
+Backend Context::backend() const noexcept { return impl_->backend; }
+
+std::string Context::device_name() const {
+  if (impl_->backend == Backend::kCuda) return cuda::device_name(impl_->device);
+  return "CPU (" + std::to_string(impl_->threads) + " threads)";
+}
+
+const std::string& Context::selection_note() const noexcept { return impl_->note; }
+
+void Context::set_threads(int n) noexcept { impl_->threads = n > 0 ? n : detail::default_threads(); }
+int Context::threads() const noexcept { return impl_->threads; }
+void* Context::stream() const noexcept { return impl_->stream; }
+int Context::device() const noexcept { return impl_->device; }
+
+void Context::synchronize() {
+  if (impl_->stream) cuda::synchronize(impl_->stream);
+}
+
+}  // namespace pdeimg

@@ -1,0 +1,94 @@
+// Row loaders and stores for the CPU pipelines: move one row segment between an interleaved
+// typed image (or a float plane set) and per-channel float rows. Internal header.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/common.cuh"
+#include "pdeimg/image.hpp"
+
+namespace pdeimg {
+namespace cpu {
+
+using detail::Planes;
+
+/// Reads columns [xa, xb) of row y, channels [0, n), from an interleaved typed view.
+template <typename T>
+struct ViewLoader {
+  ImageView view;
+  int n;  // channels to load (the first n)
+  void operator()(int y, int xa, int xb, float* const* out) const {
+    const T* in = view.row<const T>(y);
+    const int c_all = view.channels;
+    if (c_all == 1) {
+      float* o = out[0];
+      for (int x = xa; x < xb; ++x) o[x - xa] = detail::SampleTraits<T>::to_float(in[x]);
+      return;
+    }
+    for (int c = 0; c < n; ++c) {
+      float* o = out[c];
+      for (int x = xa; x < xb; ++x) {
+        o[x - xa] = detail::SampleTraits<T>::to_float(in[static_cast<std::ptrdiff_t>(x) * c_all + c]);
+      }
+    }
+  }
+};
+
+/// Writes columns [xa, xb) of row y, channels [0, n), into an interleaved typed view
+/// (rounded and saturated for integer types). Other channels are left untouched.
+template <typename T>
+struct ViewStore {
+  ImageView view;
+  int n;
+  void operator()(int y, int xa, int xb, const float* const* in) const {
+    T* out = view.row<T>(y);
+    const int c_all = view.channels;
+    if (c_all == 1) {
+      const float* i0 = in[0];
+      for (int x = xa; x < xb; ++x) out[x] = detail::SampleTraits<T>::from_float(i0[x - xa]);
+      return;
+    }
+    for (int c = 0; c < n; ++c) {
+      const float* ic = in[c];
+      for (int x = xa; x < xb; ++x) {
+        out[static_cast<std::ptrdiff_t>(x) * c_all + c] = detail::SampleTraits<T>::from_float(ic[x - xa]);
+      }
+    }
+  }
+};
+
+struct PlaneLoader {
+  Planes planes;
+  void operator()(int y, int xa, int xb, float* const* out) const {
+    for (int c = 0; c < planes.count; ++c) {
+      std::memcpy(out[c], planes.row(c, y) + xa, sizeof(float) * static_cast<std::size_t>(xb - xa));
+    }
+  }
+};
+
+struct PlaneStore {
+  Planes planes;
+  void operator()(int y, int xa, int xb, const float* const* in) const {
+    for (int c = 0; c < planes.count; ++c) {
+      std::memcpy(planes.row(c, y) + xa, in[c], sizeof(float) * static_cast<std::size_t>(xb - xa));
+    }
+  }
+};
+
+/// Calls f.template operator()<T>() with T the C++ type of `type`.
+template <typename F>
+decltype(auto) dispatch_type(PixelType type, F&& f) {
+  switch (type) {
+    case PixelType::kU8: return f(std::uint8_t{});
+    case PixelType::kU16: return f(std::uint16_t{});
+    default: return f(float{});
+  }
+}
+
+/// dst's channel `channel` = src's channel `channel`, converted between the views' types
+/// (value-preserving, saturated), for all pixels. Used to pass alpha through unchanged.
+void copy_channel(const ImageView& src, const ImageView& dst, int channel, int threads);
+
+}  // namespace cpu
+}  // namespace pdeimg

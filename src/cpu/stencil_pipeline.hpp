@@ -1,0 +1,121 @@
+// Temporal blocking for explicit 5-point schemes on the CPU. Internal header.
+//
+// S time steps are fused into one pass over memory: each worker streams a band of rows through
+// S+1 small ring buffers (three rows per level, all channels), so level k computes row j as soon
+// as level k-1 holds rows j-1, j, j+1. The input is read once and the output written once per S
+// steps instead of once per step. Bands overlap by S rows (and tiles by S columns) of redundant
+// work; every pixel of every level is computed with the same arithmetic from the same neighbours,
+// so the result is bit-identical whatever S, band size or thread count.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "src/cpu/row_io.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace pdeimg {
+namespace cpu {
+
+constexpr int kMaxFusedSteps = 16;
+/// Ring-buffer bytes per worker; sized to stay inside a 1 MiB L2 with room for streaming rows.
+constexpr std::size_t kRingBudgetBytes = 512 * 1024;
+
+/// How one pass is split: fused steps, tile width and band height.
+struct PassShape {
+  int fused = 1;
+  int tile_w = 0;
+  int band_h = 0;
+  std::size_t ring_floats = 0;  // per worker
+};
+
+/// Chooses the pass shape for `steps` remaining steps on a width x height image of `channels`
+/// processed channels with `threads` workers. `max_fused` caps the steps fused per pass.
+PassShape choose_pass_shape(int width, int height, int channels, int steps, int threads,
+                            int max_fused = kMaxFusedSteps);
+
+/// Runs `op.row(...)` S times over the band [y0, y1) x [x0, x1) of a width x height image,
+/// reading level 0 through `load` and writing level S through `store`.
+///
+/// RowOp: void operator()(const float* const* up, const float* const* mid, const float* const* dn,
+///                        float* const* out, int n, bool left_edge, bool right_edge) const;
+/// where each pointer addresses the first computed column of a channel row, mid[c][-1] and
+/// mid[c][n] are valid unless left_edge / right_edge (the image border) is set.
+template <class Load, class Store, class RowOp>
+void fused_band(const Load& load, const Store& store, const RowOp& op, int width, int height,
+                int channels, int steps, int y0, int y1, int x0, int x1, float* ring) {
+  const int s = steps;
+  const int base = x0 - s;                     // global column held at ring index 0
+  const std::ptrdiff_t slot_w = (x1 - x0) + 2 * s;
+  auto slot = [&](int level, int row, int c) {
+    return ring + ((static_cast<std::ptrdiff_t>(level) * 3 + row % 3) * channels + c) * slot_w;
+  };
+  constexpr int kMaxC = 4;
+  float* out_rows[kMaxC];
+  const float* up_rows[kMaxC];
+  const float* mid_rows[kMaxC];
+  const float* dn_rows[kMaxC];
+
+  const int t_begin = std::max(0, y0 - s);
+  const int t_end = y1 + s;  // exclusive
+  for (int t = t_begin; t < t_end; ++t) {
+    for (int k = 0; k <= s; ++k) {
+      const int j = t - k;
+      const int lo = std::max(0, y0 - (s - k));
+      const int hi = std::min(height, y1 + (s - k));
+      if (j < lo || j >= hi) continue;
+      const int xa = std::max(0, x0 - (s - k));
+      const int xb = std::min(width, x1 + (s - k));
+      for (int c = 0; c < channels; ++c) out_rows[c] = slot(k, j, c) + (xa - base);
+      if (k == 0) {
+        load(j, xa, xb, out_rows);
+        if (s == 0) store(j, xa, xb, out_rows);  // a conversion-only pass
+        continue;
+      }
+      const int ju = j > 0 ? j - 1 : 0;
+      const int jd = j + 1 < height ? j + 1 : height - 1;
+      for (int c = 0; c < channels; ++c) {
+        up_rows[c] = slot(k - 1, ju, c) + (xa - base);
+        mid_rows[c] = slot(k - 1, j, c) + (xa - base);
+        dn_rows[c] = slot(k - 1, jd, c) + (xa - base);
+      }
+      op(up_rows, mid_rows, dn_rows, out_rows, xb - xa, xa == 0, xb == width);
+      if (k == s) store(j, xa, xb, out_rows);
+    }
+  }
+}
+
+/// Runs one pass of `shape.fused` steps over the whole image on `threads` workers (OpenMP),
+/// each with its own ring taken from `ring_pool` (threads * shape.ring_floats floats).
+template <class Load, class Store, class RowOp>
+void fused_pass(const Load& load, const Store& store, const RowOp& op, int width, int height,
+                int channels, const PassShape& shape, int threads, float* ring_pool) {
+  const int tiles_x = (width + shape.tile_w - 1) / shape.tile_w;
+  const int bands = (height + shape.band_h - 1) / shape.band_h;
+  const int items = tiles_x * bands;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+#endif
+  for (int item = 0; item < items; ++item) {
+    int worker = 0;
+#if defined(_OPENMP)
+    worker = omp_get_thread_num();
+#endif
+    const int bx = item % tiles_x;
+    const int by = item / tiles_x;
+    const int x0 = bx * shape.tile_w;
+    const int x1 = std::min(width, x0 + shape.tile_w);
+    const int y0 = by * shape.band_h;
+    const int y1 = std::min(height, y0 + shape.band_h);
+    fused_band(load, store, op, width, height, channels, shape.fused, y0, y1, x0, x1,
+               ring_pool + static_cast<std::ptrdiff_t>(worker) * shape.ring_floats);
+  }
+  (void)threads;
+}
+
+}  // namespace cpu
+}  // namespace pdeimg

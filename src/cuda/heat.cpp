@@ -1,0 +1,24 @@
+// CUDA backend of heat_smooth: convert to float planes, ping-pong steps, convert back.
+#include "src/backend.hpp"
+#include "src/cuda/launch.hpp"
+#include "src/cuda/staging.hpp"
+
+namespace pdeimg {
+namespace cuda {
+
+void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatPlan& plan,
+                 Context& ctx) {
+  const Staged st = stage(src, dst, ctx);
+  detail::Planes a = scratch_planes(ctx, 2, src.width, src.height, plan.channels);
+  detail::Planes b = scratch_planes(ctx, 3, src.width, src.height, plan.channels);
+  launch_load_planes(st.src, a, ctx.stream());
+  for (int i = 0; i < plan.steps; ++i) {
+    launch_heat_step(a, b, plan.dt, ctx.stream());
+    std::swap(a, b);
+  }
+  launch_store_planes(a, st.src, st.dst, ctx.stream());
+  finish(st, ctx);
+}
+
+}  // namespace cuda
+}  // namespace pdeimg

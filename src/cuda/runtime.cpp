@@ -1,0 +1,113 @@
+#include "src/cuda/runtime.hpp"
+
+#include "pdeimg/error.hpp"
+
+#if PDEIMG_HAS_CUDA
+#include <cuda_runtime_api.h>
+
+#include "src/cuda/check.hpp"
+#endif
+
+namespace pdeimg {
+namespace cuda {
+
+#if PDEIMG_HAS_CUDA
+
+int device_count() noexcept {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky-free error so later calls are not confused
+    return 0;
+  }
+  return n;
+}
+
+std::string no_device_reason() {
+  int n = 0;
+  const cudaError_t status = cudaGetDeviceCount(&n);
+  cudaGetLastError();
+  if (status != cudaSuccess) {
+    return std::string("no CUDA device: ") + cudaGetErrorName(status) + ": " +
+           cudaGetErrorString(status);
+  }
+  return n == 0 ? "no CUDA device found" : "";
+}
+
+std::string device_name(int device) {
+  cudaDeviceProp prop{};
+  PDEIMG_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  return prop.name;
+}
+
+void set_device(int device) { PDEIMG_CUDA_CHECK(cudaSetDevice(device)); }
+
+void* create_stream(int device) {
+  set_device(device);
+  cudaStream_t stream = nullptr;
+  PDEIMG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  return stream;
+}
+
+void destroy_stream(void* stream) noexcept {
+  if (stream) cudaStreamDestroy(static_cast<cudaStream_t>(stream));
+}
+
+void synchronize(void* stream) {
+  PDEIMG_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
+}
+
+void* malloc_device(std::size_t bytes) {
+  void* p = nullptr;
+  PDEIMG_CUDA_CHECK(cudaMalloc(&p, bytes));
+  return p;
+}
+
+void free_device(void* ptr) noexcept {
+  if (ptr) cudaFree(ptr);
+}
+
+void* malloc_pitch(std::size_t row_bytes, int height, std::size_t* pitch) {
+  void* p = nullptr;
+  PDEIMG_CUDA_CHECK(cudaMallocPitch(&p, pitch, row_bytes, static_cast<std::size_t>(height)));
+  return p;
+}
+
+void copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
+             std::size_t row_bytes, int height, CopyKind kind, void* stream, bool sync) {
+  const cudaMemcpyKind k = kind == CopyKind::kHostToDevice   ? cudaMemcpyHostToDevice
+                           : kind == CopyKind::kDeviceToHost ? cudaMemcpyDeviceToHost
+                                                             : cudaMemcpyDeviceToDevice;
+  auto s = static_cast<cudaStream_t>(stream);
+  PDEIMG_CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, row_bytes,
+                                      static_cast<std::size_t>(height), k, s));
+  if (sync) PDEIMG_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+#else  // !PDEIMG_HAS_CUDA
+
+namespace {
+[[noreturn]] void unavailable() {
+  throw Error(ErrorCode::kBackendUnavailable,
+              "CUDA backend unavailable: pdeimg was built without CUDA (PDEIMG_WITH_CUDA=OFF or "
+              "no CUDA compiler found)");
+}
+}  // namespace
+
+int device_count() noexcept { return 0; }
+std::string no_device_reason() { return "built without CUDA"; }
+std::string device_name(int) { unavailable(); }
+void set_device(int) { unavailable(); }
+void* create_stream(int) { unavailable(); }
+void destroy_stream(void*) noexcept {}
+void synchronize(void*) {}
+void* malloc_device(std::size_t) { unavailable(); }
+void free_device(void*) noexcept {}
+void* malloc_pitch(std::size_t, int, std::size_t*) { unavailable(); }
+void copy_2d(void*, std::size_t, const void*, std::size_t, std::size_t, int, CopyKind, void*, bool) {
+  unavailable();
+}
+
+#endif
+
+}  // namespace cuda
+}  // namespace pdeimg

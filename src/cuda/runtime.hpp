@@ -1,0 +1,31 @@
+// Thin wrappers over the CUDA runtime that the C++ layers use without including CUDA headers.
+// In builds without CUDA each throws Error(kBackendUnavailable) (device_count() returns 0).
+// Internal header.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace pdeimg {
+namespace cuda {
+
+int device_count() noexcept;
+/// Why there is no usable device ("built without CUDA", or the CUDA error text).
+std::string no_device_reason();
+std::string device_name(int device);
+void set_device(int device);
+void* create_stream(int device);
+void destroy_stream(void* stream) noexcept;
+void synchronize(void* stream);
+void* malloc_device(std::size_t bytes);
+void free_device(void* ptr) noexcept;
+/// cudaMallocPitch; returns the pointer and stores the pitch in bytes.
+void* malloc_pitch(std::size_t row_bytes, int height, std::size_t* pitch);
+
+enum class CopyKind { kHostToDevice, kDeviceToHost, kDeviceToDevice };
+/// cudaMemcpy2DAsync on `stream`; when `stream` is null and sync is requested it is synchronous.
+void copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
+             std::size_t row_bytes, int height, CopyKind kind, void* stream, bool sync);
+
+}  // namespace cuda
+}  // namespace pdeimg

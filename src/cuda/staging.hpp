@@ -1,0 +1,26 @@
+// Staging of host views through device scratch for the CUDA backend. Internal header.
+#pragma once
+
+#include "kernels/common.cuh"
+#include "pdeimg/context.hpp"
+#include "pdeimg/image.hpp"
+
+namespace pdeimg {
+namespace cuda {
+
+/// Device views of an operation's src and dst. Host views are copied to device scratch
+/// (slots 0 and 1) on the context's stream; device views are used as they are.
+struct Staged {
+  ImageView src;
+  ImageView dst;
+  ImageView host_dst;  // where finish() downloads to (empty for device views)
+};
+
+Staged stage(const ImageView& src, const ImageView& dst, Context& ctx);
+/// Downloads dst if it was staged, and waits for the stream when the caller passed host views.
+void finish(const Staged& staged, Context& ctx);
+/// `count` float planes of width x height in device scratch slot `slot` (>= 2).
+detail::Planes scratch_planes(Context& ctx, int slot, int width, int height, int count);
+
+}  // namespace cuda
+}  // namespace pdeimg

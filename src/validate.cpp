@@ -1,0 +1,60 @@
+#include "src/validate.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "pdeimg/error.hpp"
+
+namespace pdeimg {
+namespace detail {
+
+namespace {
+std::string dims(const ImageView& v) {
+  return std::to_string(v.width) + "x" + std::to_string(v.height) + "x" + std::to_string(v.channels);
+}
+}  // namespace
+
+void check_src_dst(const ImageView& src, const ImageView& dst, const char* op) {
+  validate(src, (std::string(op) + ": src").c_str());
+  validate(dst, (std::string(op) + ": dst").c_str());
+  if (src.width != dst.width || src.height != dst.height || src.channels != dst.channels) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(op) + ": src is " + dims(src) +
+                                                 " but dst is " + dims(dst) + "; they must match");
+  }
+  if (src.data == dst.data) {
+    if (src.pitch != dst.pitch || src.type != dst.type) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string(op) + ": dst aliases src with a different pitch or type");
+    }
+    return;
+  }
+  const auto begin = [](const ImageView& v) { return reinterpret_cast<std::uintptr_t>(v.data); };
+  const auto end = [](const ImageView& v) {
+    return reinterpret_cast<std::uintptr_t>(v.data) + v.pitch * (v.height - 1) + v.row_bytes();
+  };
+  if (src.location == dst.location && begin(src) < end(dst) && begin(dst) < end(src)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string(op) + ": dst partially overlaps src; use separate buffers or exactly the same view");
+  }
+}
+
+void check_location(const ImageView& src, const ImageView& dst, const Context& ctx, const char* op) {
+  if (src.location != dst.location) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string(op) + ": src and dst must both be host or both be device views");
+  }
+  if (src.location == Location::kDevice && ctx.backend() != Backend::kCuda) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string(op) + ": device views need a context with the cuda backend (this one is " +
+                    to_string(ctx.backend()) + ")");
+  }
+}
+
+int test_max_fused() noexcept {
+  const char* env = std::getenv("PDEIMG_TEST_MAX_FUSED");
+  return env ? std::atoi(env) : 0;
+}
+
+}  // namespace detail
+}  // namespace pdeimg

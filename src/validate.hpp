@@ -1,0 +1,22 @@
+// Argument checks shared by every operation. Internal header.
+#pragma once
+
+#include "pdeimg/context.hpp"
+#include "pdeimg/image.hpp"
+
+namespace pdeimg {
+namespace detail {
+
+/// src and dst are valid views of equal size and channel count, and either identical or
+/// non-overlapping. `op` names the operation in messages.
+void check_src_dst(const ImageView& src, const ImageView& dst, const char* op);
+
+/// Both views are where the context's backend can work on them: host views anywhere, device
+/// views only with the CUDA backend (and both views in the same place).
+void check_location(const ImageView& src, const ImageView& dst, const Context& ctx, const char* op);
+
+/// Test hook: PDEIMG_TEST_MAX_FUSED caps the steps the CPU fuses per pass (0 = no cap).
+int test_max_fused() noexcept;
+
+}  // namespace detail
+}  // namespace pdeimg

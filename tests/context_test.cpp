@@ -1,0 +1,84 @@
+// Backend selection and its messages.
+#include "pdeimg/context.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "pdeimg/error.hpp"
+#include "tests/test_util.hpp"
+
+namespace pdeimg {
+namespace {
+
+struct EnvGuard {
+  explicit EnvGuard(const char* value) {
+    if (value) setenv("PDEIMG_BACKEND", value, 1);
+    else unsetenv("PDEIMG_BACKEND");
+  }
+  ~EnvGuard() { unsetenv("PDEIMG_BACKEND"); }
+};
+
+TEST(Context, ParsesBackendNames) {
+  EXPECT_EQ(parse_backend("auto"), Backend::kAuto);
+  EXPECT_EQ(parse_backend("CPU"), Backend::kCpu);
+  EXPECT_EQ(parse_backend("cuda"), Backend::kCuda);
+  EXPECT_THROW(parse_backend("opencl"), Error);
+}
+
+TEST(Context, CpuIsAlwaysAvailable) {
+  Context ctx(Backend::kCpu);
+  EXPECT_EQ(ctx.backend(), Backend::kCpu);
+  EXPECT_EQ(ctx.stream(), nullptr);
+  EXPECT_GE(ctx.threads(), 1);
+  ctx.set_threads(3);
+  EXPECT_EQ(ctx.threads(), 3);
+  EXPECT_NE(ctx.device_name().find("CPU"), std::string::npos);
+  ctx.synchronize();  // a no-op, not an error
+}
+
+TEST(Context, AutoPicksCudaOnlyWithADeviceAndSaysWhy) {
+  EnvGuard env(nullptr);
+  Context ctx;
+  EXPECT_EQ(ctx.backend(), test::cuda_available() ? Backend::kCuda : Backend::kCpu);
+  EXPECT_FALSE(ctx.selection_note().empty());
+}
+
+TEST(Context, EnvironmentOverridesAuto) {
+  EnvGuard env("cpu");
+  Context ctx;
+  EXPECT_EQ(ctx.backend(), Backend::kCpu);
+  EXPECT_NE(ctx.selection_note().find("PDEIMG_BACKEND"), std::string::npos);
+  Context explicit_cpu(Backend::kCpu);  // explicit requests ignore the variable
+  EXPECT_EQ(explicit_cpu.backend(), Backend::kCpu);
+}
+
+TEST(Context, BadEnvironmentValueIsAnError) {
+  EnvGuard env("fpga");
+  try {
+    Context ctx;
+    FAIL() << "PDEIMG_BACKEND=fpga must be rejected";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fpga"), std::string::npos);
+  }
+}
+
+TEST(Context, CudaWithoutDeviceIsBackendUnavailable) {
+  if (test::cuda_available()) {
+    Context ctx(Backend::kCuda);
+    EXPECT_EQ(ctx.backend(), Backend::kCuda);
+    EXPECT_NE(ctx.stream(), nullptr);
+    EXPECT_FALSE(ctx.device_name().empty());
+    return;
+  }
+  try {
+    Context ctx(Backend::kCuda);
+    FAIL() << "cuda without a device must throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBackendUnavailable);
+    EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace pdeimg
