@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what pdeimg needs to build and test, from Debian/Ubuntu packages. Idempotent: it only
+# calls apt-get when a package is missing. The CUDA toolkit is not installed here: without nvcc
+# the build simply leaves the CUDA backend out.
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --bench  also OpenCV contrib (ximgproc) for the comparison benchmarks
+set -euo pipefail
+
+packages=(cmake ninja-build g++ pkg-config
+          libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
+          libcli11-dev libgtest-dev libbenchmark-dev)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(libopencv-contrib-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
