@@ -49,6 +49,13 @@ struct Reflect {
 
 /// Sample conversion. To float: exact. From float: rounded to nearest (halves up), saturated to
 /// the type's range; NaN becomes 0. Identical on host and device.
+/// Rounds a non-negative float below 2^23 to the nearest integer, halves up. Exact: v - trunc(v)
+/// has no rounding error in that range (adding 0.5f first would round 0.49999997f up to 1).
+PDEIMG_HD int round_half_up(float v) {
+  const int t = static_cast<int>(v);
+  return t + (v - static_cast<float>(t) >= 0.5f ? 1 : 0);
+}
+
 template <typename T>
 struct SampleTraits;
 
@@ -58,7 +65,7 @@ struct SampleTraits<std::uint8_t> {
   PDEIMG_HD static std::uint8_t from_float(float v) {
     if (!(v > 0.0f)) return 0;
     if (v >= 255.0f) return 255;
-    return static_cast<std::uint8_t>(v + 0.5f);
+    return static_cast<std::uint8_t>(round_half_up(v));
   }
 };
 
@@ -68,7 +75,7 @@ struct SampleTraits<std::uint16_t> {
   PDEIMG_HD static std::uint16_t from_float(float v) {
     if (!(v > 0.0f)) return 0;
     if (v >= 65535.0f) return 65535;
-    return static_cast<std::uint16_t>(v + 0.5f);
+    return static_cast<std::uint16_t>(round_half_up(v));
   }
 };
 

@@ -142,7 +142,7 @@ Backend Context::backend() const noexcept { return impl_->backend; }
 
 std::string Context::device_name() const {
   if (impl_->backend == Backend::kCuda) return cuda::device_name(impl_->device);
-  return "CPU (" + std::to_string(impl_->threads) + " threads)";
+  return "CPU (" + std::to_string(impl_->threads) + (impl_->threads == 1 ? " thread)" : " threads)");
 }
 
 const std::string& Context::selection_note() const noexcept { return impl_->note; }

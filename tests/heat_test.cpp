@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "kernels/common.cuh"
 #include "pdeimg/error.hpp"
 #include "tests/test_util.hpp"
 
@@ -236,9 +237,22 @@ TEST_P(HeatTest, TypeConversionHappensOnceAtTheEnd) {
     for (int x = 0; x < 33; ++x) {
       const float v = at(f, x, y);
       // Rounding the float result, not re-quantising between steps.
-      ASSERT_EQ(at(u8, x, y), std::floor(v + 0.5f)) << x << "," << y;
-      ASSERT_EQ(at(u16, x, y), std::floor(v + 0.5f)) << x << "," << y;
+      ASSERT_EQ(at(u8, x, y), std::round(v)) << x << "," << y;
+      ASSERT_EQ(at(u16, x, y), std::round(v)) << x << "," << y;
     }
+}
+
+TEST(SampleConversion, RoundsToNearestExactlyAndSaturates) {
+  using U8 = detail::SampleTraits<std::uint8_t>;
+  using U16 = detail::SampleTraits<std::uint16_t>;
+  EXPECT_EQ(U8::from_float(0.49999997f), 0);  // v + 0.5f would round this up
+  EXPECT_EQ(U8::from_float(0.5f), 1);
+  EXPECT_EQ(U8::from_float(254.5f), 255);
+  EXPECT_EQ(U8::from_float(1e9f), 255);
+  EXPECT_EQ(U8::from_float(-3.0f), 0);
+  EXPECT_EQ(U8::from_float(std::nanf("")), 0);
+  EXPECT_EQ(U16::from_float(65534.49f), 65534);
+  EXPECT_EQ(U16::from_float(70000.0f), 65535);
 }
 
 TEST_P(HeatTest, SaturatesWhenTheOutputTypeIsNarrower) {

@@ -1,0 +1,130 @@
+#include "apps/app_common.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "pdeimg/error.hpp"
+#include "pdeimg/io.hpp"
+
+namespace pdeimg {
+namespace app {
+
+const char* const kExitStatusHelp =
+    "Exit status: 0 success; 1 an input failed (missing, unreadable, corrupt or unsupported "
+    "image, or its output could not be written); 2 usage error (bad or missing options, OUT "
+    "names IN, or a backend this machine cannot run, e.g. --backend cuda without a CUDA "
+    "device). The input file is never overwritten.";
+
+void add_common_options(CLI::App& app, CommonOptions& options) {
+  app.add_option("--backend", options.backend,
+                 "where to compute: auto (CUDA when a device is present, else CPU; the "
+                 "PDEIMG_BACKEND environment variable overrides), cpu, cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))
+      ->capture_default_str();
+  app.add_option("--threads", options.threads, "CPU worker threads (0: all hardware threads)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_flag("-v,--verbose", options.verbose,
+               "print the backend, device, steps and timings on stdout");
+}
+
+CLI::Validator positive_finite() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const char* begin = text.c_str();
+        char* end = nullptr;
+        const double v = std::strtod(begin, &end);
+        if (end == begin || *end != '\0') return "'" + text + "' is not a number";
+        if (!(v > 0.0) || !std::isfinite(v)) {
+          return "must be a positive finite number, got " + text;
+        }
+        return {};
+      },
+      "POSITIVE");
+}
+
+Context make_context(const CommonOptions& options) {
+  try {
+    Context ctx(parse_backend(options.backend));
+    if (options.threads > 0) ctx.set_threads(options.threads);
+    return ctx;
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kBackendUnavailable || e.code() == ErrorCode::kInvalidArgument) {
+      throw UsageError(e.what(), /*help_hint=*/false);
+    }
+    throw;
+  }
+}
+
+void check_output(const std::string& in, const std::string& out) {
+  namespace fs = std::filesystem;
+  if (io::same_file(in, out)) {
+    throw UsageError("OUT '" + out + "' is the input file; give another output name (" +
+                     "inputs are never overwritten)");
+  }
+  std::error_code ec;
+  if (fs::is_directory(out, ec)) {
+    throw UsageError("OUT '" + out + "' is a folder; give an output file name");
+  }
+  const fs::path parent = fs::path(out).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    throw UsageError("OUT '" + out + "': folder '" + parent.string() + "' does not exist");
+  }
+  if (fs::path(out).extension().empty() || !io::has_writer(out)) {
+    throw UsageError("OUT '" + out +
+                     "': the extension names no image format this build can write (e.g. .png, "
+                     ".tif, .jpg)");
+  }
+}
+
+void Log::info(const std::string& message) const {
+  if (verbose_) std::cout << program_ << ": " << message << std::endl;
+}
+
+void Log::error(const std::string& message) const {
+  std::cerr << program_ << ": error: " << message << std::endl;
+}
+
+void Log::context(const Context& ctx) const {
+  if (!verbose_) return;
+  std::string line =
+      std::string("backend ") + to_string(ctx.backend()) + ", device " + ctx.device_name();
+  if (!ctx.selection_note().empty()) line += " [" + ctx.selection_note() + "]";
+  info(line);
+}
+
+std::string format_number(double value, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, value);
+  return buf;
+}
+
+int run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // app.exit prints --help/--version on stdout (status 0) or the error on stderr.
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  const Log log(app.get_name(), false);
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    log.error(e.what());
+    if (e.help_hint()) std::cerr << "Run with --help for more information." << std::endl;
+    return kExitUsage;
+  } catch (const std::exception& e) {  // pdeimg::Error messages name the file and the reason
+    log.error(e.what());
+    return kExitInputFailed;
+  }
+}
+
+}  // namespace app
+}  // namespace pdeimg

@@ -1,0 +1,331 @@
+// The `smooth` app end to end: it runs the built binary on generated files and checks what it
+// wrote, what it printed and its exit status (0 ok, 1 an input failed, 2 usage error).
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pdeimg/context.hpp"
+#include "pdeimg/heat.hpp"
+#include "pdeimg/io.hpp"
+#include "tests/test_util.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace pdeimg {
+namespace {
+
+using test::identical;
+using test::random_image;
+
+struct Result {
+  int status = -1;  // exit status; 128 + signal when killed (a crash never passes as 1 or 2)
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+class SmoothApp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    dir_ = fs::temp_directory_path() /
+           ("pdeimg_smooth_test-" + std::to_string(std::random_device{}()) + "-" + name);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  /// Runs `smooth args...` with stdout and stderr captured in files of the test folder.
+  Result smooth(const std::vector<std::string>& args) const {
+    const std::string out_file = (dir_ / ".stdout").string();
+    const std::string err_file = (dir_ / ".stderr").string();
+    std::vector<std::string> argv_s{PDEIMG_SMOOTH_EXE};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    Result r;
+    if (rc != 0) {
+      ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
+      return r;
+    }
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    r.out = slurp(out_file);
+    r.err = slurp(err_file);
+    fs::remove(out_file);
+    fs::remove(err_file);
+    return r;
+  }
+
+  /// The library's own result for the same input: what the app must have written.
+  static HostImage library_result(const HostImage& in, double sigma) {
+    Context ctx(Backend::kCpu);
+    HeatParams p;
+    p.sigma = sigma;
+    HostImage out(in.width(), in.height(), in.channels(), in.type());
+    heat_smooth(in, out, p, ctx);
+    return out;
+  }
+
+  /// A smooth-ish test picture (a bright square on a ramp plus noise) in the given type.
+  static HostImage picture(int channels, PixelType type) {
+    const float top = type == PixelType::kU8 ? 255.0f : type == PixelType::kU16 ? 65535.0f : 1.0f;
+    HostImage img = random_image(45, 31, channels, type, 0.0f, 0.2f * top, 5);
+    for (int y = 8; y < 20; ++y)
+      for (int x = 10; x < 30; ++x)
+        for (int c = 0; c < channels; ++c) test::set(img, x, y, c, 0.9f * top);
+    return img;
+  }
+
+  fs::path dir_;
+};
+
+// --- what it writes ---------------------------------------------------------------------------
+
+struct Case {
+  const char* name;
+  const char* ext;
+  int channels;
+  PixelType type;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class SmoothAppKeeps : public SmoothApp, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(SmoothAppKeeps, ShapeDepthChannelsAndTheLibraryResult) {
+  const Case c = GetParam();
+  const HostImage in = picture(c.channels, c.type);
+  const std::string in_file = path(std::string("in") + c.ext);
+  const std::string out_file = path(std::string("out") + c.ext);
+  io::write_image(in_file, in);
+
+  const Result r = smooth({in_file, out_file, "--sigma", "2", "--backend", "cpu"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  const HostImage out = io::read_image(out_file);
+  EXPECT_EQ(out.width(), in.width());
+  EXPECT_EQ(out.height(), in.height());
+  EXPECT_EQ(out.channels(), in.channels());
+  EXPECT_EQ(out.type(), in.type());
+  const HostImage expect = library_result(in, 2.0);
+  EXPECT_TRUE(identical(expect, out)) << "max |diff| " << test::max_abs_diff(expect, out);
+  EXPECT_FALSE(identical(in, out)) << "the image was not smoothed";
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, SmoothAppKeeps,
+                         ::testing::Values(Case{"png_u8_grey", ".png", 1, PixelType::kU8},
+                                           Case{"png_u8_colour", ".png", 3, PixelType::kU8},
+                                           Case{"png_u8_alpha", ".png", 4, PixelType::kU8},
+                                           Case{"png_u16_grey", ".png", 1, PixelType::kU16},
+                                           Case{"png_u16_colour", ".png", 3, PixelType::kU16},
+                                           Case{"tif_f32_grey", ".tif", 1, PixelType::kF32},
+                                           Case{"tif_f32_colour", ".tif", 3, PixelType::kF32},
+                                           Case{"tif_u16_grey", ".tiff", 1, PixelType::kU16},
+                                           Case{"bmp_u8_colour", ".bmp", 3, PixelType::kU8}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST_F(SmoothApp, JpegKeepsShapeDepthAndChannels) {
+  io::write_image(path("in.jpg"), picture(3, PixelType::kU8));
+  const Result r = smooth({path("in.jpg"), path("out.jpg"), "--sigma", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const HostImage out = io::read_image(path("out.jpg"));
+  EXPECT_EQ(out.width(), 45);
+  EXPECT_EQ(out.height(), 31);
+  EXPECT_EQ(out.channels(), 3);
+  EXPECT_EQ(out.type(), PixelType::kU8);
+}
+
+TEST_F(SmoothApp, TimeAndEquivalentSigmaGiveTheSameFile) {
+  const HostImage in = picture(1, PixelType::kU16);
+  io::write_image(path("in.png"), in);
+  ASSERT_EQ(smooth({path("in.png"), path("a.png"), "--sigma", "3"}).status, 0);
+  ASSERT_EQ(smooth({path("in.png"), path("b.png"), "--time", "4.5"}).status, 0);  // T = 3^2 / 2
+  EXPECT_TRUE(identical(io::read_image(path("a.png")), io::read_image(path("b.png"))));
+}
+
+TEST_F(SmoothApp, ReplacesAnExistingDifferentOutput) {
+  io::write_image(path("in.png"), picture(1, PixelType::kU8));
+  io::write_image(path("out.png"), HostImage(3, 3, 3, PixelType::kU8));
+  ASSERT_EQ(smooth({path("in.png"), path("out.png"), "-s", "1"}).status, 0);
+  EXPECT_EQ(io::read_image(path("out.png")).width(), 45);
+}
+
+TEST_F(SmoothApp, VerbosePrintsBackendDeviceStepsAndTimes) {
+  io::write_image(path("in.png"), picture(1, PixelType::kU8));
+  const Result r = smooth({path("in.png"), path("out.png"), "--sigma", "2", "--backend", "cpu",
+                           "--threads", "1", "-v"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("backend cpu"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CPU (1 thread)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("45x31 1ch uint8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(heat_steps_for(2.0)) + " steps"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" ms"), std::string::npos) << r.out;
+  // Quiet without -v.
+  EXPECT_TRUE(smooth({path("in.png"), path("out2.png"), "--sigma", "2"}).out.empty());
+}
+
+TEST_F(SmoothApp, HelpExitsZeroAndDocumentsTheOptions) {
+  const Result r = smooth({"--help"});
+  EXPECT_EQ(r.status, 0);
+  for (const char* s : {"--sigma", "--time", "--backend", "-v", "Exit status"}) {
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << " missing from:\n" << r.out;
+  }
+}
+
+// --- usage errors: exit 2, nothing written --------------------------------------------------
+
+TEST_F(SmoothApp, UsageErrorsExitTwo) {
+  io::write_image(path("in.png"), picture(1, PixelType::kU8));
+  const std::string in = path("in.png");
+  const std::string out = path("out.png");
+  const std::vector<std::vector<std::string>> bad = {
+      {},                                        // no arguments
+      {in},                                      // no OUT
+      {in, out},                                 // neither --sigma nor --time
+      {in, out, "--sigma", "1", "--time", "2"},  // both
+      {in, out, "--sigma", "0"},                 // not positive
+      {in, out, "--sigma", "-1"},
+      {in, out, "--sigma", "nan"},
+      {in, out, "--time", "abc"},
+      {in, out, "--sigma", "1", "--backend", "opencl"},  // unknown backend
+      {in, out, "--sigma", "1", "--threads", "-3"},
+      {in, out, "--sigma", "1", "--frobnicate"},     // unknown option
+      {in, out, "extra", "--sigma", "1"},            // too many positionals
+      {in, out, "--sigma", "1e6"},                   // more than 1e9 steps
+      {in, path("out.notaformat"), "--sigma", "1"},  // no writer for the extension
+      {in, path("no/such/dir/out.png"), "--sigma", "1"},
+      {in, dir_.string(), "--sigma", "1"},  // OUT is a folder
+  };
+  for (const auto& args : bad) {
+    std::string line;
+    for (const auto& a : args) line += a + " ";
+    const Result r = smooth(args);
+    EXPECT_EQ(r.status, 2) << "smooth " << line << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty()) << "smooth " << line << ": no message";
+  }
+  EXPECT_FALSE(fs::exists(out));
+  const Result r = smooth({in, out, "--sigma", "1", "--backend", "opencl"});
+  EXPECT_NE(r.err.find("backend"), std::string::npos) << r.err;
+  const Result both = smooth({in, out, "--sigma", "1", "--time", "2"});
+  EXPECT_NE(both.err.find("exactly one of --sigma and --time"), std::string::npos) << both.err;
+}
+
+TEST_F(SmoothApp, NeverWritesOverItsInput) {
+  io::write_image(path("in.png"), picture(3, PixelType::kU8));
+  const std::string before = slurp(path("in.png"));
+  const auto mtime = fs::last_write_time(path("in.png"));
+  std::vector<std::string> same_names = {path("in.png"),
+                                         (dir_ / "." / "x" / ".." / "in.png").string()};
+  std::error_code ec;
+  fs::create_symlink(dir_ / "in.png", dir_ / "link.png", ec);
+  if (!ec) same_names.push_back(path("link.png"));
+  fs::create_hard_link(dir_ / "in.png", dir_ / "hard.png", ec);
+  if (!ec) same_names.push_back(path("hard.png"));
+  for (const auto& out : same_names) {
+    const Result r = smooth({path("in.png"), out, "--sigma", "2"});
+    EXPECT_EQ(r.status, 2) << out;
+    EXPECT_NE(r.err.find("input file"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(out), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(slurp(path("in.png")), before);
+  EXPECT_EQ(fs::last_write_time(path("in.png")), mtime);
+}
+
+// --- failed inputs: exit 1, the file named ------------------------------------------------
+
+TEST_F(SmoothApp, MissingInputExitsOneNamingIt) {
+  const Result r = smooth({path("nothere.png"), path("out.png"), "--sigma", "1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(path("nothere.png")), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("out.png")));
+}
+
+TEST_F(SmoothApp, CorruptInputExitsOneNamingIt) {
+  io::write_image(path("good.png"), picture(3, PixelType::kU8));
+  const std::string bytes = slurp(path("good.png"));
+  {
+    std::ofstream f(path("bad.png"), std::ios::binary);
+    f << bytes.substr(0, bytes.size() / 2);
+  }
+  {
+    std::ofstream f(path("text.tif"), std::ios::binary);
+    f << "not an image at all";
+  }
+  for (const char* name : {"bad.png", "text.tif"}) {
+    const Result r = smooth({path(name), path("out.png"), "--sigma", "1"});
+    EXPECT_EQ(r.status, 1) << name;
+    EXPECT_NE(r.err.find(path(name)), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(path("out.png")));
+}
+
+TEST_F(SmoothApp, OutputFormatThatCannotHoldTheDepthExitsOne) {
+  io::write_image(path("deep.png"), picture(1, PixelType::kU16));
+  const Result r = smooth({path("deep.png"), path("out.jpg"), "--sigma", "1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(path("out.jpg")), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("uint16"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("out.jpg")));
+}
+
+// --- backends -------------------------------------------------------------------------------
+
+// Decision: a backend this machine cannot run is a usage error (exit 2): nothing was processed,
+// and the same command works on a machine with a device.
+TEST_F(SmoothApp, CudaBackendWithoutADeviceIsAUsageErrorNotACrash) {
+  const HostImage in = picture(1, PixelType::kF32);
+  io::write_image(path("in.tif"), in);
+  const Result r = smooth({path("in.tif"), path("out.tif"), "--sigma", "2", "--backend", "cuda"});
+  if (cuda_device_count() > 0) {
+    ASSERT_EQ(r.status, 0) << r.err;
+    const HostImage out = io::read_image(path("out.tif"));
+    EXPECT_LE(test::max_abs_diff(library_result(in, 2.0), out), 1e-5);
+    return;
+  }
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("cuda"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("out.tif")));
+}
+
+}  // namespace
+}  // namespace pdeimg
