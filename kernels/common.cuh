@@ -63,8 +63,8 @@ template <>
 struct SampleTraits<std::uint8_t> {
   PDEIMG_HD static float to_float(std::uint8_t v) { return static_cast<float>(v); }
   PDEIMG_HD static std::uint8_t from_float(float v) {
-    if (!(v > 0.0f)) return 0;
-    if (v >= 255.0f) return 255;
+    v = v > 0.0f ? v : 0.0f;  // also maps NaN to 0; selects, not branches, so loops vectorise
+    v = v < 255.0f ? v : 255.0f;
     return static_cast<std::uint8_t>(round_half_up(v));
   }
 };
@@ -73,8 +73,8 @@ template <>
 struct SampleTraits<std::uint16_t> {
   PDEIMG_HD static float to_float(std::uint16_t v) { return static_cast<float>(v); }
   PDEIMG_HD static std::uint16_t from_float(float v) {
-    if (!(v > 0.0f)) return 0;
-    if (v >= 65535.0f) return 65535;
+    v = v > 0.0f ? v : 0.0f;  // also maps NaN to 0; selects, not branches, so loops vectorise
+    v = v < 65535.0f ? v : 65535.0f;
     return static_cast<std::uint16_t>(round_half_up(v));
   }
 };

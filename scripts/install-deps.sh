@@ -2,16 +2,11 @@
 # Installs what pdeimg needs to build and test, from Debian/Ubuntu packages. Idempotent: it only
 # calls apt-get when a package is missing. The CUDA toolkit is not installed here: without nvcc
 # the build simply leaves the CUDA backend out.
-#   scripts/install-deps.sh          build + test dependencies
-#   scripts/install-deps.sh --bench  also OpenCV contrib (ximgproc) for the comparison benchmarks
+# OpenCV comes as Debian's libopencv-dev: it is the only package with OpenCVConfig.cmake (the
+# per-module -dev packages lack it), and it brings contrib's ximgproc used by the benchmarks.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config
-          libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
-          libcli11-dev libgtest-dev libbenchmark-dev)
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(libopencv-contrib-dev)
-fi
+packages=(cmake ninja-build g++ pkg-config libopencv-dev libcli11-dev libgtest-dev libbenchmark-dev)
 
 missing=()
 for p in "${packages[@]}"; do

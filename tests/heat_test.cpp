@@ -88,7 +88,9 @@ TEST_P(HeatTest, MeanIsConservedOver1000Steps) {
   HostImage in = test::random_image(97, 61, 1, PixelType::kF32, 0.0f, 255.0f, 7);
   HostImage out(97, 61, 1, PixelType::kF32);
   Context cx = ctx();
-  const HeatReport r = heat_smooth(in, out, by_time(250.0), cx);
+  HeatParams p = by_time(250.0);
+  p.max_dt = 0.25;
+  const HeatReport r = heat_smooth(in, out, p, cx);
   ASSERT_EQ(r.steps, 1000);
   const double m0 = test::mean(in), m1 = test::mean(out);
   EXPECT_NEAR(m1 / m0, 1.0, 1e-5) << "mean before " << m0 << " after " << m1;
@@ -112,6 +114,35 @@ TEST_P(HeatTest, MaximumPrinciple) {
     EXPECT_LE(ohi, hi);
     EXPECT_LT(ohi - olo, hi - lo) << "smoothing must shrink the range of random data";
   }
+}
+
+// The highest-frequency pattern is multiplied by 1 - 8 dt per step: the default dt = 1/8 removes
+// it, as a Gaussian of sigma 2 nearly does (its response there is e^{-4π²}); at the stability
+// limit dt = 1/4 it flips sign every step and survives. Measured as the image's correlation with
+// the checkerboard (the reflecting border makes the pattern only nearly an eigenmode).
+TEST_P(HeatTest, DefaultStepDampsTheCheckerboardLikeAGaussian) {
+  const int n = 64;
+  HostImage in(n, n, 1, PixelType::kF32), out(n, n, 1, PixelType::kF32);
+  for (int y = 0; y < n; ++y)
+    for (int x = 0; x < n; ++x) test::set(in, x, y, 0, ((x + y) & 1) ? 255.0f : 0.0f);
+  auto checker_amplitude = [&](const ImageView& v) {
+    double a = 0;
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) a += (at(v, x, y) - 127.5) * (((x + y) & 1) ? 1 : -1);
+    return a / (double(n) * n);
+  };
+  ASSERT_NEAR(checker_amplitude(in), 127.5, 1e-9);
+  Context cx = ctx();
+  HeatParams p;
+  p.sigma = 2.0;
+  heat_smooth(in, out, p, cx);
+  const double damped = checker_amplitude(out);
+  p.max_dt = 0.25;
+  heat_smooth(in, out, p, cx);
+  const double undamped = checker_amplitude(out);
+  std::printf("checkerboard amplitude after sigma 2: %.4g (dt 1/8), %.4g (dt 1/4)\n", damped, undamped);
+  EXPECT_LT(std::fabs(damped), 0.05);  // measured 0.0014
+  EXPECT_GT(std::fabs(undamped), 100.0) << "at dt = 1/4 the checkerboard is not damped (documented)";
 }
 
 TEST_P(HeatTest, MatchesNaiveReferenceOnOddSizes) {
@@ -361,18 +392,19 @@ TEST(HeatCuda, DeviceViewsAreAsynchronousAndMatchHostViews) {
 // --- parameters and errors ------------------------------------------------------------------------
 
 TEST(HeatParams, StepsFollowTimeAndStabilityBound) {
-  EXPECT_EQ(heat_steps_for(2.0), 8);     // sigma 2: T = 2
+  EXPECT_EQ(heat_steps_for(2.0), 16);  // sigma 2: T = 2, default max_dt 1/8
+  EXPECT_EQ(heat_steps_for(2.0, 0.25), 8);
   EXPECT_EQ(heat_steps_for(0.1), 1);
-  EXPECT_EQ(heat_steps_for(2.01), 9);
+  EXPECT_EQ(heat_steps_for(2.01, 0.25), 9);
   EXPECT_EQ(heat_steps_for(1.0, 0.1), 10);
   HostImage in(4, 4, 1, PixelType::kF32), out(4, 4, 1, PixelType::kF32);
   Context cx(Backend::kCpu);
   HeatParams p;
   p.sigma = 2.0;
   const HeatReport r = heat_smooth(in, out, p, cx);
-  EXPECT_EQ(r.steps, 8);
+  EXPECT_EQ(r.steps, 16);
   EXPECT_DOUBLE_EQ(r.time, 2.0);
-  EXPECT_DOUBLE_EQ(r.dt, 0.25);
+  EXPECT_DOUBLE_EQ(r.dt, 0.125);
   EXPECT_EQ(r.backend, Backend::kCpu);
 }
 

@@ -22,7 +22,7 @@ int main() {
     const double mean = sum / (out.width() * out.height());
     std::printf("backend %s, %d steps, mean %.4f (expected 100)\n", pdeimg::to_string(r.backend),
                 r.steps, mean);
-    return (r.steps == 8 && mean > 99.99 && mean < 100.01) ? 0 : 1;
+    return (r.steps == 16 && mean > 99.99 && mean < 100.01) ? 0 : 1;
   } catch (const pdeimg::Error& e) {
     std::fprintf(stderr, "consumer: %s\n", e.what());
     return 1;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/common.cuh"
 #include "pdeimg/image.hpp"
@@ -14,10 +15,21 @@ namespace cpu {
 using detail::Planes;
 
 /// Reads columns [xa, xb) of row y, channels [0, n), from an interleaved typed view.
+// Loaders and stores may also expose rows in place (direct_row returns non-null): a single-channel
+// float view or a float plane needs no conversion, so the pipeline reads and writes it directly
+// instead of copying through its ring buffers.
+
 template <typename T>
 struct ViewLoader {
   ImageView view;
   int n;  // channels to load (the first n)
+  const float* direct_row(int y, int c) const {
+    if constexpr (std::is_same_v<T, float>) {
+      if (view.channels == 1 && c == 0) return view.row<const float>(y);
+    }
+    (void)y, (void)c;
+    return nullptr;
+  }
   void operator()(int y, int xa, int xb, float* const* out) const {
     const T* in = view.row<const T>(y);
     const int c_all = view.channels;
@@ -41,6 +53,13 @@ template <typename T>
 struct ViewStore {
   ImageView view;
   int n;
+  float* direct_row(int y, int c) const {
+    if constexpr (std::is_same_v<T, float>) {
+      if (view.channels == 1 && c == 0) return view.row<float>(y);
+    }
+    (void)y, (void)c;
+    return nullptr;
+  }
   void operator()(int y, int xa, int xb, const float* const* in) const {
     T* out = view.row<T>(y);
     const int c_all = view.channels;
@@ -60,6 +79,7 @@ struct ViewStore {
 
 struct PlaneLoader {
   Planes planes;
+  const float* direct_row(int y, int c) const { return planes.row(c, y); }
   void operator()(int y, int xa, int xb, float* const* out) const {
     for (int c = 0; c < planes.count; ++c) {
       std::memcpy(out[c], planes.row(c, y) + xa, sizeof(float) * static_cast<std::size_t>(xb - xa));
@@ -69,6 +89,7 @@ struct PlaneLoader {
 
 struct PlaneStore {
   Planes planes;
+  float* direct_row(int y, int c) const { return planes.row(c, y); }
   void operator()(int y, int xa, int xb, const float* const* in) const {
     for (int c = 0; c < planes.count; ++c) {
       std::memcpy(planes.row(c, y) + xa, in[c], sizeof(float) * static_cast<std::size_t>(xb - xa));

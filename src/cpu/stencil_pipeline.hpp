@@ -44,7 +44,9 @@ PassShape choose_pass_shape(int width, int height, int channels, int steps, int 
 /// RowOp: void operator()(const float* const* up, const float* const* mid, const float* const* dn,
 ///                        float* const* out, int n, bool left_edge, bool right_edge) const;
 /// where each pointer addresses the first computed column of a channel row, mid[c][-1] and
-/// mid[c][n] are valid unless left_edge / right_edge (the image border) is set.
+/// mid[c][n] are valid unless left_edge / right_edge (the image border) is set; so are up[c][-1],
+/// up[c][n], dn[c][-1] and dn[c][n] (all three rows of a level span the same columns), which lets
+/// 9-point stencils (Perona–Malik's 8-neighbour variant) fuse too.
 template <class Load, class Store, class RowOp>
 void fused_band(const Load& load, const Store& store, const RowOp& op, int width, int height,
                 int channels, int steps, int y0, int y1, int x0, int x1, float* ring) {
@@ -60,17 +62,24 @@ void fused_band(const Load& load, const Store& store, const RowOp& op, int width
   const float* mid_rows[kMaxC];
   const float* dn_rows[kMaxC];
 
+  // Rows that need no conversion are used in place: level 0 is then never copied into the ring,
+  // and level S is computed straight into the destination (always for plane-to-plane passes).
+  const bool direct_in = s > 0 && load.direct_row(0, 0) != nullptr;
+  const bool direct_out = s > 0 && store.direct_row(0, 0) != nullptr;
   const int t_begin = std::max(0, y0 - s);
   const int t_end = y1 + s;  // exclusive
   for (int t = t_begin; t < t_end; ++t) {
-    for (int k = 0; k <= s; ++k) {
+    for (int k = direct_in ? 1 : 0; k <= s; ++k) {
       const int j = t - k;
       const int lo = std::max(0, y0 - (s - k));
       const int hi = std::min(height, y1 + (s - k));
       if (j < lo || j >= hi) continue;
       const int xa = std::max(0, x0 - (s - k));
       const int xb = std::min(width, x1 + (s - k));
-      for (int c = 0; c < channels; ++c) out_rows[c] = slot(k, j, c) + (xa - base);
+      const bool to_store = k == s && direct_out;
+      for (int c = 0; c < channels; ++c) {
+        out_rows[c] = to_store ? store.direct_row(j, c) + xa : slot(k, j, c) + (xa - base);
+      }
       if (k == 0) {
         load(j, xa, xb, out_rows);
         if (s == 0) store(j, xa, xb, out_rows);  // a conversion-only pass
@@ -79,12 +88,18 @@ void fused_band(const Load& load, const Store& store, const RowOp& op, int width
       const int ju = j > 0 ? j - 1 : 0;
       const int jd = j + 1 < height ? j + 1 : height - 1;
       for (int c = 0; c < channels; ++c) {
-        up_rows[c] = slot(k - 1, ju, c) + (xa - base);
-        mid_rows[c] = slot(k - 1, j, c) + (xa - base);
-        dn_rows[c] = slot(k - 1, jd, c) + (xa - base);
+        if (k == 1 && direct_in) {
+          up_rows[c] = load.direct_row(ju, c) + xa;
+          mid_rows[c] = load.direct_row(j, c) + xa;
+          dn_rows[c] = load.direct_row(jd, c) + xa;
+        } else {
+          up_rows[c] = slot(k - 1, ju, c) + (xa - base);
+          mid_rows[c] = slot(k - 1, j, c) + (xa - base);
+          dn_rows[c] = slot(k - 1, jd, c) + (xa - base);
+        }
       }
       op(up_rows, mid_rows, dn_rows, out_rows, xb - xa, xa == 0, xb == width);
-      if (k == s) store(j, xa, xb, out_rows);
+      if (k == s && !direct_out) store(j, xa, xb, out_rows);
     }
   }
 }
