@@ -2,7 +2,9 @@
 #pragma once
 
 #include "pdeimg/context.hpp"
+#include "pdeimg/gradient.hpp"
 #include "pdeimg/image.hpp"
+#include "pdeimg/perona_malik.hpp"
 
 namespace pdeimg {
 namespace detail {
@@ -33,6 +35,125 @@ namespace cuda {
 /// queued on ctx's stream. Throws Error(kBackendUnavailable) in builds without CUDA.
 void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatPlan& plan,
                  Context& ctx);
+}  // namespace cuda
+
+}  // namespace pdeimg
+
+// --- perona_malik and its statistics ---------------------------------------------------------------
+
+namespace pdeimg {
+namespace detail {
+
+/// A validated Perona–Malik request: `steps` explicit steps of size `dt` on the first `channels`
+/// channels (further channels, alpha, are copied from src).
+struct PeronaMalikPlan {
+  int steps = 0;
+  float dt = 0.0f;
+  int channels = 0;
+  bool coupled = true;   // one g for all channels (else each channel its own)
+  bool eight = false;    // 8-neighbour stencil
+  Diffusivity diffusivity = Diffusivity::kRational;
+  float inv_k2 = 0.0f;   // the diffusivity's constant: 1/K², or 1/(5K²) for Tukey
+  double regularization = 0.0;  // Gaussian sigma for g's gradient (0: none)
+  int max_fused = 0;     // 0: backend's choice (tests)
+};
+
+/// Which squared differences gradient_quantile_sq ranks.
+struct GradientStatPlan {
+  int channels = 0;
+  bool coupled = true;          // one value Σ_c d_c² per pair; else one per pair and channel
+  double regularization = 0.0;  // on the Gaussian-smoothed image when > 0
+};
+
+}  // namespace detail
+
+namespace cpu {
+void perona_malik(const ImageView& src, const ImageView& dst, const detail::PeronaMalikPlan& plan,
+                  Context& ctx);
+/// The q-quantile (element floor(q (n - 1)) of the sorted values) of the squared differences of
+/// all axially neighbouring pixel pairs; 0 for a 1x1 image.
+double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan& plan, double q,
+                            Context& ctx);
+/// estimate_noise's algorithm (see noise.hpp) on each of the first `channels` channels.
+void estimate_noise(const ImageView& image, int channels, double* sigma, long long* samples,
+                    Context& ctx);
+}  // namespace cpu
+
+namespace cuda {
+void perona_malik(const ImageView& src, const ImageView& dst, const detail::PeronaMalikPlan& plan,
+                  Context& ctx);
+double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan& plan, double q,
+                            Context& ctx);
+void estimate_noise(const ImageView& image, int channels, double* sigma, long long* samples,
+                    Context& ctx);
+}  // namespace cuda
+
+// --- gradient and canny (src/gradient.cpp, src/canny.cpp) -----------------------------------------
+
+namespace detail {
+
+/// Scratch slots of gradient and canny, clear of the low slots heat_smooth and perona_malik use
+/// (canny calls both while holding these).
+constexpr int kGradientHostSlot = 20;   ///< CPU: per-worker rows of the gradient/candidate passes
+constexpr int kQuantileHostSlot = 21;   ///< CPU: magnitudes being selected
+constexpr int kCannySmoothedSlot = 22;  ///< the smoothed image (host or device)
+constexpr int kCannyMagnitudeSlot = 23; ///< the magnitude image for quantiles (host or device)
+constexpr int kStageSrcSlot = 24;       ///< CUDA with host views: the staged input
+constexpr int kStageOut0Slot = 25;      ///< CUDA with host views: staged outputs 0..3
+constexpr int kStageMaskSlot = 29;      ///< CUDA with host views: the staged mask
+constexpr int kCannyDeviceSlot = 30;    ///< CUDA: labels, sort keys, CUB storage (30..34)
+
+/// A validated gradient request.
+struct GradientPlan {
+  GradientOperator op = GradientOperator::kSobel;
+  int channels = 1;    ///< the first `channels` channels enter magnitude and direction
+  float scale = 1.0f;  ///< multiplies the magnitude (a power of two: canny's Sobel scale)
+};
+
+/// The double threshold on the (Sobel-scale) magnitude. On CUDA, quantile thresholds are computed
+/// on the device: `device` then points to {low, high} there, and low/high are NaN.
+struct CannyThresholds {
+  float low = 0.0f;
+  float high = 0.0f;
+  const float* device = nullptr;
+};
+
+}  // namespace detail
+
+// Both backends implement these with the same per-pixel functions (kernels/gradient.cuh); views
+// are where the backend works (host for cpu::, device for cuda::, except cuda::gradient which
+// also stages host views).
+namespace cpu {
+void gradient(const ImageView& src, const GradientImages& out, const detail::GradientPlan& plan,
+              Context& ctx);
+/// The q_low and q_high quantiles of `magnitude` (float32, 1 channel) over pixels where mask != 0
+/// (all pixels without a mask), NaN left out; +inf when no pixel is left.
+detail::CannyThresholds canny_quantiles(const ImageView& magnitude, const ImageView& mask,
+                                        double q_low, double q_high, Context& ctx);
+/// Gradient, non-maximum suppression and double threshold: labels (uint8, 1 channel) receive
+/// kNotEdge / kWeak / kStrong; `magnitude` (optional) the magnitude.
+void canny_candidates(const ImageView& src, const ImageView& mask,
+                      const detail::CannyThresholds& thresholds, const detail::GradientPlan& plan,
+                      const ImageView& labels, const ImageView& magnitude, Context& ctx);
+/// labels = threshold_label(values): float32 -> kNotEdge / kWeak / kStrong.
+void threshold_labels(const ImageView& values, const ImageView& labels, float low, float high,
+                      Context& ctx);
+/// Exact 8-connected hysteresis in place: kWeak/kStrong labels -> kEdge (255) or kNotEdge.
+void hysteresis(const ImageView& labels, Context& ctx);
+}  // namespace cpu
+
+namespace cuda {
+void gradient(const ImageView& src, const GradientImages& out, const detail::GradientPlan& plan,
+              Context& ctx);
+detail::CannyThresholds canny_quantiles(const ImageView& magnitude, const ImageView& mask,
+                                        double q_low, double q_high, Context& ctx);
+void canny_candidates(const ImageView& src, const ImageView& mask,
+                      const detail::CannyThresholds& thresholds, const detail::GradientPlan& plan,
+                      const ImageView& labels, const ImageView& magnitude, Context& ctx);
+void threshold_labels(const ImageView& values, const ImageView& labels, float low, float high,
+                      Context& ctx);
+/// Union–find connected components on the device, a fixed sequence of kernels: no host wait.
+void hysteresis(const ImageView& labels, Context& ctx);
 }  // namespace cuda
 
 }  // namespace pdeimg

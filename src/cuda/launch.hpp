@@ -2,7 +2,10 @@
 // work on `stream` and checks the launch. Internal header.
 #pragma once
 
+#include <cstddef>
+
 #include "kernels/common.cuh"
+#include "pdeimg/gradient.hpp"
 #include "pdeimg/image.hpp"
 
 namespace pdeimg {
@@ -16,6 +19,69 @@ void launch_store_planes(const detail::Planes& planes, const ImageView& src, con
                          void* stream);
 /// One explicit heat step on every plane: out = in + dt Δin (reflecting boundaries).
 void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, void* stream);
+
+// --- perona_malik (kernels/perona_malik.cu) --------------------------------------------------------
+
+/// What one Perona–Malik step needs besides its planes.
+struct PmStepArgs {
+  int diffusivity = 1;  // 0 exponential, 1 rational, 2 tukey (the order of pdeimg::Diffusivity)
+  float inv_k2 = 0.0f;  // the diffusivity's constant (see detail::PeronaMalikPlan)
+  float dt = 0.0f;
+  bool coupled = true;
+  bool eight = false;
+  bool regularized = false;  // g from `gsrc` (the smoothed planes) instead of `in`
+};
+/// One explicit Perona–Malik step on every plane: out = step(in), g from gsrc when regularized.
+void launch_pm_step(const detail::Planes& in, const detail::Planes& gsrc, const detail::Planes& out,
+                    const PmStepArgs& args, void* stream);
+/// out = Gaussian(sigma) * in for every plane, separable through tmp (reflecting boundary).
+void launch_gaussian(const detail::Planes& in, const detail::Planes& tmp, const detail::Planes& out,
+                     double sigma, void* stream);
+/// The squared differences of all axially neighbouring pixel pairs (summed over the planes when
+/// coupled, else for each plane): (w-1)h + w(h-1) values per group, into d_out.
+void launch_gradient_sq(const detail::Planes& v, bool coupled, float* d_out, void* stream);
+/// Per interior pixel of plane `channel` ((w-2)(h-2) values, row-major): the Sobel gradient² into
+/// d_grad (kNoiseSkipKey for a flat 3x3 neighbourhood), Immerkaer's high-pass into d_hp, and 1
+/// (informative) or 0 (flat) into d_valid (kernels/noise.cuh).
+void launch_noise_values(const detail::Planes& p, int channel, float* d_grad, float* d_hp,
+                         int* d_valid, void* stream);
+/// *d_out = the sum of n ints (CUB; exact, so deterministic). Temporary storage as sort_floats.
+std::size_t sum_ints(const int* d_in, int* d_out, std::size_t n, void* d_temp, std::size_t temp_bytes,
+                     void* stream);
+/// Stable ascending radix sort (CUB) of n non-negative floats. With d_temp == nullptr only
+/// returns the temporary bytes needed; otherwise queues the sort and returns temp_bytes.
+std::size_t sort_floats(const float* d_in, float* d_out, std::size_t n, void* d_temp,
+                        std::size_t temp_bytes, void* stream);
+std::size_t sort_float_pairs(const float* d_keys_in, float* d_keys_out, const float* d_vals_in,
+                             float* d_vals_out, std::size_t n, void* d_temp, std::size_t temp_bytes,
+                             void* stream);
+
+// --- gradient and canny (kernels/gradient.cu, kernels/canny.cu) -----------------------------------
+
+/// The derivatives, magnitude (times `scale`) and direction of a device view into the device
+/// outputs of `out` that are given (see pdeimg::gradient); `channels` enter magnitude/direction.
+void launch_gradient(const ImageView& src, const GradientImages& out, GradientOperator op,
+                     int channels, float scale, void* stream);
+/// labels (uint8) = non-maximum suppression of `magnitude` along the direction recomputed from
+/// src, then the double threshold: {low, high} from d_thresholds when not null. Mask optional.
+void launch_canny_nms(const ImageView& src, const ImageView& magnitude, const ImageView& mask,
+                      float low, float high, const float* d_thresholds, GradientOperator op,
+                      int channels, const ImageView& labels, void* stream);
+/// labels = detail::threshold_label(values).
+void launch_threshold_labels(const ImageView& values, const ImageView& labels, float low,
+                             float high, void* stream);
+/// Exact hysteresis in place (kWeak/kStrong -> 255 or 0) by union–find over d_parent, w*h
+/// unsigned integers of scratch.
+void launch_hysteresis(const ImageView& labels, unsigned* d_parent, void* stream);
+/// d_keys[y w + x] = the sort key of the magnitude (detail::kExcludedKey outside the mask / NaN).
+void launch_quantile_keys(const ImageView& magnitude, const ImageView& mask, unsigned* d_keys,
+                          void* stream);
+/// Ascending radix sort (CUB) of n keys; with d_temp == nullptr only returns the temporary bytes.
+std::size_t sort_canny_keys(const unsigned* d_in, unsigned* d_out, std::size_t n, void* d_temp,
+                            std::size_t temp_bytes, void* stream);
+/// d_out[0..1] = the q_low and q_high quantiles of the kept keys of d_sorted (n keys in all).
+void launch_quantile_thresholds(const unsigned* d_sorted, std::size_t n, double q_low,
+                                double q_high, float* d_out, void* stream);
 
 }  // namespace cuda
 }  // namespace pdeimg

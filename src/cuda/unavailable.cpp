@@ -17,5 +17,30 @@ void heat_smooth(const ImageView&, const ImageView&, const detail::HeatPlan&, Co
   unavailable("heat_smooth");
 }
 
+void perona_malik(const ImageView&, const ImageView&, const detail::PeronaMalikPlan&, Context&) {
+  unavailable("perona_malik");
+}
+double gradient_quantile_sq(const ImageView&, const detail::GradientStatPlan&, double, Context&) {
+  unavailable("perona_malik");
+}
+void estimate_noise(const ImageView&, int, double*, long long*, Context&) {
+  unavailable("estimate_noise");
+}
+
+void gradient(const ImageView&, const GradientImages&, const detail::GradientPlan&, Context&) {
+  unavailable("gradient");
+}
+detail::CannyThresholds canny_quantiles(const ImageView&, const ImageView&, double, double, Context&) {
+  unavailable("canny");
+}
+void canny_candidates(const ImageView&, const ImageView&, const detail::CannyThresholds&,
+                      const detail::GradientPlan&, const ImageView&, const ImageView&, Context&) {
+  unavailable("canny");
+}
+void threshold_labels(const ImageView&, const ImageView&, float, float, Context&) {
+  unavailable("hysteresis_threshold");
+}
+void hysteresis(const ImageView&, Context&) { unavailable("hysteresis_threshold"); }
+
 }  // namespace cuda
 }  // namespace pdeimg

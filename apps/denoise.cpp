@@ -1,0 +1,230 @@
+// denoise IN OUT: blind Perona–Malik denoising of one image, keeping its bit depth and channels.
+// The numerics (noise estimate, K, stopping time) are pdeimg::perona_malik's defaults; this file
+// parses, reads, calls, writes and reports.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "apps/app_common.hpp"
+#include "pdeimg/error.hpp"
+#include "pdeimg/io.hpp"
+#include "pdeimg/perona_malik.hpp"
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (const char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else {
+      o += ch;
+    }
+  }
+  return o + "\"";
+}
+
+std::string json_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace pdeimg;
+  using namespace pdeimg::app;
+
+  CLI::App cli{
+      "Removes noise from an image by Perona-Malik diffusion u_t = div(g(|grad u|^2) grad u), "
+      "which smooths flat regions and keeps edges. Blind by default: it estimates the noise level "
+      "and chooses the contrast parameter K and the diffusion time from it. Keeps the bit depth "
+      "(8/16-bit, float) and the channels (1, 3, 4; colour channels share one diffusivity, alpha "
+      "is copied unchanged).",
+      "denoise"};
+  std::string in, out, report_path, diffusivity = "rational", neighbours = "4";
+  double noise_sigma = 0, k = 0, k_factor = 0, k_quantile = 0, time = 0, dt = 0, regularize = 0;
+  int steps = 0;
+  bool per_channel = false;
+  cli.add_option("IN", in, "input image (PNG, TIFF, JPEG, BMP, ...)")->required();
+  cli.add_option("OUT", out,
+                 "output image; the format follows the extension and must hold IN's bit depth "
+                 "and channels (16-bit: .png/.tif, float: .tif); replaced if it exists")
+      ->required();
+  cli.add_option("--noise-sigma", noise_sigma,
+                 "the noise standard deviation, if known (default: estimated), in the image's "
+                 "sample units: 0..255 for 8-bit data, 0..65535 for 16-bit data (an 8-bit sigma "
+                 "of 10 is 2570), the stored values for float data (10/255 = 0.039 for data in "
+                 "[0, 1])")
+      ->check(positive_finite());
+  CLI::Option* k_opt = cli.add_option("--k", k,
+                                      "contrast parameter K, absolute, in sample units "
+                                      "(default: from the noise)")
+                           ->check(positive_finite());
+  CLI::Option* kf_opt =
+      cli.add_option("--k-factor", k_factor,
+                     "K = F x the noise deviation of a pixel difference (default, gray: 0.6 "
+                     "rational, 1.6 exponential, 1.4 tukey; colour: 0.42 x those)")
+          ->check(positive_finite());
+  CLI::Option* kq_opt =
+      cli.add_option("--k-quantile", k_quantile,
+                     "K = this quantile of the image's gradient magnitudes, in (0, 1) (Perona and "
+                     "Malik used 0.9)")
+          ->check(CLI::Range(0.0, 1.0));
+  k_opt->excludes(kf_opt)->excludes(kq_opt);
+  kf_opt->excludes(kq_opt);
+  cli.add_option("--diffusivity", diffusivity,
+                 "edge-stopping function g: rational 1/(1+s^2/K^2), exponential exp(-s^2/K^2), "
+                 "tukey (1-s^2/(5K^2))^2")
+      ->check(CLI::IsMember({"exponential", "rational", "tukey"}, CLI::ignore_case))
+      ->capture_default_str();
+  cli.add_option("--neighbours", neighbours, "stencil: 4 (axial) or 8 (axial and diagonal)")
+      ->check(CLI::IsMember({"4", "8"}))
+      ->capture_default_str();
+  CLI::Option* steps_opt =
+      cli.add_option("--steps", steps, "number of explicit steps (default: from the noise)")
+          ->check(CLI::PositiveNumber);
+  CLI::Option* time_opt = cli.add_option("--time", time,
+                                         "diffusion time T in pixels^2 (default, when noise is "
+                                         "found: 2 rational, 1 exponential, 0.8 tukey for gray, "
+                                         "2.5 x those for colour; 0 when none is)")
+                              ->check(positive_finite());
+  steps_opt->excludes(time_opt);
+  cli.add_option("--dt", dt,
+                 "time step (default 0.2 with 4 neighbours, 0.25 with 8; at most 0.25 "
+                 "resp. 1/3, the stability bound)")
+      ->check(positive_finite());
+  cli.add_option("--regularize", regularize,
+                 "compute g from a copy smoothed by a Gaussian of this sigma in pixels (Catte et "
+                 "al.); more robust to strong noise, slower")
+      ->check(positive_finite());
+  cli.add_flag("--per-channel", per_channel,
+               "give each colour channel its own diffusivity (default: one shared by all colour "
+               "channels, so edges stay aligned)");
+  cli.add_option("--report", report_path,
+                 "write the parameters used, the noise estimate and the time taken to this JSON "
+                 "file");
+  CommonOptions common;
+  add_common_options(cli, common);
+  cli.footer(std::string("Examples:\n  denoise noisy.png clean.png\n  denoise scan.tif out.tif "
+                         "--noise-sigma 2570 -v\n  denoise in.png out.png --k 12 --steps 20 "
+                         "--diffusivity tukey\n") +
+             kExitStatusHelp);
+
+  return run(cli, argc, argv, [&]() -> int {
+    PeronaMalikParams params;
+    params.diffusivity = parse_diffusivity(diffusivity);
+    params.neighbourhood = neighbours == "8" ? Neighbourhood::k8 : Neighbourhood::k4;
+    params.noise_sigma = noise_sigma;
+    if (k_opt->count()) {
+      params.contrast = ContrastMode::kAbsolute;
+      params.k = k;
+    } else if (kq_opt->count()) {
+      if (!(k_quantile > 0.0 && k_quantile < 1.0)) {
+        throw UsageError("--k-quantile must lie strictly between 0 and 1");
+      }
+      params.contrast = ContrastMode::kQuantile;
+      params.k_quantile = k_quantile;
+    }
+    params.k_noise_factor = k_factor;
+    params.steps = steps;
+    params.time = time;
+    params.dt = dt;
+    params.regularization = regularize;
+    params.colour = per_channel ? ColourMode::kPerChannel : ColourMode::kCoupled;
+    try {
+      validate(params);  // a bad combination is a usage error, found before reading anything
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    check_output(in, out);
+    if (!report_path.empty() &&
+        (io::same_file(in, report_path) || io::same_file(out, report_path))) {
+      throw UsageError("--report '" + report_path + "' names the input or output image");
+    }
+
+    const Log log(cli.get_name(), common.verbose);
+    Context ctx = make_context(common);
+    log.context(ctx);
+
+    Stopwatch total, clock;
+    const HostImage src = io::read_image(in);
+    const double t_read = clock.ms();
+    log.info("read '" + in + "' (" + io::describe(src) + ") in " + format_number(t_read, 3) +
+             " ms");
+    io::check_writable(out, src.type(),
+                       src.channels());  // before computing what could not be saved
+
+    HostImage dst(src.width(), src.height(), src.channels(), src.type());
+    clock.restart();
+    const PeronaMalikReport r = perona_malik(src, dst, params, ctx);
+    const double t_denoise = clock.ms();
+    std::string noise = r.noise_sigma > 0 || r.noise_estimated
+                            ? "noise sigma " + format_number(r.noise_sigma) +
+                                  (r.noise_estimated ? " (estimated)" : " (given)")
+                            : std::string("noise not needed");
+    std::string kdesc = std::string("K ") + format_number(r.k) + " (" + to_string(r.contrast) + ")";
+    log.info(
+        noise + ", " + kdesc + ", " + to_string(r.diffusivity) + ", " + to_string(r.neighbourhood) +
+        "-neighbour, " + to_string(r.colour) + " colour" +
+        (r.regularization > 0 ? ", regularised sigma " + format_number(r.regularization) : "") +
+        "; T = " + format_number(r.time) + (r.time_from_noise ? " (from the noise)" : "") + " in " +
+        std::to_string(r.steps) + " steps of dt " + format_number(r.dt) + " on " +
+        to_string(r.backend) + " in " + format_number(t_denoise, 3) + " ms");
+    if (r.steps == 0) log.info("nothing to remove: the image is written unchanged");
+
+    clock.restart();
+    io::write_image(out, dst);
+    const double t_write = clock.ms();
+    log.info("wrote '" + out + "' in " + format_number(t_write, 3) + " ms");
+
+    if (!report_path.empty()) {
+      std::ostringstream j;
+      j << "{\n"
+        << "  \"input\": " << json_string(in) << ",\n"
+        << "  \"output\": " << json_string(out) << ",\n"
+        << "  \"image\": {\"width\": " << src.width() << ", \"height\": " << src.height()
+        << ", \"channels\": " << src.channels()
+        << ", \"type\": " << json_string(to_string(src.type())) << "},\n"
+        << "  \"backend\": " << json_string(to_string(r.backend)) << ",\n"
+        << "  \"device\": " << json_string(ctx.device_name()) << ",\n"
+        << "  \"noise_sigma\": " << json_number(r.noise_sigma) << ",\n"
+        << "  \"noise_estimated\": " << (r.noise_estimated ? "true" : "false") << ",\n"
+        << "  \"diffusivity\": " << json_string(to_string(r.diffusivity)) << ",\n"
+        << "  \"neighbours\": " << to_string(r.neighbourhood) << ",\n"
+        << "  \"contrast\": " << json_string(to_string(r.contrast)) << ",\n"
+        << "  \"k\": " << json_number(r.k) << ",\n"
+        << "  \"steps\": " << r.steps << ",\n"
+        << "  \"dt\": " << json_number(r.dt) << ",\n"
+        << "  \"time\": " << json_number(r.time) << ",\n"
+        << "  \"time_from_noise\": " << (r.time_from_noise ? "true" : "false") << ",\n"
+        << "  \"regularization\": " << json_number(r.regularization) << ",\n"
+        << "  \"colour\": " << json_string(to_string(r.colour)) << ",\n"
+        << "  \"channels_diffused\": " << r.channels << ",\n"
+        << "  \"milliseconds\": {\"read\": " << json_number(t_read)
+        << ", \"denoise\": " << json_number(t_denoise) << ", \"write\": " << json_number(t_write)
+        << ", \"total\": " << json_number(total.ms()) << "}\n"
+        << "}\n";
+      const std::string tmp = report_path + ".tmp";
+      {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        f << j.str();
+        if (!f) throw Error(ErrorCode::kIo, "cannot write the report '" + report_path + "'");
+      }
+      if (std::rename(tmp.c_str(), report_path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw Error(ErrorCode::kIo, "cannot write the report '" + report_path + "'");
+      }
+      log.info("wrote the report '" + report_path + "'");
+    }
+    return kExitOk;
+  });
+}

@@ -1,0 +1,166 @@
+// edges IN OUT: Canny edge detection of one image into an 8-bit 0/255 edge map. The numerics are
+// pdeimg::canny; this file parses, reads, calls, writes.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "apps/app_common.hpp"
+#include "pdeimg/canny.hpp"
+#include "pdeimg/error.hpp"
+#include "pdeimg/io.hpp"
+
+int main(int argc, char** argv) {
+  using namespace pdeimg;
+  using namespace pdeimg::app;
+
+  CLI::App cli{
+      "Finds edges with Canny's detector: smoothing (heat equation to a Gaussian-equivalent sigma, "
+      "or Perona-Malik diffusion), the gradient, non-maximum suppression and exact hysteresis "
+      "between two thresholds. Writes an 8-bit edge map, 255 on edges and 0 elsewhere, of IN's "
+      "size. Reads 8/16-bit and float images, grey or colour (colour: the vector gradient of all "
+      "colour channels; alpha is ignored).",
+      "edges"};
+  std::string in;
+  std::string out;
+  std::string magnitude_path;
+  double sigma = 1.0;
+  double low = NAN;
+  double high = NAN;
+  bool quantiles = false;
+  std::string op = "sobel";
+  std::string smooth = "heat";
+  cli.add_option("IN", in, "input image (PNG, TIFF, JPEG, BMP, ...)")->required();
+  cli.add_option("OUT", out,
+                 "output edge map, 8-bit single channel (e.g. .png); replaced if it exists")
+      ->required();
+  CLI::Option* sigma_opt =
+      cli.add_option("-s,--sigma", sigma,
+                     "smoothing: with --smooth heat the equivalent Gaussian standard deviation in "
+                     "pixels (0: none); with --smooth perona-malik the diffusion time is "
+                     "sigma^2/2 when given (else chosen from the noise)")
+          ->check(CLI::NonNegativeNumber)
+          ->capture_default_str();
+  CLI::Option* low_opt = cli.add_option(
+      "--low", low,
+      "lower threshold: pixels above it continue edges. Absolute: gradient magnitude on the scale "
+      "of the 3x3 Sobel operator on IN's own values (as cv::Canny and scikit-image's canny; a "
+      "step of height h gives about 4h before smoothing). Default 10% of the type's range (25.5 "
+      "for 8-bit, 6553.5 for 16-bit, 0.1 for float), or 0.8 with --quantiles");
+  CLI::Option* high_opt = cli.add_option(
+      "--high", high,
+      "upper threshold: pixels above it start edges. Default 20% of the type's range (51, 13107, "
+      "0.2), or 0.9 with --quantiles");
+  cli.add_flag("-q,--quantiles", quantiles,
+               "read --low and --high as quantiles in [0, 1] of the gradient magnitude (0.9: "
+               "above 90% of the pixels)");
+  cli.add_option("--operator", op,
+                 "derivative operator: sobel, scharr or central (thresholds stay on the Sobel "
+                 "scale for all three)")
+      ->check(CLI::IsMember({"sobel", "scharr", "central"}, CLI::ignore_case))
+      ->capture_default_str();
+  cli.add_option("--smooth", smooth,
+                 "smoothing before the gradient: heat (Gaussian-equivalent, --sigma) or "
+                 "perona-malik (edge-preserving; contrast K from the estimated noise)")
+      ->check(CLI::IsMember({"heat", "perona-malik", "perona_malik"}, CLI::ignore_case))
+      ->capture_default_str();
+  cli.add_option("--magnitude", magnitude_path,
+                 "also write the gradient magnitude (after smoothing, Sobel scale) as a float "
+                 "TIFF to this file (.tif/.tiff)");
+  CommonOptions common;
+  add_common_options(cli, common);
+  cli.footer(kExitStatusHelp);
+
+  return run(cli, argc, argv, [&]() -> int {
+    CannyParams params;
+    params.smoothing = parse_canny_smoothing(smooth);
+    params.op = parse_gradient_operator(op);
+    params.sigma = sigma;
+    params.thresholds = quantiles ? ThresholdMode::kQuantile : ThresholdMode::kAbsolute;
+    params.low = low;
+    params.high = high;
+    if (params.smoothing == CannySmoothing::kPeronaMalik && sigma_opt->count() > 0) {
+      if (!(sigma > 0.0)) throw UsageError("--sigma must be > 0 with --smooth perona-malik");
+      params.perona_malik.time = 0.5 * sigma * sigma;
+    }
+    for (const auto& t : {std::make_pair(low_opt, low), std::make_pair(high_opt, high)}) {
+      if (t.first->count() == 0) continue;
+      if (!std::isfinite(t.second) || t.second < 0.0 || (quantiles && t.second > 1.0)) {
+        throw UsageError(t.first->get_name() + " must be " +
+                         (quantiles ? "a quantile in [0, 1]" : "a finite magnitude >= 0") +
+                         ", got " + format_number(t.second));
+      }
+    }
+    if (low_opt->count() && high_opt->count() && low > high) {
+      throw UsageError("--low (" + format_number(low) + ") must not exceed --high (" +
+                       format_number(high) + ")");
+    }
+    check_output(in, out);
+    try {
+      io::check_writable(out, PixelType::kU8, 1);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    if (!magnitude_path.empty()) {
+      check_output(in, magnitude_path);
+      if (io::same_file(out, magnitude_path)) {
+        throw UsageError("--magnitude '" + magnitude_path + "' is OUT; give another file name");
+      }
+      try {
+        io::check_writable(magnitude_path, PixelType::kF32, 1);
+      } catch (const Error& e) {
+        throw UsageError(std::string("--magnitude: ") + e.what());
+      }
+    }
+
+    const Log log(cli.get_name(), common.verbose);
+    Context ctx = make_context(common);
+    log.context(ctx);
+
+    Stopwatch clock;
+    const HostImage src = io::read_image(in);
+    log.info("read '" + in + "' (" + io::describe(src) + ") in " + format_number(clock.ms(), 3) +
+             " ms");
+
+    HostImage edges(src.width(), src.height(), 1, PixelType::kU8);
+    HostImage magnitude;
+    CannyImages extra;
+    if (!magnitude_path.empty()) {
+      magnitude = HostImage(src.width(), src.height(), 1, PixelType::kF32);
+      extra.magnitude = magnitude;
+    }
+    clock.restart();
+    const CannyReport report = canny(src, edges, extra, params, ctx);
+    long long count = 0;
+    for (int y = 0; y < edges.height(); ++y) {
+      const std::uint8_t* row = edges.row<const std::uint8_t>(y);
+      for (int x = 0; x < edges.width(); ++x) count += row[x] != 0;
+    }
+    std::string smoothing = "no smoothing";
+    if (report.smoothing == CannySmoothing::kPeronaMalik) {
+      smoothing = "perona-malik K " + format_number(report.perona_malik.k) + ", T " +
+                  format_number(report.smoothing_time) + " in " +
+                  std::to_string(report.smoothing_steps) + " steps";
+    } else if (report.smoothing_steps > 0) {
+      smoothing = "heat T " + format_number(report.smoothing_time) + " (sigma " +
+                  format_number(std::sqrt(2.0 * report.smoothing_time)) + ") in " +
+                  std::to_string(report.smoothing_steps) + " steps";
+    }
+    log.info(smoothing + ", " + to_string(params.op) + " gradient, thresholds low " +
+             format_number(report.low) + " high " + format_number(report.high) + " (Sobel scale" +
+             (quantiles ? ", from quantiles " + format_number(std::isnan(low) ? 0.8 : low) + "/" +
+                              format_number(std::isnan(high) ? 0.9 : high)
+                        : std::string()) +
+             "): " + std::to_string(count) + " edge pixels on " + to_string(report.backend) +
+             " in " + format_number(clock.ms(), 3) + " ms");
+
+    clock.restart();
+    io::write_image(out, edges);
+    log.info("wrote '" + out + "' in " + format_number(clock.ms(), 3) + " ms");
+    if (!magnitude_path.empty()) {
+      io::write_image(magnitude_path, magnitude);
+      log.info("wrote the magnitude to '" + magnitude_path + "'");
+    }
+    return kExitOk;
+  });
+}

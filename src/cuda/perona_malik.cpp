@@ -1,0 +1,93 @@
+// CUDA backend of perona_malik and of its gradient quantile: float planes, one launch per step
+// (two more per step when regularising), a CUB radix sort for the quantile. Device scratch slots:
+// 0-1 staging, 2-3 ping-pong planes, 4-5 smoothed planes, 6-8 statistics (noise.cpp: 6-10).
+#include <algorithm>
+#include <cmath>
+
+#include "src/backend.hpp"
+#include "src/context_impl.hpp"
+#include "src/cuda/launch.hpp"
+#include "src/cuda/runtime.hpp"
+#include "src/cuda/staging.hpp"
+
+namespace pdeimg {
+namespace cuda {
+namespace {
+
+float* scratch_floats(Context& ctx, int slot, std::size_t n) {
+  return static_cast<float*>(
+      ctx.impl().device_scratch(slot, sizeof(float) * std::max<std::size_t>(n, 1)));
+}
+
+/// Reads one float of device memory (waits for the stream).
+float read_back(const float* d, Context& ctx) {
+  float v = 0.0f;
+  copy_2d(&v, sizeof v, d, sizeof v, sizeof v, 1, CopyKind::kDeviceToHost, ctx.stream(), true);
+  return v;
+}
+
+/// The image's first `channels` channels as device float planes in slot 2 (staging host views).
+detail::Planes load(const ImageView& image, int channels, Context& ctx) {
+  const Staged st = stage(image, image, ctx);  // never finish(): nothing is written back
+  detail::Planes p = scratch_planes(ctx, 2, image.width, image.height, channels);
+  launch_load_planes(st.src, p, ctx.stream());
+  return p;
+}
+
+}  // namespace
+
+void perona_malik(const ImageView& src, const ImageView& dst, const detail::PeronaMalikPlan& plan,
+                  Context& ctx) {
+  const Staged st = stage(src, dst, ctx);
+  const int w = src.width, h = src.height, nc = plan.channels;
+  detail::Planes a = scratch_planes(ctx, 2, w, h, nc);
+  detail::Planes b = scratch_planes(ctx, 3, w, h, nc);
+  const bool reg = plan.regularization > 0.0;
+  detail::Planes smooth = a, tmp = a;
+  if (reg && plan.steps > 0) {
+    smooth = scratch_planes(ctx, 4, w, h, nc);
+    tmp = scratch_planes(ctx, 5, w, h, nc);
+  }
+  PmStepArgs args;
+  args.diffusivity = static_cast<int>(plan.diffusivity);
+  args.inv_k2 = plan.inv_k2;
+  args.dt = plan.dt;
+  args.coupled = plan.coupled;
+  args.eight = plan.eight;
+  args.regularized = reg;
+  launch_load_planes(st.src, a, ctx.stream());
+  for (int i = 0; i < plan.steps; ++i) {
+    if (reg) launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
+    launch_pm_step(a, reg ? smooth : a, b, args, ctx.stream());
+    std::swap(a, b);
+  }
+  launch_store_planes(a, st.src, st.dst, ctx.stream());
+  finish(st, ctx);
+}
+
+double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan& plan, double q,
+                            Context& ctx) {
+  const int w = src.width, h = src.height, nc = plan.channels;
+  const std::size_t per =
+      static_cast<std::size_t>(w - 1) * h + static_cast<std::size_t>(w) * (h - 1);
+  if (per == 0) return 0.0;
+  detail::Planes v = load(src, nc, ctx);
+  if (plan.regularization > 0.0) {
+    detail::Planes smooth = scratch_planes(ctx, 4, w, h, nc);
+    detail::Planes tmp = scratch_planes(ctx, 5, w, h, nc);
+    launch_gaussian(v, tmp, smooth, plan.regularization, ctx.stream());
+    v = smooth;
+  }
+  const std::size_t n = per * (plan.coupled ? 1 : nc);
+  float* vals = scratch_floats(ctx, 6, n);
+  float* sorted = scratch_floats(ctx, 7, n);
+  launch_gradient_sq(v, plan.coupled, vals, ctx.stream());
+  const std::size_t temp_bytes = sort_floats(vals, sorted, n, nullptr, 0, ctx.stream());
+  void* temp = ctx.impl().device_scratch(8, std::max<std::size_t>(temp_bytes, 1));
+  sort_floats(vals, sorted, n, temp, temp_bytes, ctx.stream());
+  const std::size_t k = static_cast<std::size_t>(std::floor(q * static_cast<double>(n - 1)));
+  return read_back(sorted + k, ctx);
+}
+
+}  // namespace cuda
+}  // namespace pdeimg

@@ -1,0 +1,269 @@
+// perona_malik: validation, choice of K and of the time step, dispatch to a backend.
+#include "pdeimg/perona_malik.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cfloat>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "kernels/perona_malik.cuh"
+#include "pdeimg/error.hpp"
+#include "pdeimg/noise.hpp"
+#include "src/backend.hpp"
+#include "src/validate.hpp"
+
+namespace pdeimg {
+
+namespace {
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+[[noreturn]] void invalid(const std::string& message) {
+  throw Error(ErrorCode::kInvalidArgument, "perona_malik: " + message);
+}
+
+/// The standard deviation of white unit noise in the axial difference that g sees: √2 without
+/// regularisation; with it, the norm of the difference of the separable Gaussian.
+double difference_noise_gain(double regularization) {
+  if (!(regularization > 0.0)) return std::sqrt(2.0);
+  float w[detail::kMaxGaussRadius + 1];
+  const int r = detail::gauss_taps(regularization, w);
+  auto tap = [&](int i) { return i < -r || i > r ? 0.0 : static_cast<double>(w[i < 0 ? -i : i]); };
+  double along = 0.0, across = 0.0;
+  for (int i = -r; i <= r + 1; ++i) {
+    const double d = tap(i - 1) - tap(i);
+    along += d * d;
+  }
+  for (int i = -r; i <= r; ++i) across += tap(i) * tap(i);
+  return std::sqrt(along * across);
+}
+
+}  // namespace
+
+double max_dt(Neighbourhood n) noexcept {
+  return n == Neighbourhood::k8 ? detail::kPmMaxDt8 : detail::kPmMaxDt4;
+}
+
+double default_dt(Neighbourhood n) noexcept {
+  return n == Neighbourhood::k8 ? 0.25 : 0.2;
+}
+
+namespace {
+// Coupled colour against gray, tuned for the rational diffusivity (Kodak24 against Set12).
+constexpr double kColourFactorScale = 0.25 / 0.6;
+constexpr double kColourTimeScale = 2.5;
+}  // namespace
+
+double default_k_noise_factor(Diffusivity d, int coupled_channels) noexcept {
+  double f = 0.6;
+  if (d == Diffusivity::kExponential) f = 1.6;
+  if (d == Diffusivity::kTukey) f = 1.4;
+  return coupled_channels > 1 ? f * kColourFactorScale : f;
+}
+
+double default_time(Diffusivity d, int coupled_channels) noexcept {
+  double t = 2.0;
+  if (d == Diffusivity::kExponential) t = 1.0;
+  if (d == Diffusivity::kTukey) t = 0.8;
+  return coupled_channels > 1 ? t * kColourTimeScale : t;
+}
+
+const char* to_string(Diffusivity d) noexcept {
+  switch (d) {
+    case Diffusivity::kExponential:
+      return "exponential";
+    case Diffusivity::kRational:
+      return "rational";
+    case Diffusivity::kTukey:
+      return "tukey";
+  }
+  return "unknown";
+}
+
+const char* to_string(Neighbourhood n) noexcept {
+  return n == Neighbourhood::k8 ? "8" : "4";
+}
+
+const char* to_string(ContrastMode m) noexcept {
+  switch (m) {
+    case ContrastMode::kNoise:
+      return "noise";
+    case ContrastMode::kQuantile:
+      return "quantile";
+    case ContrastMode::kAbsolute:
+      return "absolute";
+  }
+  return "unknown";
+}
+
+const char* to_string(ColourMode m) noexcept {
+  return m == ColourMode::kPerChannel ? "per-channel" : "coupled";
+}
+
+Diffusivity parse_diffusivity(const std::string& name) {
+  std::string s = name;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (s == "exponential" || s == "exp") return Diffusivity::kExponential;
+  if (s == "rational") return Diffusivity::kRational;
+  if (s == "tukey") return Diffusivity::kTukey;
+  throw Error(ErrorCode::kInvalidArgument,
+              "diffusivity: expected exponential, rational or tukey, got '" + name + "'");
+}
+
+void validate(const PeronaMalikParams& p) {
+  const int diff = static_cast<int>(p.diffusivity);
+  if (diff < 0 || diff > 2) invalid("diffusivity: unknown value " + std::to_string(diff));
+  if (p.neighbourhood != Neighbourhood::k4 && p.neighbourhood != Neighbourhood::k8) {
+    invalid("neighbourhood: unknown value " + std::to_string(static_cast<int>(p.neighbourhood)));
+  }
+  const int cm = static_cast<int>(p.contrast);
+  if (cm < 0 || cm > 2) invalid("contrast: unknown value " + std::to_string(cm));
+  if (p.colour != ColourMode::kCoupled && p.colour != ColourMode::kPerChannel) {
+    invalid("colour: unknown value " + std::to_string(static_cast<int>(p.colour)));
+  }
+  if (p.contrast == ContrastMode::kAbsolute) {
+    if (!(p.k > 0.0) || !std::isfinite(p.k)) {
+      invalid("k: ContrastMode::kAbsolute needs a positive, finite K, got " + num(p.k));
+    }
+  } else if (p.k != 0.0) {
+    invalid("k = " + num(p.k) + " is only used with ContrastMode::kAbsolute (contrast is " +
+            to_string(p.contrast) + ")");
+  }
+  if (p.contrast == ContrastMode::kQuantile && !(p.k_quantile > 0.0 && p.k_quantile < 1.0)) {
+    invalid("k_quantile: must lie in (0, 1), got " + num(p.k_quantile));
+  }
+  if (!(p.k_noise_factor >= 0.0) || !std::isfinite(p.k_noise_factor)) {
+    invalid("k_noise_factor: must be >= 0 and finite (0: default), got " + num(p.k_noise_factor));
+  }
+  if (!(p.noise_sigma >= 0.0) || !std::isfinite(p.noise_sigma)) {
+    invalid("noise_sigma: must be >= 0 and finite (0: estimate), got " + num(p.noise_sigma));
+  }
+  if (p.steps < 0) invalid("steps: must be >= 0, got " + std::to_string(p.steps));
+  if (!(p.time >= 0.0) || !std::isfinite(p.time)) {
+    invalid("time: must be >= 0 and finite, got " + num(p.time));
+  }
+  if (p.steps > 0 && p.time > 0.0) {
+    invalid("give at most one of steps (" + std::to_string(p.steps) + ") and time (" + num(p.time) +
+            ")");
+  }
+  const double bound = max_dt(p.neighbourhood);
+  if (!(p.dt >= 0.0) || p.dt > bound * (1.0 + 1e-12) || !std::isfinite(p.dt)) {
+    invalid("dt = " + num(p.dt) + " exceeds the stability bound " + num(bound) +
+            " of the explicit " + to_string(p.neighbourhood) +
+            "-neighbour scheme (dt must lie in (0, " + num(bound) + "]; 0 picks " +
+            num(default_dt(p.neighbourhood)) + ")");
+  }
+  const double max_reg = detail::kMaxGaussRadius / 3.0;
+  if (!(p.regularization >= 0.0) || p.regularization > max_reg) {
+    invalid("regularization: the Gaussian's sigma must lie in [0, " + num(max_reg) +
+            "] pixels, got " + num(p.regularization));
+  }
+}
+
+PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
+                               const PeronaMalikParams& p, Context& ctx) {
+  detail::check_src_dst(src, dst, "perona_malik");
+  validate(p);
+  detail::check_location(src, dst, ctx, "perona_malik");
+  const bool cuda = ctx.backend() == Backend::kCuda;
+
+  PeronaMalikReport report;
+  report.backend = ctx.backend();
+  report.diffusivity = p.diffusivity;
+  report.neighbourhood = p.neighbourhood;
+  report.contrast = p.contrast;
+  report.regularization = p.regularization;
+  report.colour = p.colour;
+  const int nc = detail::processed_channels(src.channels, p.alpha == AlphaMode::kPreserve);
+  report.channels = nc;
+  const bool coupled = p.colour == ColourMode::kCoupled && nc > 1;
+
+  // --- noise, K, time
+  // -----------------------------------------------------------------------------
+  const bool auto_time = p.steps == 0 && p.time == 0.0;
+  double sigma = 0.0;
+  if (p.contrast == ContrastMode::kNoise || auto_time) {
+    if (p.noise_sigma > 0.0) {
+      sigma = p.noise_sigma;
+    } else {
+      sigma = estimate_noise(src, ctx, p.alpha).sigma;
+      report.noise_estimated = true;
+    }
+    report.noise_sigma = sigma;
+  }
+  double k = 0.0;
+  switch (p.contrast) {
+    case ContrastMode::kAbsolute:
+      k = p.k;
+      break;
+    case ContrastMode::kQuantile: {
+      detail::GradientStatPlan sp;
+      sp.channels = nc;
+      sp.coupled = coupled;
+      sp.regularization = p.regularization;
+      const double q2 = cuda ? cuda::gradient_quantile_sq(src, sp, p.k_quantile, ctx)
+                             : cpu::gradient_quantile_sq(src, sp, p.k_quantile, ctx);
+      k = std::sqrt(std::max(0.0, q2));
+      break;
+    }
+    case ContrastMode::kNoise: {
+      const double factor = p.k_noise_factor > 0.0
+                                ? p.k_noise_factor
+                                : default_k_noise_factor(p.diffusivity, coupled ? nc : 1);
+      k = factor * sigma * difference_noise_gain(p.regularization) * std::sqrt(coupled ? nc : 1.0);
+      break;
+    }
+  }
+  report.k = k;
+
+  const double dt_req =
+      p.dt > 0.0 ? std::min(p.dt, max_dt(p.neighbourhood)) : default_dt(p.neighbourhood);
+  int steps = 0;
+  double dt = dt_req;
+  if (p.steps > 0) {
+    steps = p.steps;
+  } else {
+    const double time =
+        p.time > 0.0 ? p.time : (sigma > 0.0 ? default_time(p.diffusivity, coupled ? nc : 1) : 0.0);
+    report.time_from_noise = auto_time;
+    if (time > 0.0) {
+      const double n = std::ceil(time / dt_req * (1.0 - 1e-12));
+      if (n > 1e9) invalid("time: " + num(time) + " needs more than 1e9 steps; use a smaller time");
+      steps = static_cast<int>(std::max(1.0, n));
+      dt = time / steps;
+    }
+  }
+  // K = 0 (a flat or noise-free image with automatic K) leaves nothing to diffuse: g would be 0
+  // for every non-zero difference.
+  const double k2 = k * k * (p.diffusivity == Diffusivity::kTukey ? 5.0 : 1.0);
+  const double inv_k2 = k2 > 0.0 ? 1.0 / k2 : HUGE_VAL;
+  if (!(inv_k2 < FLT_MAX)) steps = 0;
+
+  detail::PeronaMalikPlan plan;
+  plan.steps = steps;
+  plan.dt = static_cast<float>(dt);
+  plan.channels = nc;
+  plan.coupled = coupled;
+  plan.eight = p.neighbourhood == Neighbourhood::k8;
+  plan.diffusivity = p.diffusivity;
+  plan.inv_k2 = steps > 0 ? static_cast<float>(inv_k2) : 0.0f;
+  plan.regularization = p.regularization;
+  plan.max_fused = detail::test_max_fused();
+  if (cuda) {
+    cuda::perona_malik(src, dst, plan, ctx);
+  } else {
+    cpu::perona_malik(src, dst, plan, ctx);
+  }
+  report.steps = steps;
+  report.dt = steps > 0 ? dt : 0.0;
+  report.time = steps * report.dt;
+  return report;
+}
+
+}  // namespace pdeimg

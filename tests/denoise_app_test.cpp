@@ -1,0 +1,276 @@
+// The `denoise` app end to end: it runs the built binary on generated files (gray, colour, alpha;
+// 8-bit, 16-bit, float) and checks what it wrote, printed and reported, and its exit status.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pdeimg/context.hpp"
+#include "pdeimg/io.hpp"
+#include "pdeimg/perona_malik.hpp"
+#include "tests/test_util.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace pdeimg {
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+class DenoiseApp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    dir_ = fs::temp_directory_path() /
+           ("pdeimg_denoise_test-" + std::to_string(std::random_device{}()) + "-" + name);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  Result denoise(const std::vector<std::string>& args) const {
+    const std::string out_file = (dir_ / ".stdout").string();
+    const std::string err_file = (dir_ / ".stderr").string();
+    std::vector<std::string> argv_s{PDEIMG_DENOISE_EXE};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    Result r;
+    if (rc != 0) {
+      ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
+      return r;
+    }
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    r.out = slurp(out_file);
+    r.err = slurp(err_file);
+    fs::remove(out_file);
+    fs::remove(err_file);
+    return r;
+  }
+
+  /// A noisy picture: a bright square on a dark ground plus Gaussian noise of 8% of the range
+  /// (alpha, when present, is a ramp that must come back unchanged).
+  static HostImage noisy_picture(int channels, PixelType type) {
+    const float top = type == PixelType::kU8 ? 255.0f : type == PixelType::kU16 ? 65535.0f : 1.0f;
+    HostImage img(64, 48, channels, type);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> n(0.0f, 0.08f * top);
+    const int colour = channels == 4 ? 3 : channels;
+    for (int y = 0; y < 48; ++y)
+      for (int x = 0; x < 64; ++x) {
+        for (int c = 0; c < colour; ++c) {
+          float v = (x >= 16 && x < 48 && y >= 12 && y < 36 ? 0.7f : 0.25f) * top + n(rng);
+          if (type != PixelType::kF32) v = std::min(top, std::max(0.0f, std::round(v)));
+          test::set(img, x, y, c, v);
+        }
+        if (channels == 4)
+          test::set(img, x, y, 3, type == PixelType::kF32 ? x / 64.0f : float(x * 3));
+      }
+    return img;
+  }
+
+  static double noise_sd(const ImageView& v, int c) {
+    // Deviation inside the flat dark ground (left band), where the clean image is constant.
+    double s = 0, s2 = 0, n = 0;
+    for (int y = 0; y < 48; ++y)
+      for (int x = 0; x < 12; ++x)
+        s += test::at(v, x, y, c), s2 += double(test::at(v, x, y, c)) * test::at(v, x, y, c), ++n;
+    return std::sqrt(std::max(0.0, s2 / n - (s / n) * (s / n)));
+  }
+
+  fs::path dir_;
+};
+
+struct Case {
+  const char* name;
+  const char* ext;
+  int channels;
+  PixelType type;
+};
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class DenoiseAppKeeps : public DenoiseApp, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(DenoiseAppKeeps, DepthChannelsAlphaAndTheLibraryResult) {
+  const Case c = GetParam();
+  const HostImage in = noisy_picture(c.channels, c.type);
+  const std::string in_file = path(std::string("in") + c.ext),
+                    out_file = path(std::string("out") + c.ext);
+  io::write_image(in_file, in);
+  const Result r = denoise({in_file, out_file, "--backend", "cpu"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.out.empty()) << "quiet without -v: " << r.out;
+  const HostImage out = io::read_image(out_file);
+  ASSERT_EQ(out.type(), c.type);
+  ASSERT_EQ(out.channels(), c.channels);
+  // Exactly the blind library call.
+  const HostImage back = io::read_image(in_file);
+  HostImage expect(back.width(), back.height(), back.channels(), back.type());
+  Context ctx(Backend::kCpu);
+  perona_malik(back, expect, PeronaMalikParams{}, ctx);
+  EXPECT_TRUE(test::identical(out, expect));
+  const int colour = c.channels == 4 ? 3 : c.channels;
+  for (int ch = 0; ch < colour; ++ch)
+    EXPECT_LT(noise_sd(out, ch), 0.5 * noise_sd(in, ch)) << "channel " << ch;
+  if (c.channels == 4)
+    for (int y = 0; y < 48; ++y)
+      for (int x = 0; x < 64; ++x) ASSERT_EQ(test::at(out, x, y, 3), test::at(in, x, y, 3));
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, DenoiseAppKeeps,
+                         ::testing::Values(Case{"gray8_png", ".png", 1, PixelType::kU8},
+                                           Case{"colour8_png", ".png", 3, PixelType::kU8},
+                                           Case{"rgba8_png", ".png", 4, PixelType::kU8},
+                                           Case{"gray16_png", ".png", 1, PixelType::kU16},
+                                           Case{"colour16_tif", ".tif", 3, PixelType::kU16},
+                                           Case{"grayf32_tif", ".tif", 1, PixelType::kF32},
+                                           Case{"rgbaf32_tif", ".tif", 4, PixelType::kF32}),
+                         [](const ::testing::TestParamInfo<Case>& i) {
+                           return std::string(i.param.name);
+                         });
+
+TEST_F(DenoiseApp, VerboseAndReportNameTheParametersUsed) {
+  const HostImage in = noisy_picture(3, PixelType::kU8);
+  io::write_image(path("in.png"), in);
+  const Result r = denoise(
+      {path("in.png"), path("out.png"), "-v", "--report", path("r.json"), "--backend", "cpu"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("noise sigma"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(estimated)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("K "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rational"), std::string::npos) << r.out;
+  const std::string json = slurp(path("r.json"));
+  for (const char* key : {"\"noise_sigma\"", "\"noise_estimated\": true", "\"k\"", "\"steps\"",
+                          "\"dt\"", "\"time\"", "\"diffusivity\": \"rational\"", "\"milliseconds\"",
+                          "\"denoise\"", "\"backend\": \"cpu\"", "\"type\": \"uint8\""})
+    EXPECT_NE(json.find(key), std::string::npos) << key << " missing in\n" << json;
+  // Giving what the report says reproduces the output exactly (no estimate needed).
+  Context ctx(Backend::kCpu);
+  HostImage a(64, 48, 3, PixelType::kU8);
+  const PeronaMalikReport rep = perona_malik(in, a, PeronaMalikParams{}, ctx);
+  const Result r2 = denoise({path("in.png"), path("out2.png"), "--noise-sigma",
+                             std::to_string(rep.noise_sigma), "--backend", "cpu"});
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  EXPECT_LE(test::max_abs_diff(io::read_image(path("out.png")), io::read_image(path("out2.png"))),
+            1.0);
+}
+
+TEST_F(DenoiseApp, OptionsReachTheLibrary) {
+  const HostImage in = noisy_picture(3, PixelType::kU16);
+  io::write_image(path("in.png"), in);
+  const std::vector<std::string> opts = {
+      "--k",          "4000", "--steps",      "7",   "--diffusivity", "tukey",
+      "--neighbours", "8",    "--regularize", "1.5", "--per-channel", "--dt",
+      "0.3"};
+  std::vector<std::string> args{path("in.png"), path("out.png"), "--backend", "cpu"};
+  args.insert(args.end(), opts.begin(), opts.end());
+  const Result r = denoise(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  PeronaMalikParams p;
+  p.contrast = ContrastMode::kAbsolute;
+  p.k = 4000;
+  p.steps = 7;
+  p.diffusivity = Diffusivity::kTukey;
+  p.neighbourhood = Neighbourhood::k8;
+  p.regularization = 1.5;
+  p.colour = ColourMode::kPerChannel;
+  p.dt = 0.3;
+  Context ctx(Backend::kCpu);
+  HostImage expect(64, 48, 3, PixelType::kU16);
+  perona_malik(in, expect, p, ctx);
+  EXPECT_TRUE(test::identical(io::read_image(path("out.png")), expect));
+  // --time, --k-factor, --k-quantile, --noise-sigma.
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--time", "1.3", "--k-factor", "0.9", "--noise-sigma", "5000"},
+        std::vector<std::string>{"--k-quantile", "0.8", "--steps", "3", "--diffusivity",
+                                 "exponential"}}) {
+    std::vector<std::string> a{path("in.png"), path("out3.png"), "--backend", "cpu"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const Result rr = denoise(a);
+    EXPECT_EQ(rr.status, 0) << rr.err;
+  }
+}
+
+TEST_F(DenoiseApp, BadInputBehavesLikeSmooth) {
+  const HostImage in = noisy_picture(1, PixelType::kU8);
+  io::write_image(path("in.png"), in);
+  const std::string before = slurp(path("in.png"));
+  // Usage errors: exit 2, nothing written, the input untouched.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{path("in.png"), path("in.png")},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--steps", "3", "--time", "1"},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--dt", "0.3"},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--k", "3", "--k-factor", "1"},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--diffusivity", "gauss"},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--noise-sigma", "-1"},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--regularize", "nan"},
+        std::vector<std::string>{path("in.png"), path("out.xyz")},
+        std::vector<std::string>{path("in.png"), path("nofolder/out.png")},
+        std::vector<std::string>{path("in.png")}}) {
+    const Result r = denoise(args);
+    EXPECT_EQ(r.status, 2) << args.back() << ": " << r.err;
+    EXPECT_FALSE(r.err.empty());
+  }
+  EXPECT_FALSE(fs::exists(path("out.png")));
+  EXPECT_EQ(slurp(path("in.png")), before);
+  const Result dt = denoise({path("in.png"), path("out.png"), "--dt", "0.3"});
+  EXPECT_NE(dt.err.find("0.25"), std::string::npos) << "the message names the bound: " << dt.err;
+  // Input failures: exit 1.
+  const Result missing = denoise({path("missing.png"), path("out.png")});
+  EXPECT_EQ(missing.status, 1) << missing.err;
+  EXPECT_NE(missing.err.find("missing.png"), std::string::npos);
+  std::ofstream(path("corrupt.png")) << "not a png";
+  EXPECT_EQ(denoise({path("corrupt.png"), path("out.png")}).status, 1);
+  // A float image cannot go to PNG: refused before computing, exit 1, nothing written.
+  io::write_image(path("f.tif"), noisy_picture(1, PixelType::kF32));
+  const Result f = denoise({path("f.tif"), path("f.png")});
+  EXPECT_EQ(f.status, 1) << f.err;
+  EXPECT_FALSE(fs::exists(path("f.png")));
+  // --help: exit 0, documents the noise scale.
+  const Result h = denoise({"--help"});
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("--noise-sigma"), std::string::npos);
+  EXPECT_NE(h.out.find("65535"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pdeimg

@@ -1,0 +1,171 @@
+// estimate_noise: synthetic cases with known answers, and the Set12 accuracy claim of noise.hpp
+// (read from ../shared/data; skipped, with the reason, when it is absent).
+#include "pdeimg/noise.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pdeimg/error.hpp"
+#if PDEIMG_TEST_HAVE_IO
+#include "pdeimg/io.hpp"
+#endif
+#include "tests/test_util.hpp"
+
+namespace pdeimg {
+namespace {
+
+using test::at;
+
+/// A float copy of channel-interleaved `src` plus N(0, sigma_c²) noise per channel (fixed seed).
+HostImage with_noise(const ImageView& src, const std::vector<double>& sigma, unsigned seed) {
+  HostImage f(src.width, src.height, src.channels, PixelType::kF32);
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> n(0.0, 1.0);
+  for (int y = 0; y < src.height; ++y)
+    for (int x = 0; x < src.width; ++x)
+      for (int c = 0; c < src.channels; ++c)
+        test::set(
+            f, x, y, c,
+            float(at(src, x, y, c) + sigma[std::min<std::size_t>(c, sigma.size() - 1)] * n(rng)));
+  return f;
+}
+
+class NoiseTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { PDEIMG_SKIP_IF_UNAVAILABLE(GetParam()); }
+  Context ctx() { return Context(GetParam()); }
+};
+
+TEST_P(NoiseTest, PureNoiseOnAFlatOrLinearImage) {
+  Context cx = ctx();
+  HostImage flat(256, 256, 1, PixelType::kF32), ramp(256, 256, 1, PixelType::kF32);
+  for (int y = 0; y < 256; ++y)
+    for (int x = 0; x < 256; ++x) {
+      test::set(flat, x, y, 0, 100.0f);
+      test::set(ramp, x, y, 0, 0.7f * x + 0.3f * y);  // the high-pass is blind to linear images
+    }
+  for (double s : {0.5, 7.0, 40.0}) {
+    EXPECT_NEAR(estimate_noise(with_noise(flat, {s}, 3), cx).sigma, s, 0.05 * s) << s;
+    EXPECT_NEAR(estimate_noise(with_noise(ramp, {s}, 4), cx).sigma, s, 0.05 * s) << s;
+  }
+  EXPECT_EQ(estimate_noise(flat, cx).sigma, 0.0);
+  EXPECT_EQ(estimate_noise(ramp, cx).sigma, 0.0);
+}
+
+TEST_P(NoiseTest, ColourChannelsAlphaAndSampleTypes) {
+  Context cx = ctx();
+  HostImage base(200, 150, 4, PixelType::kU16);
+  for (int y = 0; y < 150; ++y)
+    for (int x = 0; x < 200; ++x)
+      for (int c = 0; c < 4; ++c) test::set(base, x, y, c, 30000.0f);
+  const HostImage noisy = with_noise(base, {200.0, 500.0, 1000.0, 3000.0}, 5);
+  HostImage u16(200, 150, 4, PixelType::kU16);
+  for (int y = 0; y < 150; ++y)
+    for (int x = 0; x < 200; ++x)
+      for (int c = 0; c < 4; ++c) test::set(u16, x, y, c, std::round(at(noisy, x, y, c)));
+  for (const HostImage* img : {&noisy, static_cast<const HostImage*>(&u16)}) {
+    const NoiseEstimate e = estimate_noise(*img, cx);  // alpha (3000) is excluded
+    ASSERT_EQ(e.channels, 3);
+    EXPECT_NEAR(e.channel_sigma[0], 200.0, 20.0);
+    EXPECT_NEAR(e.channel_sigma[1], 500.0, 50.0);
+    EXPECT_NEAR(e.channel_sigma[2], 1000.0, 100.0);
+    const double rms = std::sqrt((e.channel_sigma[0] * e.channel_sigma[0] +
+                                  e.channel_sigma[1] * e.channel_sigma[1] +
+                                  e.channel_sigma[2] * e.channel_sigma[2]) /
+                                 3);
+    EXPECT_DOUBLE_EQ(e.sigma, rms);
+    EXPECT_EQ(e.samples, (198LL * 148 + 9) / 10);
+    const NoiseEstimate all = estimate_noise(*img, cx, AlphaMode::kProcess);
+    ASSERT_EQ(all.channels, 4);
+    EXPECT_NEAR(all.channel_sigma[3], 3000.0, 300.0);
+  }
+  // 8-bit: an estimate on the 0..255 scale.
+  HostImage u8 = test::random_image(64, 64, 1, PixelType::kU8, 100.0f, 110.0f, 6);
+  const double uniform_sd = 10.0 / std::sqrt(12.0);  // a rounded uniform on 100..110: about 3.2
+  EXPECT_NEAR(estimate_noise(u8, cx).sigma, uniform_sd, 0.6);
+}
+
+TEST_P(NoiseTest, ScaleInvarianceDeterminismAndTinyImages) {
+  Context cx = ctx();
+  HostImage img = test::random_image(90, 70, 1, PixelType::kF32, 0.0f, 50.0f, 8);
+  HostImage scaled = HostImage::copy_of(img);
+  for (int y = 0; y < 70; ++y)
+    for (int x = 0; x < 90; ++x) scaled.row<float>(y)[x] *= 4.0f;  // exact in binary
+  const double a = estimate_noise(img, cx).sigma;
+  EXPECT_DOUBLE_EQ(estimate_noise(scaled, cx).sigma, 4.0 * a);
+  EXPECT_EQ(estimate_noise(img, cx).sigma, a) << "two runs must agree bit for bit";
+  HostImage tiny = test::random_image(2, 9, 1, PixelType::kF32, 0.0f, 1.0f, 1);
+  EXPECT_EQ(estimate_noise(tiny, cx).sigma, 0.0);
+  EXPECT_EQ(estimate_noise(tiny, cx).samples, 0);
+  HostImage three = test::random_image(3, 3, 1, PixelType::kF32, 0.0f, 1.0f, 1);
+  EXPECT_EQ(estimate_noise(three, cx).samples, 1);
+  // A region of interest is estimated like the compact copy.
+  const ImageView roi = img.view().roi(5, 7, 40, 30);
+  EXPECT_EQ(estimate_noise(roi, cx).sigma, estimate_noise(HostImage::copy_of(roi), cx).sigma);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, NoiseTest, ::testing::Values(Backend::kCpu, Backend::kCuda),
+                         test::backend_name);
+
+TEST(NoiseCuda, AgreesWithCpu) {
+  PDEIMG_SKIP_IF_UNAVAILABLE(Backend::kCuda);
+  HostImage img = test::random_image(300, 200, 3, PixelType::kU8, 0.0f, 255.0f, 9);
+  Context cpu(Backend::kCpu), gpu(Backend::kCuda);
+  const NoiseEstimate a = estimate_noise(img, cpu), b = estimate_noise(img, gpu);
+  for (int c = 0; c < 3; ++c)
+    EXPECT_NEAR(a.channel_sigma[c], b.channel_sigma[c], 1e-4 * a.channel_sigma[c]);
+}
+
+// The accuracy stated in noise.hpp, on the standard Set12 images with added float noise (not
+// clipped, not quantised: the published protocol). The target is 15% of the added sigma. Set12's
+// "boat" (10) carries its own noise of about 3.5 grey levels (every high-pass estimator tried
+// sees it, also on the clean image), so at sigma 5 the noise present is sqrt(5² + 3.5²) = 6.1,
+// not 5: an image is also accepted within 15% of sqrt(sigma² + own²) when its own noise (the
+// estimate on the clean image) exceeds half the added sigma. The mean error over the set must be
+// within 15% at every sigma regardless.
+TEST(NoiseSet12, EstimatesSigma5To50Within15Percent) {
+#if !PDEIMG_TEST_HAVE_IO
+  GTEST_SKIP() << "built without OpenCV (pdeimg::io): cannot read Set12";
+#else
+  const std::string dir = std::string(PDEIMG_TEST_DATA_DIR) + "/set12";
+  if (!std::filesystem::is_directory(dir))
+    GTEST_SKIP() << "Set12 not found at " << dir << " (../shared/data)";
+  Context cx(Backend::kCpu);
+  std::vector<HostImage> clean;
+  std::vector<double> own;
+  for (int i = 1; i <= 12; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "/%02d.png", i);
+    clean.push_back(io::read_image(dir + name));
+    own.push_back(estimate_noise(clean.back(), cx).sigma);
+  }
+  for (double sigma : {5.0, 10.0, 25.0, 50.0}) {
+    double mean_rel = 0;
+    std::printf("sigma %4.0f:", sigma);
+    for (std::size_t i = 0; i < clean.size(); ++i) {
+      const double est = estimate_noise(with_noise(clean[i], {sigma}, 100 + unsigned(i)), cx).sigma;
+      const double rel = est / sigma - 1;
+      mean_rel += rel / clean.size();
+      std::printf(" %+.3f", rel);
+      if (own[i] > 0.5 * sigma) {
+        EXPECT_NEAR(est, std::hypot(sigma, own[i]), 0.15 * sigma)
+            << "image " << i + 1 << " (own noise " << own[i] << ")";
+      } else {
+        EXPECT_NEAR(est, sigma, 0.15 * sigma)
+            << "image " << i + 1 << " (own noise " << own[i] << ")";
+      }
+    }
+    std::printf("  mean %+.3f\n", mean_rel);
+    EXPECT_LT(std::fabs(mean_rel), 0.15) << "sigma " << sigma;
+  }
+#endif
+}
+
+}  // namespace
+}  // namespace pdeimg
