@@ -11,3 +11,5 @@ cmake --build build --parallel "$jobs"
 mkdir -p out
 set -x
 build/apps/smooth samples/images/camera.png out/camera_smooth.png --sigma 2 -v
+build/apps/denoise samples/images/chelsea.png out/chelsea_denoised.png -v --report out/chelsea_denoised.json
+build/apps/edges samples/images/camera.png out/camera_edges.png --sigma 2 -v

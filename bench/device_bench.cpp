@@ -1,0 +1,447 @@
+// Device timing tool: a plain table of CUDA timings on device images, for machines with a GPU but
+// without Google Benchmark or OpenCV. Run by scripts/device-check.sh.
+//
+// Every row is timed with CUDA events on the context's stream around one call (work already queued
+// is drained first) and reported by the median over --reps calls after a warm-up call. The copy
+// row (cudaMemcpyAsync device to device, bytes read + written) is the bandwidth reference; each row
+// that moves a known number of bytes shows its fraction of it.
+//
+// Adding an operation: write a `void name_rows(Bench& b)` that sets up device images, calls
+// b.time(...) for each configuration and b.add(...) for each row, and list it in kSuites.
+//
+//   device_bench [--size N] [--steps N] [--reps N] [--device D] [--only SUITE]
+// Exit status: 0 on success, 1 when no device is present or anything fails, 2 on a usage error.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench/bench_util.hpp"
+#include "pdeimg/canny.hpp"
+#include "pdeimg/context.hpp"
+#include "pdeimg/error.hpp"
+#include "pdeimg/heat.hpp"
+#include "pdeimg/image.hpp"
+#include "pdeimg/perona_malik.hpp"
+
+namespace {
+
+void cuda_check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) {
+    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(status) + ": " +
+                             cudaGetErrorString(status));
+  }
+}
+
+struct Options {
+  int size = 4096;
+  int steps = 100;
+  int reps = 20;
+  int device = 0;
+  std::string only;
+};
+
+/// One line of the table. `work` is counted in `unit` per call (pixel-steps, pixels, ...);
+/// `bytes` is the DRAM traffic the row is expected to need per call (0: not compared with copy).
+struct Row {
+  std::string operation;
+  std::string image;
+  double seconds = 0.0;
+  double work = 0.0;
+  std::string unit;
+  double bytes = 0.0;
+};
+
+/// Shared state of one run: the context, timing, and the rows collected so far.
+class Bench {
+ public:
+  Bench(const Options& opt, pdeimg::Context& ctx) : opt_(opt), ctx_(ctx) {
+    stream_ = static_cast<cudaStream_t>(ctx.stream());
+    cuda_check(cudaEventCreate(&start_), "cudaEventCreate");
+    cuda_check(cudaEventCreate(&stop_), "cudaEventCreate");
+  }
+  ~Bench() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  Bench(const Bench&) = delete;
+  Bench& operator=(const Bench&) = delete;
+
+  const Options& options() const { return opt_; }
+  pdeimg::Context& ctx() { return ctx_; }
+  cudaStream_t stream() const { return stream_; }
+
+  /// Median seconds of `call` (which queues work on stream()) over options().reps calls.
+  double time(const std::function<void()>& call) {
+    call();  // warm-up: scratch buffers are allocated here
+    ctx_.synchronize();
+    std::vector<double> t;
+    for (int r = 0; r < opt_.reps; ++r) {
+      cuda_check(cudaEventRecord(start_, stream_), "cudaEventRecord");
+      call();
+      cuda_check(cudaEventRecord(stop_, stream_), "cudaEventRecord");
+      cuda_check(cudaEventSynchronize(stop_), "cudaEventSynchronize");
+      float ms = 0.0f;
+      cuda_check(cudaEventElapsedTime(&ms, start_, stop_), "cudaEventElapsedTime");
+      t.push_back(1e-3 * ms);
+    }
+    ctx_.synchronize();
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    return t[t.size() / 2];
+  }
+
+  void add(Row row) { rows_.push_back(std::move(row)); }
+  /// A summary line printed under the table.
+  void note(const std::string& line) { notes_.push_back(line); }
+  void set_copy_bandwidth(double bytes_per_s) { copy_bw_ = bytes_per_s; }
+  double copy_bandwidth() const { return copy_bw_; }
+
+  void print() const {
+    std::printf("%-34s %-16s %10s %14s %-14s %9s %8s\n", "operation", "image", "ms/call", "rate",
+                "unit", "GB/s", "of copy");
+    for (const Row& r : rows_) {
+      char rate[32] = "-", gbs[32] = "-", frac[32] = "-";
+      if (r.work > 0) std::snprintf(rate, sizeof rate, "%.4g", r.work / r.seconds);
+      if (r.bytes > 0) {
+        std::snprintf(gbs, sizeof gbs, "%.1f", r.bytes / r.seconds / 1e9);
+        if (copy_bw_ > 0)
+          std::snprintf(frac, sizeof frac, "%.1f%%", 100.0 * r.bytes / r.seconds / copy_bw_);
+      }
+      std::printf("%-34s %-16s %10.4f %14s %-14s %9s %8s\n", r.operation.c_str(), r.image.c_str(),
+                  1e3 * r.seconds, rate, r.unit.c_str(), gbs, frac);
+    }
+    std::printf("\n");
+    for (const std::string& line : notes_) std::printf("%s\n", line.c_str());
+  }
+
+ private:
+  const Options& opt_;
+  pdeimg::Context& ctx_;
+  cudaStream_t stream_ = nullptr;
+  cudaEvent_t start_ = nullptr;
+  cudaEvent_t stop_ = nullptr;
+  std::vector<Row> rows_;
+  std::vector<std::string> notes_;
+  double copy_bw_ = 0.0;
+};
+
+std::string image_name(int w, int h, const char* type) {
+  return std::to_string(w) + "x" + std::to_string(h) + " " + type;
+}
+
+/// A device image of n x n float samples with the benchmarks' fixed random content.
+pdeimg::DeviceImage random_device_image(int w, int h, int channels, pdeimg::PixelType type) {
+  pdeimg::HostImage host(w, h, channels, type);
+  pdeimg::bench::fill_random(host);
+  pdeimg::DeviceImage d(w, h, channels, type);
+  d.upload(host);
+  return d;
+}
+
+double mean_of(const pdeimg::DeviceImage& d) {
+  pdeimg::HostImage h(d.width(), d.height(), d.channels(), d.type());
+  d.download(h);
+  double sum = 0.0;
+  for (int y = 0; y < h.height(); ++y) {
+    const float* r = h.row<float>(y);
+    for (int x = 0; x < h.width() * h.channels(); ++x) sum += r[x];
+  }
+  return sum / (static_cast<double>(h.width()) * h.height() * h.channels());
+}
+
+// --- suites
+// ---------------------------------------------------------------------------------------
+
+/// Device-to-device copy of one float image: the bandwidth every other row is compared with.
+void copy_rows(Bench& b) {
+  const int n = b.options().size;
+  pdeimg::DeviceImage a = random_device_image(n, n, 1, pdeimg::PixelType::kF32);
+  pdeimg::DeviceImage c(n, n, 1, pdeimg::PixelType::kF32);
+  const pdeimg::ImageView va = a.view(), vc = c.view();
+  const double bytes = 2.0 * va.row_bytes() * n;
+  const double t = b.time([&] {
+    cuda_check(cudaMemcpy2DAsync(vc.data, vc.pitch, va.data, va.pitch, va.row_bytes(), n,
+                                 cudaMemcpyDeviceToDevice, b.stream()),
+               "cudaMemcpy2DAsync");
+  });
+  b.set_copy_bandwidth(bytes / t);
+  b.add({"copy: cudaMemcpy2D device->device", image_name(n, n, "f32"), t, 0.0, "", bytes});
+  b.note("copy bandwidth: " + std::to_string(static_cast<int>(bytes / t / 1e9 + 0.5)) +
+         " GB/s (cudaMemcpy2DAsync device to device, bytes read + written)");
+}
+
+/// heat_smooth on a float device image: one call of 1 step, one of N steps, and the cost of one
+/// step from their difference (each call also converts in and out, two image-sized passes).
+void heat_rows(Bench& b) {
+  const int n = b.options().size;
+  const int steps = std::max(2, b.options().steps);
+  pdeimg::DeviceImage src = random_device_image(n, n, 1, pdeimg::PixelType::kF32);
+  pdeimg::DeviceImage dst(n, n, 1, pdeimg::PixelType::kF32);
+  const std::string img = image_name(n, n, "f32");
+  const double px = static_cast<double>(n) * n;
+  auto run = [&](int s) {
+    pdeimg::HeatParams p;
+    p.time = 0.25 * s;  // exactly s steps of dt = 0.25
+    p.max_dt = 0.25;
+    return b.time([&] {
+      if (pdeimg::heat_smooth(src, dst, p, b.ctx()).steps != s)
+        throw std::runtime_error("heat: step count");
+    });
+  };
+  const double t1 = run(1);
+  const double tn = run(steps);
+  // The last output must be a diffusion of the input: finite, mean conserved.
+  const double m_in = mean_of(src), m_out = mean_of(dst);
+  if (!std::isfinite(m_out) || std::fabs(m_out - m_in) > 1e-3 * 255) {
+    throw std::runtime_error("heat: output mean " + std::to_string(m_out) +
+                             " differs from input mean " + std::to_string(m_in));
+  }
+  b.add({"heat_smooth, 1 step per call", img, t1, px, "pix-steps/s", 8 * px});
+  b.add({"heat_smooth, " + std::to_string(steps) + " steps per call", img, tn, steps * px,
+         "pix-steps/s", 8 * steps * px});
+  const double per_step = (tn - t1) / (steps - 1);
+  b.add({"heat step (difference of the two)", img, per_step, px, "pix-steps/s", 8 * px});
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "heat step on %s: %.1f Gpix-steps/s, %.1f GB/s = %.1f%% of the copy bandwidth",
+                img.c_str(), px / per_step / 1e9, 8 * px / per_step / 1e9,
+                100.0 * 8 * px / per_step / b.copy_bandwidth());
+  b.note(line);
+}
+
+/// A photo-like 8-bit picture: shaded background, overlapping discs and boxes, mild noise.
+pdeimg::HostImage canny_picture(int w, int h) {
+  std::uint32_t s = 2463534242u;
+  auto next = [&s] {
+    s ^= s << 13;
+    s ^= s >> 17;
+    s ^= s << 5;
+    return (s >> 8) * (1.0 / 16777216.0);
+  };
+  std::vector<float> v(static_cast<std::size_t>(w) * h);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      v[static_cast<std::size_t>(y) * w + x] = 60.0f + 80.0f * x / w + 30.0f * y / h;
+  for (int i = 0; i < 300; ++i) {
+    const double cx = next() * w, cy = next() * h, r = 8 + next() * h / 10;
+    const float value = static_cast<float>(20 + 215 * next());
+    const bool round = i % 2 == 0;
+    const int x0 = std::max(0, static_cast<int>(cx - r));
+    const int x1 = std::min(w - 1, static_cast<int>(cx + r));
+    const int y0 = std::max(0, static_cast<int>(cy - r));
+    const int y1 = std::min(h - 1, static_cast<int>(cy + r));
+    for (int y = y0; y <= y1; ++y)
+      for (int x = x0; x <= x1; ++x)
+        if (!round || (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r)
+          v[static_cast<std::size_t>(y) * w + x] = value;
+  }
+  pdeimg::HostImage img(w, h, 1, pdeimg::PixelType::kU8);
+  for (int y = 0; y < h; ++y) {
+    std::uint8_t* row = img.row<std::uint8_t>(y);
+    for (int x = 0; x < w; ++x) {
+      const double u = v[static_cast<std::size_t>(y) * w + x] + 6.0 * (next() - 0.5);
+      row[x] = static_cast<std::uint8_t>(std::min(255.0, std::max(0.0, u + 0.5)));
+    }
+  }
+  return img;
+}
+
+/// canny on a 3840x2160 uint8 device image (a UHD frame): time per image of the whole pipeline
+/// (smoothing, gradient, suppression, thresholds, union-find hysteresis), all queued on the stream
+/// with no host synchronisation inside the call. Every configuration's edge map is checked to be
+/// identical to the CPU backend's.
+void canny_rows(Bench& b) {
+  const int w = 3840, h = 2160;
+  const pdeimg::HostImage picture = canny_picture(w, h);
+  pdeimg::HostImage noise(w, h, 1, pdeimg::PixelType::kU8);
+  pdeimg::bench::fill_random(noise);
+  pdeimg::DeviceImage src(w, h, 1, pdeimg::PixelType::kU8), edges(w, h, 1, pdeimg::PixelType::kU8);
+  pdeimg::Context cpu(pdeimg::Backend::kCpu);
+  const double px = static_cast<double>(w) * h;
+  struct Config {
+    const char* name;
+    const pdeimg::HostImage* image;
+    double sigma;
+    bool quantiles;
+  };
+  const Config configs[] = {
+      {"canny, Sobel, no smoothing", &picture, 0.0, false},
+      {"canny, heat sigma 1.4", &picture, 1.4, false},
+      {"canny, sigma 1.4, quantiles", &picture, 1.4, true},
+      {"canny, uniform noise (dense)", &noise, 0.0, false},
+  };
+  for (const Config& c : configs) {
+    src.upload(*c.image);
+    pdeimg::CannyParams p;
+    p.sigma = c.sigma;
+    p.smoothing = c.sigma > 0 ? pdeimg::CannySmoothing::kHeat : pdeimg::CannySmoothing::kNone;
+    if (c.quantiles) {
+      p.thresholds = pdeimg::ThresholdMode::kQuantile;
+      p.low = 0.8;
+      p.high = 0.9;
+    } else {
+      p.low = 40;
+      p.high = 100;
+    }
+    const double t = b.time([&] { pdeimg::canny(src, edges, p, b.ctx()); });
+    pdeimg::HostImage gpu_edges(w, h, 1, pdeimg::PixelType::kU8);
+    pdeimg::HostImage cpu_edges(w, h, 1, pdeimg::PixelType::kU8);
+    edges.download(gpu_edges);
+    pdeimg::canny(*c.image, cpu_edges, p, cpu);
+    long long differ = 0, count = 0;
+    for (int y = 0; y < h; ++y) {
+      const std::uint8_t* g = gpu_edges.row<const std::uint8_t>(y);
+      const std::uint8_t* k = cpu_edges.row<const std::uint8_t>(y);
+      for (int x = 0; x < w; ++x) {
+        differ += g[x] != k[x];
+        count += k[x] != 0;
+      }
+    }
+    if (differ != 0) {
+      throw std::runtime_error(std::string(c.name) + ": " + std::to_string(differ) +
+                               " pixels differ from the CPU edge map (" + std::to_string(count) +
+                               " edge pixels)");
+    }
+    b.add({c.name, image_name(w, h, "u8"), t, px, "pix/s", 0.0});
+    b.note(std::string(c.name) + ": " + std::to_string(count) +
+           " edge pixels, identical to the CPU backend's");
+  }
+}
+
+/// perona_malik on a float device image, 4-neighbour rational, absolute K: one call of 1 step,
+/// one of N steps (default 100), the cost of one step from their difference; and the blind
+/// default (noise estimate by CUB radix sorts, K and time from it) on the same image.
+void perona_malik_rows(Bench& b) {
+  const int n = b.options().size;
+  const int steps = std::max(2, b.options().steps);
+  pdeimg::DeviceImage src = random_device_image(n, n, 1, pdeimg::PixelType::kF32);
+  pdeimg::DeviceImage dst(n, n, 1, pdeimg::PixelType::kF32);
+  const std::string img = image_name(n, n, "f32");
+  const double px = static_cast<double>(n) * n;
+  auto run = [&](int s) {
+    pdeimg::PeronaMalikParams p;
+    p.contrast = pdeimg::ContrastMode::kAbsolute;
+    p.k = 20.0;
+    p.steps = s;
+    return b.time([&] {
+      if (pdeimg::perona_malik(src, dst, p, b.ctx()).steps != s) throw std::runtime_error("perona_malik: step count");
+    });
+  };
+  const double t1 = run(1);
+  const double tn = run(steps);
+  const double m_in = mean_of(src), m_out = mean_of(dst);
+  if (!std::isfinite(m_out) || std::fabs(m_out - m_in) > 1e-3 * 255) {
+    throw std::runtime_error("perona_malik: output mean " + std::to_string(m_out) +
+                             " differs from input mean " + std::to_string(m_in));
+  }
+  b.add({"perona_malik, 1 step per call", img, t1, px, "pix-steps/s", 8 * px});
+  b.add({"perona_malik, " + std::to_string(steps) + " steps per call", img, tn, steps * px,
+         "pix-steps/s", 8 * steps * px});
+  const double per_step = (tn - t1) / (steps - 1);
+  b.add({"perona_malik step (difference)", img, per_step, px, "pix-steps/s", 8 * px});
+  const pdeimg::PeronaMalikParams blind;
+  pdeimg::PeronaMalikReport r;
+  const double tb = b.time([&] { r = pdeimg::perona_malik(src, dst, blind, b.ctx()); });
+  b.add({"perona_malik blind (estimate+steps)", img, tb, px, "pix/s", 0.0});
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "perona_malik step on %s: %.1f Gpix-steps/s = %.1f%% of the copy bandwidth; blind: "
+                "noise %.4g, K %.4g, %d steps",
+                img.c_str(), px / per_step / 1e9, 100.0 * 8 * px / per_step / b.copy_bandwidth(),
+                r.noise_sigma, r.k, r.steps);
+  b.note(line);
+}
+
+struct Suite {
+  const char* name;
+  void (*rows)(Bench&);
+};
+// Order matters: copy first, it sets the bandwidth reference. Later: perona_malik, canny.
+const Suite kSuites[] = {
+    {"copy", copy_rows},
+    {"heat", heat_rows},
+    {"canny", canny_rows},
+    {"perona_malik", perona_malik_rows},
+};
+
+int usage(const char* argv0) {
+  std::fprintf(stderr, "usage: %s [--size N] [--steps N] [--reps N] [--device D] [--only SUITE]\n",
+               argv0);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (!v) return usage(argv[0]);
+    ++i;
+    if (a == "--size") {
+      opt.size = std::atoi(v);
+    } else if (a == "--steps") {
+      opt.steps = std::atoi(v);
+    } else if (a == "--reps") {
+      opt.reps = std::atoi(v);
+    } else if (a == "--device") {
+      opt.device = std::atoi(v);
+    } else if (a == "--only") {
+      opt.only = v;
+    } else {
+      return usage(argv[0]);
+    }
+  }
+  if (opt.size < 1 || opt.steps < 2 || opt.reps < 1) return usage(argv[0]);
+
+  try {
+    int count = 0;
+    const cudaError_t st = cudaGetDeviceCount(&count);
+    if (st != cudaSuccess || count <= opt.device || opt.device < 0) {
+      std::fprintf(stderr, "device_bench: no CUDA device %d (%s)\n", opt.device,
+                   st != cudaSuccess ? cudaGetErrorString(st)
+                                     : (std::to_string(count) + " present").c_str());
+      return 1;
+    }
+    pdeimg::Context ctx(pdeimg::Backend::kCuda, opt.device);
+    cudaDeviceProp prop{};
+    cuda_check(cudaGetDeviceProperties(&prop, opt.device), "cudaGetDeviceProperties");
+    int mem_khz = 0, bus_bits = 0, runtime = 0, driver = 0;
+    cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, opt.device);
+    cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, opt.device);
+    cudaRuntimeGetVersion(&runtime);
+    cudaDriverGetVersion(&driver);
+    std::printf("device %d: %s, sm_%d%d, %d SMs, %.1f GiB; CUDA runtime %d, driver %d\n",
+                opt.device, prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+                prop.totalGlobalMem / double(1 << 30), runtime, driver);
+    if (mem_khz > 0 && bus_bits > 0) {
+      std::printf("theoretical DRAM bandwidth %.0f GB/s (%d-bit bus at %d MHz, double data rate)\n",
+                  2.0 * mem_khz * 1e3 * (bus_bits / 8) / 1e9, bus_bits, mem_khz / 1000);
+    }
+    std::printf(
+        "median of %d calls per row; GB/s counts bytes read + written (8 per float pixel-step)\n\n",
+        opt.reps);
+
+    Bench b(opt, ctx);
+    bool any = false;
+    for (const Suite& s : kSuites) {
+      if (!opt.only.empty() && opt.only != s.name && std::string(s.name) != "copy") continue;
+      s.rows(b);
+      any = true;
+    }
+    if (!any) return usage(argv[0]);
+    b.print();
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "device_bench: %s\n", e.what());
+    return 1;
+  }
+}
