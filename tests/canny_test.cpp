@@ -540,15 +540,7 @@ TEST(CannyCuda, DeviceViewsMatchHostViews) {
 // --- parameters and errors
 // ------------------------------------------------------------------------
 
-void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an Error mentioning '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(CannyParams, DefaultsAndBadArguments) {
   HostImage img = picture(50, 40);

@@ -2,15 +2,9 @@
 // 8-bit, 16-bit, float) and checks what it wrote, printed and reported, and its exit status.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -18,71 +12,22 @@
 #include "pdeimg/context.hpp"
 #include "pdeimg/io.hpp"
 #include "pdeimg/perona_malik.hpp"
+#include "tests/app_runner.hpp"
 #include "tests/test_util.hpp"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
 namespace pdeimg {
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
+using Result = test::AppResult;
+using test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-class DenoiseApp : public ::testing::Test {
+class DenoiseApp : public test::AppTest {
  protected:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = fs::temp_directory_path() /
-           ("pdeimg_denoise_test-" + std::to_string(std::random_device{}()) + "-" + name);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
+  /// Runs `denoise args...` with stdout and stderr captured in files of the test folder.
   Result denoise(const std::vector<std::string>& args) const {
-    const std::string out_file = (dir_ / ".stdout").string();
-    const std::string err_file = (dir_ / ".stderr").string();
-    std::vector<std::string> argv_s{PDEIMG_DENOISE_EXE};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    Result r;
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
-      return r;
-    }
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    r.out = slurp(out_file);
-    r.err = slurp(err_file);
-    fs::remove(out_file);
-    fs::remove(err_file);
-    return r;
+    return run(PDEIMG_DENOISE_EXE, args);
   }
 
   /// A noisy picture: a bright square on a dark ground plus Gaussian noise of 8% of the range
@@ -114,8 +59,6 @@ class DenoiseApp : public ::testing::Test {
         s += test::at(v, x, y, c), s2 += double(test::at(v, x, y, c)) * test::at(v, x, y, c), ++n;
     return std::sqrt(std::max(0.0, s2 / n - (s / n) * (s / n)));
   }
-
-  fs::path dir_;
 };
 
 struct Case {

@@ -2,26 +2,17 @@
 // what it printed and its exit status (0 ok, 1 an input failed, 2 usage error).
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "pdeimg/canny.hpp"
 #include "pdeimg/context.hpp"
 #include "pdeimg/io.hpp"
+#include "tests/app_runner.hpp"
 #include "tests/test_util.hpp"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -31,62 +22,13 @@ namespace {
 using test::at;
 using test::identical;
 
-struct Result {
-  int status = -1;  // exit status; 128 + signal when killed
-  std::string out;
-  std::string err;
-};
+using Result = test::AppResult;
+using test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-class EdgesApp : public ::testing::Test {
+class EdgesApp : public test::AppTest {
  protected:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = fs::temp_directory_path() /
-           ("pdeimg_edges_test-" + std::to_string(std::random_device{}()) + "-" + name);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  /// Runs `edges args...` with stdout and stderr captured.
-  Result edges(const std::vector<std::string>& args) const {
-    const std::string out_file = (dir_ / ".stdout").string();
-    const std::string err_file = (dir_ / ".stderr").string();
-    std::vector<std::string> argv_s{PDEIMG_EDGES_EXE};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    Result r;
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
-      return r;
-    }
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    r.out = slurp(out_file);
-    r.err = slurp(err_file);
-    return r;
-  }
+  /// Runs `edges args...` with stdout and stderr captured in files of the test folder.
+  Result edges(const std::vector<std::string>& args) const { return run(PDEIMG_EDGES_EXE, args); }
 
   /// A bright square and a disc on a dark ramp, in the given type and channels.
   static HostImage picture(int channels, PixelType type) {
@@ -115,8 +57,6 @@ class EdgesApp : public ::testing::Test {
     canny(in, out, extra, p, ctx);
     return out;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(EdgesApp, WritesAn8BitEdgeMapEqualToTheLibrarysForEveryInputType) {

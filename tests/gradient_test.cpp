@@ -252,15 +252,7 @@ TEST(GradientCuda, MagnitudesAreBitIdenticalToTheCpu) {
   }
 }
 
-void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an Error mentioning '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(GradientParams, BadArgumentsAreRejected) {
   HostImage img(10, 8, 3, PixelType::kU8), mag(10, 8, 1, PixelType::kF32),

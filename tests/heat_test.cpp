@@ -18,7 +18,10 @@ namespace pdeimg {
 namespace {
 
 using test::at;
+using test::expect_error;
 using test::max_abs_diff;
+using test::max_diff_to_reference;
+using test::ScopedEnv;
 
 /// The textbook scheme, step by step with clamped neighbours: the reference the fast paths are
 /// checked against. Returns float samples [c][y][x] of the first `channels` channels.
@@ -46,15 +49,6 @@ std::vector<std::vector<float>> reference_heat(const ImageView& src, int channel
     }
   }
   return out;
-}
-
-double max_diff_to_reference(const ImageView& img, const std::vector<std::vector<float>>& ref) {
-  double m = 0;
-  for (std::size_t c = 0; c < ref.size(); ++c)
-    for (int y = 0; y < img.height; ++y)
-      for (int x = 0; x < img.width; ++x)
-        m = std::max(m, std::fabs(double(at(img, x, y, int(c))) - ref[c][std::size_t(y) * img.width + x]));
-  return m;
 }
 
 HeatParams by_time(double t) {
@@ -322,15 +316,6 @@ INSTANTIATE_TEST_SUITE_P(Backends, HeatTest, ::testing::Values(Backend::kCpu, Ba
 
 // --- CPU specifics: the temporally blocked pipeline must not change a single bit -----------------
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
-  ~ScopedEnv() { unsetenv(name_); }
-
- private:
-  const char* name_;
-};
-
 TEST(HeatCpu, ResultDoesNotDependOnFusionDepthOrThreads) {
   HostImage in = test::random_image(517, 389, 3, PixelType::kF32, 0.0f, 1.0f, 13);
   HostImage fused(517, 389, 3, PixelType::kF32), single(517, 389, 3, PixelType::kF32),
@@ -406,16 +391,6 @@ TEST(HeatParams, StepsFollowTimeAndStabilityBound) {
   EXPECT_DOUBLE_EQ(r.time, 2.0);
   EXPECT_DOUBLE_EQ(r.dt, 0.125);
   EXPECT_EQ(r.backend, Backend::kCpu);
-}
-
-void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an Error mentioning '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 TEST(HeatParams, BadArgumentsAreRejectedWithTheirValues) {

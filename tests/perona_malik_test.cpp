@@ -21,7 +21,10 @@ namespace pdeimg {
 namespace {
 
 using test::at;
+using test::expect_error;
 using test::max_abs_diff;
+using test::max_diff_to_reference;
+using test::ScopedEnv;
 
 PeronaMalikParams explicit_params(double k, int steps, Diffusivity d = Diffusivity::kRational,
                                   Neighbourhood n = Neighbourhood::k4) {
@@ -121,16 +124,6 @@ std::vector<std::vector<double>> reference_pm(const ImageView& src, int nc, int 
     u.swap(v);
   }
   return u;
-}
-
-double max_diff_to_reference(const ImageView& img, const std::vector<std::vector<double>>& ref) {
-  double m = 0;
-  for (std::size_t c = 0; c < ref.size(); ++c)
-    for (int y = 0; y < img.height; ++y)
-      for (int x = 0; x < img.width; ++x)
-        m = std::max(
-            m, std::fabs(double(at(img, x, y, int(c))) - ref[c][std::size_t(y) * img.width + x]));
-  return m;
 }
 
 /// Adds N(0, sigma²) noise (fixed seed) to every sample of a float image.
@@ -544,15 +537,6 @@ TEST(PeronaMalikNumerics, ExpNegIsAccurateEverywhere) {
 // --- CPU specifics: fusion and threads change no bit
 // ----------------------------------------------
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
-  ~ScopedEnv() { unsetenv(name_); }
-
- private:
-  const char* name_;
-};
-
 TEST(PeronaMalikCpu, ResultDoesNotDependOnFusionDepthOrThreads) {
   HostImage in = test::random_image(517, 389, 3, PixelType::kF32, 0.0f, 1.0f, 13);
   Context cx(Backend::kCpu);
@@ -633,16 +617,6 @@ TEST(PeronaMalikCuda, DeviceViewsMatchHostViews) {
 
 // --- parameters and errors
 // --------------------------------------------------------------------------
-
-void expect_error(const std::function<void()>& f, ErrorCode code, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an Error mentioning '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
 
 TEST(PeronaMalikParams, StoppingByStepsOrTime) {
   HostImage in = test::random_image(8, 8, 1, PixelType::kF32, 0.0f, 1.0f, 1),

@@ -2,26 +2,17 @@
 // wrote, what it printed and its exit status (0 ok, 1 an input failed, 2 usage error).
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <ostream>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "pdeimg/context.hpp"
 #include "pdeimg/heat.hpp"
 #include "pdeimg/io.hpp"
+#include "tests/app_runner.hpp"
 #include "tests/test_util.hpp"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -31,65 +22,13 @@ namespace {
 using test::identical;
 using test::random_image;
 
-struct Result {
-  int status = -1;  // exit status; 128 + signal when killed (a crash never passes as 1 or 2)
-  std::string out;
-  std::string err;
-};
+using Result = test::AppResult;
+using test::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-class SmoothApp : public ::testing::Test {
+class SmoothApp : public test::AppTest {
  protected:
-  void SetUp() override {
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = fs::temp_directory_path() /
-           ("pdeimg_smooth_test-" + std::to_string(std::random_device{}()) + "-" + name);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
   /// Runs `smooth args...` with stdout and stderr captured in files of the test folder.
-  Result smooth(const std::vector<std::string>& args) const {
-    const std::string out_file = (dir_ / ".stdout").string();
-    const std::string err_file = (dir_ / ".stderr").string();
-    std::vector<std::string> argv_s{PDEIMG_SMOOTH_EXE};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0644);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    Result r;
-    if (rc != 0) {
-      ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
-      return r;
-    }
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
-    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    r.out = slurp(out_file);
-    r.err = slurp(err_file);
-    fs::remove(out_file);
-    fs::remove(err_file);
-    return r;
-  }
+  Result smooth(const std::vector<std::string>& args) const { return run(PDEIMG_SMOOTH_EXE, args); }
 
   /// The library's own result for the same input: what the app must have written.
   static HostImage library_result(const HostImage& in, double sigma) {
@@ -110,8 +49,6 @@ class SmoothApp : public ::testing::Test {
         for (int c = 0; c < channels; ++c) test::set(img, x, y, c, 0.9f * top);
     return img;
   }
-
-  fs::path dir_;
 };
 
 // --- what it writes ---------------------------------------------------------------------------

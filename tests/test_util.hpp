@@ -3,16 +3,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <ostream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "pdeimg/context.hpp"
+#include "pdeimg/error.hpp"
 #include "pdeimg/image.hpp"
 
 namespace pdeimg {
@@ -71,12 +74,49 @@ inline bool identical(const ImageView& a, const ImageView& b) {
   return true;
 }
 
+/// Largest |img - ref| over the channels of a reference given as samples [c][y][x] (float or
+/// double), as the naive reference implementations of the tests return them.
+template <typename T>
+double max_diff_to_reference(const ImageView& img, const std::vector<std::vector<T>>& ref) {
+  double m = 0;
+  for (std::size_t c = 0; c < ref.size(); ++c)
+    for (int y = 0; y < img.height; ++y)
+      for (int x = 0; x < img.width; ++x)
+        m = std::max(
+            m, std::fabs(double(at(img, x, y, int(c))) - ref[c][std::size_t(y) * img.width + x]));
+  return m;
+}
+
 inline double mean(const ImageView& v, int c = 0) {
   double s = 0;
   for (int y = 0; y < v.height; ++y)
     for (int x = 0; x < v.width; ++x) s += at(v, x, y, c);
   return s / (static_cast<double>(v.width) * v.height);
 }
+
+/// Expects `f` to throw an Error with `code` whose message contains `needle`.
+inline void expect_error(const std::function<void()>& f, ErrorCode code,
+                         const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an Error mentioning '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+/// Sets an environment variable for the lifetime of the object (then unsets it).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
 
 /// True when a CUDA device is usable. With PDEIMG_REQUIRE_CUDA=1 (the device check sets it),
 /// a missing device is a failure rather than a skip.
