@@ -7,6 +7,6 @@ build=${1:-build}
 scripts/install-deps.sh
 source scripts/env.sh
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPDEIMG_WITH_OPENCV=ON -DPDEIMG_BUILD_TESTS=ON -DPDEIMG_BUILD_BENCH=ON
 cmake --build "$build" --parallel "$jobs"
 ctest --test-dir "$build" --output-on-failure --parallel "$jobs" --timeout 900
