@@ -85,11 +85,12 @@ void check_output(const std::string& in, const std::string& out) {
 }
 
 void Log::info(const std::string& message) const {
-  if (verbose_) std::cout << program_ << ": " << message << std::endl;
+  // One write per line: batch runs log from several threads.
+  if (verbose_) std::cout << (program_ + ": " + message + "\n") << std::flush;
 }
 
 void Log::error(const std::string& message) const {
-  std::cerr << program_ << ": error: " << message << std::endl;
+  std::cerr << (program_ + ": error: " + message + "\n") << std::flush;
 }
 
 void Log::context(const Context& ctx) const {

@@ -5,39 +5,13 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "apps/app_common.hpp"
+#include "apps/batch.hpp"
 #include "pdeimg/error.hpp"
 #include "pdeimg/io.hpp"
 #include "pdeimg/perona_malik.hpp"
-
-namespace {
-
-std::string json_string(const std::string& s) {
-  std::string o = "\"";
-  for (const char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      o += buf;
-    } else {
-      o += ch;
-    }
-  }
-  return o + "\"";
-}
-
-std::string json_number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace pdeimg;
@@ -50,15 +24,12 @@ int main(int argc, char** argv) {
       "(8/16-bit, float) and the channels (1, 3, 4; colour channels share one diffusivity, alpha "
       "is copied unchanged).",
       "denoise"};
-  std::string in, out, report_path, diffusivity = "rational", neighbours = "4";
+  std::vector<std::string> paths;
+  std::string report_path, diffusivity = "rational", neighbours = "4";
   double noise_sigma = 0, k = 0, k_factor = 0, k_quantile = 0, time = 0, dt = 0, regularize = 0;
   int steps = 0;
   bool per_channel = false;
-  cli.add_option("IN", in, "input image (PNG, TIFF, JPEG, BMP, ...)")->required();
-  cli.add_option("OUT", out,
-                 "output image; the format follows the extension and must hold IN's bit depth "
-                 "and channels (16-bit: .png/.tif, float: .tif); replaced if it exists")
-      ->required();
+  add_paths_option(cli, paths);
   cli.add_option("--noise-sigma", noise_sigma,
                  "the noise standard deviation, if known (default: estimated), in the image's "
                  "sample units: 0..255 for 8-bit data, 0..65535 for 16-bit data (an 8-bit sigma "
@@ -111,13 +82,18 @@ int main(int argc, char** argv) {
                "channels, so edges stay aligned)");
   cli.add_option("--report", report_path,
                  "write the parameters used, the noise estimate and the time taken to this JSON "
-                 "file");
+                 "file (folders: one entry per input, with its status and output)");
   CommonOptions common;
   add_common_options(cli, common);
+  BatchOptions batch;
+  add_batch_options(cli, batch, /*with_report=*/false);
   cli.footer(std::string("Examples:\n  denoise noisy.png clean.png\n  denoise scan.tif out.tif "
                          "--noise-sigma 2570 -v\n  denoise in.png out.png --k 12 --steps 20 "
-                         "--diffusivity tukey\n") +
-             kExitStatusHelp);
+                         "--diffusivity tukey\n  denoise scans/ clean/ --recursive --report "
+                         "run.json\nOne image: OUT's format follows its extension and must hold "
+                         "IN's bit depth and channels (16-bit: .png/.tif, float: .tif); OUT is "
+                         "replaced if it exists.\n") +
+             kExitStatusHelp + "\n" + kBatchHelp);
 
   return run(cli, argc, argv, [&]() -> int {
     PeronaMalikParams params;
@@ -145,6 +121,38 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
+    if (is_batch(paths)) {
+      batch.report = report_path;
+      for (const auto& p : paths) {
+        if (!report_path.empty() && io::same_file(p, report_path)) {
+          throw UsageError("--report '" + report_path + "' names an input or the output folder");
+        }
+      }
+      BatchJob job;
+      job.process = [&params](const HostImage& src, Context& ctx) {
+        Processed p;
+        p.image = HostImage(src.width(), src.height(), src.channels(), src.type());
+        const PeronaMalikReport r = perona_malik(src, p.image, params, ctx);
+        std::ostringstream j;
+        j << "{\"noise_sigma\": " << json_number(r.noise_sigma)
+          << ", \"noise_estimated\": " << (r.noise_estimated ? "true" : "false")
+          << ", \"diffusivity\": " << json_string(to_string(r.diffusivity))
+          << ", \"neighbours\": " << to_string(r.neighbourhood)
+          << ", \"contrast\": " << json_string(to_string(r.contrast))
+          << ", \"k\": " << json_number(r.k) << ", \"steps\": " << r.steps
+          << ", \"dt\": " << json_number(r.dt) << ", \"time\": " << json_number(r.time)
+          << ", \"regularization\": " << json_number(r.regularization)
+          << ", \"colour\": " << json_string(to_string(r.colour))
+          << ", \"backend\": " << json_string(to_string(r.backend)) << "}";
+        p.parameters = j.str();
+        return p;
+      };
+      return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
+    }
+    if (paths.size() != 2) throw UsageError("give IN and OUT");
+    check_single_file(batch, /*report_is_batch_only=*/false);
+    const std::string& in = paths[0];
+    const std::string& out = paths[1];
     check_output(in, out);
     if (!report_path.empty() &&
         (io::same_file(in, report_path) || io::same_file(out, report_path))) {

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "apps/app_common.hpp"
+#include "apps/batch.hpp"
 #include "pdeimg/canny.hpp"
 #include "pdeimg/error.hpp"
 #include "pdeimg/io.hpp"
@@ -21,8 +23,7 @@ int main(int argc, char** argv) {
       "size. Reads 8/16-bit and float images, grey or colour (colour: the vector gradient of all "
       "colour channels; alpha is ignored).",
       "edges"};
-  std::string in;
-  std::string out;
+  std::vector<std::string> paths;
   std::string magnitude_path;
   double sigma = 1.0;
   double low = NAN;
@@ -30,10 +31,7 @@ int main(int argc, char** argv) {
   bool quantiles = false;
   std::string op = "sobel";
   std::string smooth = "heat";
-  cli.add_option("IN", in, "input image (PNG, TIFF, JPEG, BMP, ...)")->required();
-  cli.add_option("OUT", out,
-                 "output edge map, 8-bit single channel (e.g. .png); replaced if it exists")
-      ->required();
+  add_paths_option(cli, paths);
   CLI::Option* sigma_opt =
       cli.add_option("-s,--sigma", sigma,
                      "smoothing: with --smooth heat the equivalent Gaussian standard deviation in "
@@ -69,7 +67,11 @@ int main(int argc, char** argv) {
                  "TIFF to this file (.tif/.tiff)");
   CommonOptions common;
   add_common_options(cli, common);
-  cli.footer(kExitStatusHelp);
+  BatchOptions batch;
+  add_batch_options(cli, batch);
+  cli.footer(std::string("OUT is an 8-bit single-channel edge map (e.g. .png); replaced if it "
+                         "exists.\n") +
+             kExitStatusHelp + "\n" + kBatchHelp);
 
   return run(cli, argc, argv, [&]() -> int {
     CannyParams params;
@@ -95,6 +97,34 @@ int main(int argc, char** argv) {
       throw UsageError("--low (" + format_number(low) + ") must not exceed --high (" +
                        format_number(high) + ")");
     }
+    if (is_batch(paths)) {
+      if (!magnitude_path.empty()) throw UsageError("--magnitude takes one image, not folders");
+      BatchJob job;
+      job.output_kind = [](const HostImage&, PixelType& type, int& channels) {
+        type = PixelType::kU8;
+        channels = 1;
+      };
+      job.process = [&params](const HostImage& src, Context& ctx) {
+        Processed p;
+        p.image = HostImage(src.width(), src.height(), 1, PixelType::kU8);
+        const CannyReport r = canny(src, p.image, CannyImages{}, params, ctx);
+        p.parameters =
+            std::string("{\"smoothing\": ") +
+            json_string(r.smoothing == CannySmoothing::kPeronaMalik ? "perona-malik" : "heat") +
+            ", \"smoothing_time\": " + json_number(r.smoothing_time) +
+            ", \"smoothing_steps\": " + std::to_string(r.smoothing_steps) +
+            ", \"operator\": " + json_string(to_string(params.op)) + ", \"thresholds\": " +
+            json_string(params.thresholds == ThresholdMode::kQuantile ? "quantile" : "absolute") +
+            ", \"low\": " + json_number(r.low) + ", \"high\": " + json_number(r.high) +
+            ", \"backend\": " + json_string(to_string(r.backend)) + "}";
+        return p;
+      };
+      return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
+    }
+    if (paths.size() != 2) throw UsageError("give IN and OUT");
+    check_single_file(batch);
+    const std::string& in = paths[0];
+    const std::string& out = paths[1];
     check_output(in, out);
     try {
       io::check_writable(out, PixelType::kU8, 1);

@@ -2,8 +2,10 @@
 // and channels. The numerics are pdeimg::heat_smooth; this file parses, reads, calls, writes.
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "apps/app_common.hpp"
+#include "apps/batch.hpp"
 #include "pdeimg/error.hpp"
 #include "pdeimg/heat.hpp"
 #include "pdeimg/io.hpp"
@@ -17,15 +19,10 @@ int main(int argc, char** argv) {
       "equals a Gaussian blur of standard deviation sigma = sqrt(2 T), with reflecting borders. "
       "Keeps the bit depth (8/16-bit, float) and the channels (1, 3, 4; alpha is copied).",
       "smooth"};
-  std::string in;
-  std::string out;
+  std::vector<std::string> paths;
   double sigma = 0.0;
   double time = 0.0;
-  cli.add_option("IN", in, "input image (PNG, TIFF, JPEG, BMP, ...)")->required();
-  cli.add_option("OUT", out,
-                 "output image; the format follows the extension and must hold IN's bit depth "
-                 "and channels (16-bit: .png/.tif, float: .tif); replaced if it exists")
-      ->required();
+  add_paths_option(cli, paths);
   CLI::Option* sigma_opt =
       cli.add_option("-s,--sigma", sigma, "equivalent Gaussian standard deviation, pixels")
           ->check(positive_finite());
@@ -33,7 +30,12 @@ int main(int argc, char** argv) {
       cli.add_option("-t,--time", time, "diffusion time T, pixels^2")->check(positive_finite());
   CommonOptions common;
   add_common_options(cli, common);
-  cli.footer(std::string("Give exactly one of --sigma and --time.\n") + kExitStatusHelp);
+  BatchOptions batch;
+  add_batch_options(cli, batch);
+  cli.footer(std::string("Give exactly one of --sigma and --time. One image: OUT's format follows "
+                         "its extension and must hold IN's bit depth and channels (16-bit: "
+                         ".png/.tif, float: .tif); OUT is replaced if it exists.\n") +
+             kExitStatusHelp + "\n" + kBatchHelp);
 
   return run(cli, argc, argv, [&]() -> int {
     if (sigma_opt->count() + time_opt->count() != 1) {
@@ -48,6 +50,25 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
+    if (is_batch(paths)) {
+      BatchJob job;
+      job.process = [&params](const HostImage& src, Context& ctx) {
+        Processed p;
+        p.image = HostImage(src.width(), src.height(), src.channels(), src.type());
+        const HeatReport r = heat_smooth(src, p.image, params, ctx);
+        p.parameters = "{\"time\": " + json_number(r.time) +
+                       ", \"sigma\": " + json_number(std::sqrt(2.0 * r.time)) +
+                       ", \"steps\": " + std::to_string(r.steps) +
+                       ", \"dt\": " + json_number(r.dt) +
+                       ", \"backend\": " + json_string(to_string(r.backend)) + "}";
+        return p;
+      };
+      return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
+    }
+    if (paths.size() != 2) throw UsageError("give IN and OUT");
+    check_single_file(batch);
+    const std::string& in = paths[0];
+    const std::string& out = paths[1];
     check_output(in, out);
 
     const Log log(cli.get_name(), common.verbose);

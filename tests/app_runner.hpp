@@ -57,6 +57,12 @@ class AppTest : public ::testing::Test {
 
   /// Runs `exe args...` with stdout and stderr captured in files of the test folder.
   AppResult run(const std::string& exe, const std::vector<std::string>& args) const {
+    return wait(start(exe, args));
+  }
+
+  /// Starts `exe args...` without waiting (stdout and stderr captured as by run()); returns its
+  /// process id, or -1 (with a test failure) when it cannot start. Finish with wait().
+  pid_t start(const std::string& exe, const std::vector<std::string>& args) const {
     const std::string out_file = (dir_ / ".stdout").string();
     const std::string err_file = (dir_ / ".stderr").string();
     std::vector<std::string> argv_s{exe};
@@ -74,11 +80,19 @@ class AppTest : public ::testing::Test {
     pid_t pid = 0;
     const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    AppResult r;
     if (rc != 0) {
       ADD_FAILURE() << "cannot start " << argv[0] << ": " << std::strerror(rc);
-      return r;
+      return -1;
     }
+    return pid;
+  }
+
+  /// Waits for a process from start() and collects what it did.
+  AppResult wait(pid_t pid) const {
+    AppResult r;
+    if (pid <= 0) return r;
+    const std::string out_file = (dir_ / ".stdout").string();
+    const std::string err_file = (dir_ / ".stderr").string();
     int wstatus = 0;
     waitpid(pid, &wstatus, 0);
     r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);

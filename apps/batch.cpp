@@ -1,0 +1,797 @@
+#include "apps/batch.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include "pdeimg/error.hpp"
+#include "pdeimg/io.hpp"
+
+namespace pdeimg {
+namespace app {
+namespace {
+
+namespace fs = std::filesystem;
+
+// --- signals ------------------------------------------------------------------------------------
+
+// The signal that asked us to stop (0: none). A handler may only touch lock-free atomics.
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal flag must be lock-free");
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal.exchange(sig) != 0) {
+    // Second signal: the user insists. Die now with the default action; temporary files (hidden,
+    // ".name.tmp-...") may remain, a truncated final name never does.
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  static const char kMsg[] = "\nstopping: finishing the images in flight (signal again to kill)\n";
+  const ssize_t ignored = ::write(2, kMsg, sizeof kMsg - 1);
+  (void)ignored;
+}
+
+// Installs the stop handler for SIGINT and SIGTERM for the lifetime of the object.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  static bool stopping() { return g_stop_signal.load() != 0; }
+  static int signal() { return g_stop_signal.load(); }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+// --- a bounded queue ----------------------------------------------------------------------------
+
+template <typename T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
+  void push(T value) {
+    std::unique_lock<std::mutex> lock(m_);
+    not_full_.wait(lock, [&] { return q_.size() < capacity_; });
+    q_.push_back(std::move(value));
+    not_empty_.notify_one();
+  }
+  /// Empty once the queue is closed and drained.
+  std::optional<T> pop() {
+    std::unique_lock<std::mutex> lock(m_);
+    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return std::nullopt;
+    T v = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return v;
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(m_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::size_t capacity_;
+  std::deque<T> q_;
+  bool closed_ = false;
+  std::mutex m_;
+  std::condition_variable not_empty_, not_full_;
+};
+
+// --- inputs and outputs -------------------------------------------------------------------------
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// Extensions of the formats OpenCV 4 decodes (imgcodecs), lower case.
+bool is_image_name(const fs::path& p) {
+  static const char* const kExtensions[] = {
+      ".png", ".jpg", ".jpeg", ".jpe", ".jp2",  ".tif", ".tiff", ".bmp", ".dib", ".pgm", ".ppm",
+      ".pnm", ".pbm", ".pxm",  ".pfm", ".webp", ".exr", ".hdr",  ".pic", ".sr",  ".ras", ".avif"};
+  const std::string ext = lower(p.extension().string());
+  for (const char* e : kExtensions)
+    if (ext == e) return true;
+  return false;
+}
+
+bool hidden(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return !name.empty() && name[0] == '.';
+}
+
+enum class Status { kPending, kDone, kSkipped, kFailed, kNotRun, kIgnored };
+
+const char* to_string(Status s) {
+  switch (s) {
+    case Status::kPending:
+      return "pending";
+    case Status::kDone:
+      return "done";
+    case Status::kSkipped:
+      return "skipped";
+    case Status::kFailed:
+      return "failed";
+    case Status::kNotRun:
+      return "not_run";
+    case Status::kIgnored:
+      return "ignored";
+  }
+  return "?";
+}
+
+struct Item {
+  fs::path input;
+  std::string rel;  // relative path, generic form: the sort key and the output's name
+  fs::path output;
+  Status status = Status::kPending;
+  std::string reason;
+  std::string parameters;
+  std::string image;  // "512x512 3ch uint8"
+  double megapixels = 0;
+  double ms_read = 0, ms_compute = 0, ms_write = 0;
+};
+
+// Adds the files under `folder` (recursively when asked) to `items`, counting what is ignored.
+void walk(const fs::path& folder, const fs::path& out_dir, bool recursive, std::vector<Item>& items,
+          std::vector<Item>& ignored, int& folders_not_entered) {
+  std::error_code ec;
+  const auto consider = [&](const fs::directory_entry& e, fs::recursive_directory_iterator* it) {
+    std::error_code e2;
+    if (hidden(e.path())) {
+      if (it != nullptr && e.is_directory(e2)) it->disable_recursion_pending();
+      return;
+    }
+    if (e.is_directory(e2)) {
+      // Never walk into the output folder (OUT_DIR inside IN_DIR): outputs are not inputs.
+      if (it != nullptr && io::same_file(e.path().string(), out_dir.string())) {
+        it->disable_recursion_pending();
+      }
+      if (it == nullptr) ++folders_not_entered;
+      return;
+    }
+    Item item;
+    item.input = e.path();
+    item.rel = e.path().lexically_relative(folder).generic_string();
+    if (!e.is_regular_file(e2) || !is_image_name(e.path())) {
+      item.status = Status::kIgnored;
+      item.reason = e.is_regular_file(e2) ? "not an image file name" : "not a regular file";
+      ignored.push_back(std::move(item));
+      return;
+    }
+    items.push_back(std::move(item));
+  };
+  if (recursive) {
+    fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec);
+    if (ec) throw UsageError("cannot list '" + folder.string() + "': " + ec.message(), false);
+    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) throw UsageError("cannot list '" + folder.string() + "': " + ec.message(), false);
+      consider(*it, &it);
+    }
+  } else {
+    fs::directory_iterator it(folder, ec);
+    if (ec) throw UsageError("cannot list '" + folder.string() + "': " + ec.message(), false);
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+      if (ec) throw UsageError("cannot list '" + folder.string() + "': " + ec.message(), false);
+      consider(*it, nullptr);
+    }
+  }
+}
+
+std::vector<int> parse_devices(const std::string& text) {
+  std::vector<int> devices;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    char* end = nullptr;
+    const long d = std::strtol(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || d < 0 || d > 1024) {
+      throw UsageError("--devices '" + text + "': give CUDA device numbers like 0,1");
+    }
+    if (std::find(devices.begin(), devices.end(), static_cast<int>(d)) == devices.end()) {
+      devices.push_back(static_cast<int>(d));
+    }
+  }
+  if (devices.empty()) throw UsageError("--devices '" + text + "': no device number");
+  return devices;
+}
+
+bool parse_int(const std::string& s, long& v) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  v = std::strtol(s.c_str(), &end, 10);
+  return *end == '\0';
+}
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  }
+  return buf;
+}
+
+// The progress bar on stderr: only on a terminal and without -q; at most ~8 redraws a second.
+class Progress {
+ public:
+  Progress(int total, bool enabled) : total_(total), enabled_(enabled && ::isatty(2) == 1) {}
+  void add(double megapixels) {
+    std::lock_guard<std::mutex> lock(m_);
+    ++count_;
+    megapixels_ += megapixels;
+    const double t = clock_.ms();
+    if (enabled_ && (t - last_ms_ > 120 || count_ == total_)) {
+      last_ms_ = t;
+      draw(t);
+    }
+  }
+  void finish() {
+    std::lock_guard<std::mutex> lock(m_);
+    if (enabled_ && drawn_) std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void draw(double t_ms) {
+    const int width = 30;
+    const int filled =
+        total_ > 0 ? static_cast<int>(static_cast<double>(width) * count_ / total_) : width;
+    const double s = t_ms / 1000.0;
+    std::string line = "\r[" + std::string(filled, '#') + std::string(width - filled, '.') + "] " +
+                       std::to_string(count_) + "/" + std::to_string(total_) + "  " +
+                       format_number(s > 0 ? megapixels_ / s : 0.0, 3) + " MP/s";
+    if (count_ > 0 && count_ < total_) {
+      line += "  " + format_duration(s / count_ * (total_ - count_)) + " left";
+    }
+    std::cerr << line << "\033[K" << std::flush;
+    drawn_ = true;
+  }
+
+  int total_;
+  bool enabled_;
+  int count_ = 0;
+  double megapixels_ = 0;
+  double last_ms_ = -1e9;
+  bool drawn_ = false;
+  Stopwatch clock_;
+  std::mutex m_;
+};
+
+// Writes `text` to `path` through a temporary file in the same folder and a rename.
+void write_atomically(const std::string& path, const std::string& text) {
+  const fs::path target(path);
+  const fs::path tmp = target.parent_path() /
+                       ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << text;
+    f.flush();
+    if (!f) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw Error(ErrorCode::kIo, "cannot write the report '" + path + "'");
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw Error(ErrorCode::kIo, "cannot write the report '" + path + "': " + ec.message());
+  }
+}
+
+}  // namespace
+
+const char* const kBatchHelp =
+    "Folders: with IN_DIR OUT_DIR (or IN1 IN2 ... OUT_DIR) every image file (by extension: png, "
+    "jpg, tif, bmp, pgm/ppm/pnm, webp, exr, ...) is processed into OUT_DIR under its own name and "
+    "format (--ext changes the format); other files are ignored and counted. Existing outputs are "
+    "skipped, so rerunning an interrupted run resumes (--overwrite redoes them). Outputs appear "
+    "only complete (temporary file + rename). A failed input is reported and the rest still run. "
+    "Ctrl-C (SIGINT) or SIGTERM stops after the images in flight; the exit status is then 128 + "
+    "the signal number (130, 143). --shard I/N processes input number i of the sorted list when "
+    "i mod N == I.";
+
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (const char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else {
+      o += ch;
+    }
+  }
+  return o + "\"";
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+void add_paths_option(CLI::App& app, std::vector<std::string>& paths) {
+  app.add_option("PATHS", paths,
+                 "IN OUT (one image), IN_DIR OUT_DIR (every image in a folder; OUT_DIR is "
+                 "created), or IN1 IN2 ... OUT_DIR (several images into an existing folder)")
+      ->required();
+}
+
+void add_batch_options(CLI::App& app, BatchOptions& o, bool with_report) {
+  const char* const g = "Folders (batch)";
+  app.add_flag("-r,--recursive", o.recursive,
+               "walk the sub-folders of IN_DIR too and mirror them in OUT_DIR")
+      ->group(g);
+  app.add_option("--ext", o.ext,
+                 "output format by extension, e.g. tif (default: each input's own format)")
+      ->group(g);
+  app.add_flag("--overwrite", o.overwrite,
+               "redo outputs that exist (default: skip them, so a rerun resumes)")
+      ->group(g);
+  app.add_option("-j,--jobs", o.jobs,
+                 "threads that decode and encode files while images are computed (0: all "
+                 "hardware threads)")
+      ->check(CLI::NonNegativeNumber)
+      ->group(g);
+  // -q unless the app already uses it (edges: --quantiles).
+  const char* const quiet_help = "no progress bar and no summary line (errors still shown)";
+  try {
+    app.add_flag("-q,--quiet", o.quiet, quiet_help)->group(g);
+  } catch (const CLI::OptionAlreadyAdded&) {
+    app.add_flag("--quiet", o.quiet, quiet_help)->group(g);
+  }
+  if (with_report) {
+    app.add_option("--report", o.report,
+                   "write a JSON file listing every input with its status, output, parameters "
+                   "and times")
+        ->group(g);
+  }
+  app.add_option("--shard", o.shard,
+                 "I/N: process only inputs number i (in sorted order) with i mod N == I, so N "
+                 "processes cover every input once (default: from SLURM_ARRAY_TASK_ID and "
+                 "SLURM_ARRAY_TASK_COUNT when set)")
+      ->group(g);
+  app.add_option("--devices", o.devices,
+                 "CUDA devices to use, e.g. 0,1: compute workers on each (default: device 0 "
+                 "when the backend is CUDA)")
+      ->group(g);
+}
+
+bool is_batch(const std::vector<std::string>& paths) {
+  if (paths.size() > 2) return true;
+  std::error_code ec;
+  return paths.size() == 2 && fs::is_directory(paths[0], ec);
+}
+
+void check_single_file(const BatchOptions& o, bool report_is_batch_only) {
+  const char* name = o.recursive                                 ? "--recursive"
+                     : !o.ext.empty()                            ? "--ext"
+                     : !o.shard.empty()                          ? "--shard"
+                     : !o.devices.empty()                        ? "--devices"
+                     : report_is_batch_only && !o.report.empty() ? "--report"
+                                                                 : nullptr;
+  if (name != nullptr) {
+    throw UsageError(std::string(name) +
+                     " is for folders (IN_DIR OUT_DIR, or several inputs and "
+                     "an output folder), not for one IN OUT pair");
+  }
+}
+
+Shard resolve_shard(const std::string& option) {
+  Shard s;
+  long i = 0, n = 0;
+  if (!option.empty()) {
+    const auto slash = option.find('/');
+    if (slash == std::string::npos || !parse_int(option.substr(0, slash), i) ||
+        !parse_int(option.substr(slash + 1), n) || n < 1 || i < 0 || i >= n || n > 1000000) {
+      throw UsageError("--shard '" + option + "': give I/N with 0 <= I < N, e.g. 0/4");
+    }
+    s.index = static_cast<int>(i);
+    s.count = static_cast<int>(n);
+    return s;
+  }
+  const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
+  const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT");
+  if (id == nullptr || count == nullptr) return s;
+  long min = 0, step = 1;
+  const char* min_s = std::getenv("SLURM_ARRAY_TASK_MIN");
+  const char* step_s = std::getenv("SLURM_ARRAY_TASK_STEP");
+  if (!parse_int(id, i) || !parse_int(count, n) || (min_s && !parse_int(min_s, min)) ||
+      (step_s && !parse_int(step_s, step)) || step < 1) {
+    throw UsageError(std::string("cannot read the shard from SLURM_ARRAY_TASK_ID=") + id +
+                         " SLURM_ARRAY_TASK_COUNT=" + count + "; give --shard I/N",
+                     false);
+  }
+  i = (i - min) / step;
+  if (n < 1 || i < 0 || i >= n) {
+    throw UsageError("the Slurm array task " + std::string(id) + " is not one of " +
+                         std::string(count) + " tasks; give --shard I/N",
+                     false);
+  }
+  s.index = static_cast<int>(i);
+  s.count = static_cast<int>(n);
+  return s;
+}
+
+BatchSummary run_batch(const std::string& program, const std::vector<std::string>& paths,
+                       const BatchOptions& options, const CommonOptions& common,
+                       const BatchJob& job) {
+  const Log log(program, common.verbose);
+  Stopwatch total_clock;
+  if (paths.size() < 2) throw UsageError("give IN and OUT");
+
+  // --- the command line ---
+  const fs::path out_dir(paths.back());
+  const std::vector<std::string> ins(paths.begin(), paths.end() - 1);
+  std::error_code ec;
+  if (fs::exists(out_dir, ec) && !fs::is_directory(out_dir, ec)) {
+    throw UsageError("OUT '" + out_dir.string() + "' is a file; give an output folder");
+  }
+  std::string ext = options.ext;
+  if (!ext.empty()) {
+    if (ext[0] != '.') ext = "." + ext;
+    if (!io::has_writer("x" + ext)) {
+      throw UsageError("--ext '" + options.ext + "' names no image format this build can write");
+    }
+  }
+  const Shard shard = resolve_shard(options.shard);
+  for (const auto& in : ins) {
+    if (!fs::exists(in, ec) && ins.size() == 1) {
+      throw UsageError("IN '" + in + "' does not exist");
+    }
+    if (fs::is_directory(in, ec) && ext.empty() && io::same_file(in, out_dir.string())) {
+      throw UsageError("OUT_DIR '" + out_dir.string() + "' is the input folder: the outputs " +
+                       "would overwrite the inputs; give another folder or --ext");
+    }
+  }
+  if (ins.size() > 1 && !fs::is_directory(out_dir, ec)) {
+    throw UsageError("OUT '" + out_dir.string() +
+                     "' is not a folder; with several inputs the last path is an existing "
+                     "output folder");
+  }
+
+  // The compute contexts, before any work: a backend this machine cannot run is a usage error.
+  std::vector<Context> contexts;
+  if (!options.devices.empty()) {
+    if (lower(common.backend) == "cpu") throw UsageError("--devices needs the CUDA backend");
+    for (const int d : parse_devices(options.devices)) {
+      try {
+        // Two workers per device, each with its own stream, so the transfers of one image
+        // overlap the kernels of the other.
+        contexts.emplace_back(Backend::kCuda, d);
+        contexts.emplace_back(Backend::kCuda, d);
+      } catch (const Error& e) {
+        throw UsageError("--devices: device " + std::to_string(d) + ": " + e.what(), false);
+      }
+    }
+  } else {
+    contexts.push_back(make_context(common));
+    if (contexts[0].backend() == Backend::kCuda) {
+      contexts.emplace_back(Backend::kCuda, contexts[0].device());
+    }
+  }
+  log.context(contexts[0]);
+
+  // --- discovery: every input, sorted; the ignored files counted ---
+  std::vector<Item> items, ignored;
+  int folders_not_entered = 0;
+  for (const auto& in : ins) {
+    if (fs::is_directory(in, ec)) {
+      walk(in, out_dir, options.recursive, items, ignored, folders_not_entered);
+    } else {
+      Item item;  // a file named on the command line is an input whatever its name
+      item.input = in;
+      item.rel = fs::path(in).filename().generic_string();
+      items.push_back(std::move(item));
+    }
+  }
+  if (!options.report.empty()) {
+    for (const Item& item : items) {
+      if (io::same_file(item.input.string(), options.report)) {
+        throw UsageError("--report '" + options.report + "' names an input image");
+      }
+    }
+  }
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return a.rel != b.rel ? a.rel < b.rel : a.input.generic_string() < b.input.generic_string();
+  });
+
+  // Output names, and inputs that would make the same output (decided on the full list, so
+  // every shard decides alike).
+  std::map<std::string, std::string> made_by;
+  for (Item& item : items) {
+    fs::path rel(item.rel);
+    if (!ext.empty()) rel.replace_extension(ext);
+    item.output = out_dir / rel;
+    const auto ins_ok =
+        made_by.emplace(item.output.lexically_normal().generic_string(), item.input.string());
+    if (!ins_ok.second) {
+      item.status = Status::kFailed;
+      item.reason = "its output '" + item.output.string() + "' is also the output of '" +
+                    ins_ok.first->second + "'";
+    }
+  }
+
+  // This shard's part: input number i of the sorted list when i mod N == I.
+  if (shard.count > 1) {
+    std::vector<Item> mine;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index) {
+        mine.push_back(std::move(items[i]));
+      }
+    }
+    items = std::move(mine);
+  }
+
+  // Resuming and refusals, before any work.
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Item& item = items[i];
+    if (item.status != Status::kPending) continue;
+    if (io::same_file(item.input.string(), item.output.string())) {
+      item.status = Status::kFailed;
+      item.reason = "the output is the input file (inputs are never overwritten)";
+    } else if (fs::is_directory(item.output, ec)) {
+      item.status = Status::kFailed;
+      item.reason = "the output '" + item.output.string() + "' is a folder";
+    } else if (!options.overwrite && fs::exists(item.output, ec)) {
+      item.status = Status::kSkipped;
+      item.reason = "the output exists (--overwrite redoes it)";
+    } else {
+      todo.push_back(i);
+    }
+  }
+  for (const Item& item : items) {
+    if (item.status == Status::kFailed) {
+      log.error("'" + item.input.string() + "': " + item.reason);
+    }
+  }
+  if (!fs::exists(out_dir, ec)) {
+    fs::create_directories(out_dir, ec);
+    if (ec && !fs::is_directory(out_dir)) {
+      throw UsageError("cannot create OUT_DIR '" + out_dir.string() + "': " + ec.message(), false);
+    }
+  }
+
+  // --- the pipeline ---
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs = options.jobs > 0 ? options.jobs : hw;
+  const int readers = std::max(1, (jobs + 1) / 2);
+  const int writers = std::max(1, jobs / 2);
+  const int workers = static_cast<int>(contexts.size());
+
+  struct Decoded {
+    std::size_t item;
+    HostImage image;
+  };
+  BoundedQueue<Decoded> decoded(static_cast<std::size_t>(workers) + 1);
+  BoundedQueue<Decoded> computed(static_cast<std::size_t>(writers) + 1);
+  std::atomic<std::size_t> next{0};
+  std::mutex items_mutex;  // guards status changes that race with the report of failures
+  Progress progress(static_cast<int>(todo.size()), !options.quiet);
+  StopSignals signals;
+
+  const auto fail = [&](Item& item, const std::string& why) {
+    {
+      std::lock_guard<std::mutex> lock(items_mutex);
+      item.status = Status::kFailed;
+      item.reason = why;
+    }
+    log.error(why);
+    progress.add(0);
+  };
+
+  std::vector<std::thread> reader_threads, worker_threads, writer_threads;
+  std::atomic<int> readers_left{readers}, workers_left{workers};
+  for (int r = 0; r < readers; ++r) {
+    reader_threads.emplace_back([&] {
+      for (;;) {
+        if (StopSignals::stopping()) break;
+        const std::size_t k = next.fetch_add(1);
+        if (k >= todo.size()) break;
+        Item& item = items[todo[k]];
+        try {
+          Stopwatch clock;
+          HostImage img = io::read_image(item.input.string());
+          item.ms_read = clock.ms();
+          item.image = io::describe(img);
+          item.megapixels = 1e-6 * img.width() * img.height();
+          PixelType type = img.type();
+          int channels = img.channels();
+          if (job.output_kind) job.output_kind(img, type, channels);
+          io::check_writable(item.output.string(), type, channels);
+          decoded.push(Decoded{todo[k], std::move(img)});
+        } catch (const std::exception& e) {
+          fail(item, e.what());
+        } catch (...) {
+          fail(item, "'" + item.input.string() + "': unknown error while reading");
+        }
+      }
+      if (--readers_left == 0) decoded.close();
+    });
+  }
+  for (int w = 0; w < workers; ++w) {
+    worker_threads.emplace_back([&, w] {
+      Context& ctx = contexts[static_cast<std::size_t>(w)];
+      while (auto d = decoded.pop()) {
+        Item& item = items[d->item];
+        if (StopSignals::stopping()) continue;  // left as pending: reported as not run
+        try {
+          Stopwatch clock;
+          Processed p = job.process(d->image, ctx);
+          item.ms_compute = clock.ms();
+          item.parameters = std::move(p.parameters);
+          d->image = std::move(p.image);
+          computed.push(std::move(*d));
+        } catch (const std::exception& e) {
+          fail(item, "'" + item.input.string() + "': " + e.what());
+        } catch (...) {
+          fail(item, "'" + item.input.string() + "': unknown error while processing");
+        }
+      }
+      if (--workers_left == 0) computed.close();
+    });
+  }
+  for (int w = 0; w < writers; ++w) {
+    writer_threads.emplace_back([&] {
+      while (auto d = computed.pop()) {
+        Item& item = items[d->item];
+        try {
+          Stopwatch clock;
+          std::error_code e2;
+          const fs::path parent = item.output.parent_path();
+          if (!parent.empty()) fs::create_directories(parent, e2);
+          io::write_image(item.output.string(), d->image);
+          item.ms_write = clock.ms();
+          {
+            std::lock_guard<std::mutex> lock(items_mutex);
+            item.status = Status::kDone;
+          }
+          log.info("'" + item.input.string() + "' -> '" + item.output.string() + "' (" +
+                   item.image + ") in " +
+                   format_number(item.ms_read + item.ms_compute + item.ms_write, 3) + " ms");
+          progress.add(item.megapixels);
+        } catch (const std::exception& e) {
+          fail(item, e.what());
+        } catch (...) {
+          fail(item, "'" + item.output.string() + "': unknown error while writing");
+        }
+      }
+    });
+  }
+  for (auto& t : reader_threads) t.join();
+  for (auto& t : worker_threads) t.join();
+  for (auto& t : writer_threads) t.join();
+  progress.finish();
+
+  // --- summary and report ---
+  BatchSummary s;
+  for (Item& item : items) {
+    if (item.status == Status::kPending) {
+      item.status = Status::kNotRun;
+      item.reason = "stopped by a signal before it was processed";
+    }
+    switch (item.status) {
+      case Status::kDone:
+        ++s.done;
+        s.megapixels += item.megapixels;
+        break;
+      case Status::kSkipped:
+        ++s.skipped;
+        break;
+      case Status::kFailed:
+        ++s.failed;
+        break;
+      default:
+        ++s.not_run;
+        break;
+    }
+  }
+  s.ignored = static_cast<int>(ignored.size());
+  s.seconds = total_clock.ms() / 1000.0;
+  const int sig = StopSignals::signal();
+  s.exit_status = sig != 0 ? 128 + sig : s.failed > 0 ? kExitInputFailed : kExitOk;
+
+  if (!options.report.empty()) {
+    std::ostringstream j;
+    j << "{\n  \"program\": " << json_string(program)
+      << ",\n  \"backend\": " << json_string(pdeimg::to_string(contexts[0].backend()))
+      << ",\n  \"device\": " << json_string(contexts[0].device_name())
+      << ",\n  \"shard\": {\"index\": " << shard.index << ", \"count\": " << shard.count
+      << "},\n  \"summary\": {\"done\": " << s.done << ", \"skipped\": " << s.skipped
+      << ", \"failed\": " << s.failed << ", \"not_run\": " << s.not_run
+      << ", \"ignored\": " << s.ignored << ", \"seconds\": " << json_number(s.seconds)
+      << ", \"interrupted\": " << (sig != 0 ? "true" : "false") << "},\n  \"inputs\": [";
+    bool first = true;
+    const auto entry = [&](const Item& item) {
+      j << (first ? "\n" : ",\n") << "    {\"input\": " << json_string(item.input.string())
+        << ", \"status\": " << json_string(to_string(item.status));
+      first = false;
+      if (!item.output.empty()) j << ", \"output\": " << json_string(item.output.string());
+      if (!item.reason.empty()) j << ", \"reason\": " << json_string(item.reason);
+      if (!item.image.empty()) j << ", \"image\": " << json_string(item.image);
+      if (!item.parameters.empty()) j << ", \"parameters\": " << item.parameters;
+      if (item.status == Status::kDone) {
+        j << ", \"milliseconds\": {\"read\": " << json_number(item.ms_read)
+          << ", \"compute\": " << json_number(item.ms_compute)
+          << ", \"write\": " << json_number(item.ms_write) << "}";
+      }
+      j << "}";
+    };
+    for (const Item& item : items) entry(item);
+    for (const Item& item : ignored) entry(item);
+    j << "\n  ]\n}\n";
+    write_atomically(options.report, j.str());
+  }
+
+  if (!options.quiet) {
+    std::string line = program + ": " + std::to_string(s.done) + " done, " +
+                       std::to_string(s.skipped) + " skipped (exist), " + std::to_string(s.failed) +
+                       " failed";
+    if (s.not_run > 0) line += ", " + std::to_string(s.not_run) + " not run (stopped)";
+    line += ", " + std::to_string(s.ignored) + " other files ignored";
+    if (folders_not_entered > 0) {
+      line += ", " + std::to_string(folders_not_entered) + " sub-folders not entered (--recursive)";
+    }
+    if (shard.count > 1) {
+      line += "; shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count);
+    }
+    line += "; " + format_number(s.seconds, 3) + " s";
+    if (s.done > 0 && s.seconds > 0) {
+      line += ", " + format_number(s.done / s.seconds, 3) + " images/s, " +
+              format_number(s.megapixels / s.seconds, 3) + " MP/s";
+    }
+    std::cout << line << std::endl;
+  }
+  return s;
+}
+
+}  // namespace app
+}  // namespace pdeimg

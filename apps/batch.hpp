@@ -1,0 +1,107 @@
+// Batch processing for every app: folders (or several files) in, a folder out. Written once here;
+// an app supplies only "process one HostImage into a HostImage, and say which parameters it used".
+//
+//   input discovery   image files by extension, sorted by relative path (deterministic); other
+//                     files are ignored and counted; names starting with '.' are skipped (they
+//                     include write_image's temporary files)
+//   output mapping    OUT_DIR/<relative path>, sub-folders mirrored with --recursive, the
+//                     extension replaced with --ext
+//   sharding          --shard I/N (or Slurm's array variables) keeps input number i of the sorted
+//                     list when i mod N == I, so N processes cover every input exactly once
+//   resuming          an existing output is skipped unless --overwrite
+//   pipeline          reader threads -> compute workers (one Context each) -> writer threads,
+//                     joined by bounded queues
+//   stopping          SIGINT/SIGTERM stop reading new inputs; images already computed are written
+//                     (temporary file + rename, so never a truncated output); a second signal
+//                     kills the process at once
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/app_common.hpp"
+#include "pdeimg/context.hpp"
+#include "pdeimg/image.hpp"
+
+namespace pdeimg {
+namespace app {
+
+/// Text for an app's --help footer describing folder runs.
+extern const char* const kBatchHelp;
+
+/// The batch options every app takes.
+struct BatchOptions {
+  bool recursive = false;  ///< --recursive: walk sub-folders and mirror them in OUT_DIR
+  std::string ext;         ///< --ext: output format (e.g. "tif"); empty: the input's own
+  bool overwrite = false;  ///< --overwrite: redo outputs that exist (default: skip them)
+  int jobs = 0;            ///< --jobs: decoding/encoding threads; 0: all hardware threads
+  bool quiet = false;      ///< -q: no progress bar, no summary line
+  std::string report;      ///< --report: JSON file listing every input
+  std::string shard;       ///< --shard I/N
+  std::string devices;     ///< --devices 0,1: one CUDA compute worker set per device
+};
+
+/// Adds --recursive, --ext, --overwrite, --jobs, -q, --shard, --devices and (when `with_report`)
+/// --report to `app`.
+void add_batch_options(CLI::App& app, BatchOptions& options, bool with_report = true);
+
+/// Adds the positional paths: "IN OUT", "IN_DIR OUT_DIR" or "IN1 IN2 ... OUT_DIR".
+void add_paths_option(CLI::App& app, std::vector<std::string>& paths);
+
+/// True when the paths ask for a batch run: more than one input, or an input that is a folder.
+/// Otherwise the app runs its single-file path (IN OUT) exactly as before.
+bool is_batch(const std::vector<std::string>& paths);
+
+/// Refuses, as a UsageError, folder-only options (--recursive, --ext, --shard, --devices and, when
+/// `report_is_batch_only`, --report) on a single-file run, where they would be silently ignored.
+void check_single_file(const BatchOptions& options, bool report_is_batch_only = true);
+
+/// Which shard this process handles: index in [0, count).
+struct Shard {
+  int index = 0;
+  int count = 1;
+};
+
+/// --shard "I/N" when given, else Slurm's SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN,
+/// divided by SLURM_ARRAY_TASK_STEP) and SLURM_ARRAY_TASK_COUNT when set, else 0/1. A malformed
+/// value is a UsageError.
+Shard resolve_shard(const std::string& option);
+
+/// What an app's processing of one image produced.
+struct Processed {
+  HostImage image;
+  std::string parameters;  ///< a JSON object: the parameters actually used for this image
+};
+
+/// What an app supplies.
+struct BatchJob {
+  /// Computes one image. Called from one compute worker at a time per Context; throws on failure.
+  std::function<Processed(const HostImage& in, Context& ctx)> process;
+  /// The output's sample type and channels for an input (to refuse early a format that cannot
+  /// hold it); empty: the same as the input.
+  std::function<void(const HostImage& in, PixelType& type, int& channels)> output_kind;
+};
+
+/// What a batch run did.
+struct BatchSummary {
+  int exit_status = kExitOk;  ///< 0 all succeeded (or skipped), 1 some failed, 128+signal stopped
+  int done = 0, skipped = 0, failed = 0, not_run = 0, ignored = 0;
+  double seconds = 0;
+  double megapixels = 0;  ///< of the images processed
+};
+
+/// Runs the batch. Throws UsageError for a bad command line (missing input, OUT_DIR a file, ...);
+/// failures of single inputs are reported on stderr and in the report, and the rest still run.
+BatchSummary run_batch(const std::string& program, const std::vector<std::string>& paths,
+                       const BatchOptions& options, const CommonOptions& common,
+                       const BatchJob& job);
+
+/// JSON text helpers for reports.
+std::string json_string(const std::string& s);
+std::string json_number(double v);
+
+}  // namespace app
+}  // namespace pdeimg

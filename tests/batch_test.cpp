@@ -1,0 +1,339 @@
+// Folders in, folders out (apps/batch.cpp) end to end through the built apps: a generated tree of
+// nested folders, mixed formats and depths, a corrupt PNG, an empty file and a text file; resuming,
+// --overwrite, --ext, shards (also from Slurm's variables), several files into a folder, usage
+// errors, and an interrupted run (SIGINT mid-batch) that leaves no partial file and resumes.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pdeimg/canny.hpp"
+#include "pdeimg/context.hpp"
+#include "pdeimg/heat.hpp"
+#include "pdeimg/io.hpp"
+#include "tests/app_runner.hpp"
+#include "tests/test_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pdeimg {
+namespace {
+
+using Result = test::AppResult;
+using test::random_image;
+using test::slurp;
+
+// Every regular file under `root`, as relative generic paths.
+std::set<std::string> files_under(const fs::path& root) {
+  std::set<std::string> names;
+  if (!fs::exists(root)) return names;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) names.insert(e.path().lexically_relative(root).generic_string());
+  }
+  return names;
+}
+
+bool has_hidden(const std::set<std::string>& names) {
+  for (const auto& n : names) {
+    if (fs::path(n).filename().string()[0] == '.') return true;
+  }
+  return false;
+}
+
+struct Good {
+  const char* rel;
+  int channels;
+  PixelType type;
+  bool lossless;
+};
+
+// The good images of the tree: nested folders, formats and depths.
+const Good kGood[] = {
+    {"a.png", 3, PixelType::kU8, true},
+    {"b16.png", 1, PixelType::kU16, true},
+    {"f.pgm", 1, PixelType::kU16, true},
+    {"sub/c.tif", 1, PixelType::kF32, true},
+    {"sub/rgba.tif", 4, PixelType::kU16, true},
+    {"sub/deeper/d.jpg", 3, PixelType::kU8, false},
+    {"sub/deeper/e.BMP", 1, PixelType::kU8, true},
+};
+
+class Batch : public test::AppTest {
+ protected:
+  void SetUp() override {
+    test::AppTest::SetUp();
+    // A test run inside a Slurm array job must not shard the apps it starts.
+    for (const char* v : {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN",
+                          "SLURM_ARRAY_TASK_STEP"}) {
+      ::unsetenv(v);
+    }
+    in_ = dir_ / "in";
+    out_ = dir_ / "out";
+  }
+
+  static HostImage picture(int w, int h, int channels, PixelType type, unsigned seed) {
+    const float top = type == PixelType::kU8 ? 255.0f : type == PixelType::kU16 ? 65535.0f : 1.0f;
+    HostImage img = random_image(w, h, channels, type, 0.0f, 0.3f * top, seed);
+    for (int y = h / 4; y < h / 2; ++y)
+      for (int x = w / 4; x < w / 2; ++x)
+        for (int c = 0; c < channels; ++c) test::set(img, x, y, c, 0.9f * top);
+    return img;
+  }
+
+  // Writes the tree; returns the relative names of the good images.
+  std::vector<std::string> make_tree() {
+    fs::create_directories(in_ / "sub" / "deeper");
+    std::vector<std::string> good;
+    unsigned seed = 1;
+    for (const Good& g : kGood) {
+      io::write_image((in_ / g.rel).string(), picture(37, 29, g.channels, g.type, seed++));
+      good.push_back(g.rel);
+    }
+    const std::string png = slurp(in_ / "a.png");
+    std::ofstream(in_ / "sub" / "corrupt.png", std::ios::binary) << png.substr(0, png.size() / 2);
+    std::ofstream(in_ / "empty.png", std::ios::binary);
+    std::ofstream(in_ / "notes.txt") << "not an image";
+    return good;
+  }
+
+  static HostImage smoothed(const HostImage& in) {
+    Context ctx(Backend::kCpu);
+    HeatParams p;
+    p.sigma = 1.0;
+    HostImage out(in.width(), in.height(), in.channels(), in.type());
+    heat_smooth(in, out, p, ctx);
+    return out;
+  }
+
+  Result smooth(std::vector<std::string> args) const {
+    args.insert(args.end(), {"--sigma", "1", "--backend", "cpu"});
+    return run(PDEIMG_SMOOTH_EXE, args);
+  }
+
+  fs::path in_, out_;
+};
+
+TEST_F(Batch, TreeKeepsFormatsDepthsReportsTheBadOnesAndResumes) {
+  const std::vector<std::string> good = make_tree();
+  const std::string report = path("report.json");
+  const Result r = smooth({in_.string(), out_.string(), "--recursive", "--report", report});
+  EXPECT_EQ(r.status, 1) << r.err;
+  // Every good image, under its own name and format, with the input's depth and channels.
+  EXPECT_EQ(files_under(out_), std::set<std::string>(good.begin(), good.end()));
+  for (const Good& g : kGood) {
+    SCOPED_TRACE(g.rel);
+    const HostImage src = io::read_image((in_ / g.rel).string());
+    const HostImage out = io::read_image((out_ / g.rel).string());
+    EXPECT_EQ(out.width(), src.width());
+    EXPECT_EQ(out.height(), src.height());
+    EXPECT_EQ(out.channels(), src.channels());
+    EXPECT_EQ(out.type(), src.type());
+    if (g.lossless) {
+      EXPECT_TRUE(test::identical(out, smoothed(src)));
+    }
+  }
+  // The bad ones named with their reason; the text file ignored and counted.
+  EXPECT_NE(r.err.find("corrupt.png"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("empty.png"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("empty"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("notes.txt"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("7 done, 0 skipped (exist), 2 failed, 1 other files ignored"),
+            std::string::npos)
+      << r.out;
+  // The report lists every input with its status, output and parameters.
+  const std::string j = slurp(report);
+  for (const Good& g : kGood) {
+    EXPECT_NE(j.find((out_ / g.rel).string()), std::string::npos) << g.rel << "\n" << j;
+  }
+  EXPECT_NE(j.find("\"status\": \"failed\", \"output\": \"" + (out_ / "sub/corrupt.png").string()),
+            std::string::npos)
+      << j;
+  EXPECT_NE(
+      j.find("\"reason\": \"cannot read '" + (in_ / "empty.png").string() + "': file is empty\""),
+      std::string::npos)
+      << j;
+  EXPECT_NE(j.find("notes.txt\", \"status\": \"ignored\""), std::string::npos) << j;
+  EXPECT_NE(j.find("\"parameters\": {\"time\": 0.5"), std::string::npos) << j;
+  EXPECT_NE(j.find("\"done\": 7, \"skipped\": 0, \"failed\": 2"), std::string::npos) << j;
+  EXPECT_FALSE(has_hidden(files_under(dir_ / "out")));
+
+  // A second run skips everything (the outputs are not touched); --overwrite redoes them.
+  std::map<std::string, fs::file_time_type> mtimes;
+  for (const auto& n : good) mtimes[n] = fs::last_write_time(out_ / n);
+  const Result again = smooth({in_.string(), out_.string(), "--recursive"});
+  EXPECT_EQ(again.status, 1) << again.err;  // the corrupt inputs still fail
+  EXPECT_NE(again.out.find("0 done, 7 skipped"), std::string::npos) << again.out;
+  for (const auto& n : good) EXPECT_EQ(fs::last_write_time(out_ / n), mtimes[n]) << n;
+  fs::remove(in_ / "sub" / "corrupt.png");
+  fs::remove(in_ / "empty.png");
+  const Result redo = smooth({in_.string(), out_.string(), "--recursive", "--overwrite", "-q"});
+  EXPECT_EQ(redo.status, 0) << redo.err;
+  EXPECT_TRUE(redo.out.empty()) << "-q prints no summary: " << redo.out;
+  for (const auto& n : good) EXPECT_NE(fs::last_write_time(out_ / n), mtimes[n]) << n;
+  const Result done = smooth({in_.string(), out_.string(), "--recursive"});
+  EXPECT_EQ(done.status, 0) << done.err;
+  EXPECT_TRUE(done.err.empty()) << "no progress bar when stderr is not a terminal: " << done.err;
+}
+
+TEST_F(Batch, WithoutRecursiveOnlyTheTopFolderAndExtChangesTheFormat) {
+  make_tree();
+  fs::remove(in_ / "empty.png");
+  const Result r = smooth({in_.string(), out_.string(), "--ext", "tif"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(files_under(out_), (std::set<std::string>{"a.tif", "b16.tif", "f.tif"}));
+  EXPECT_NE(r.out.find("1 sub-folders not entered"), std::string::npos) << r.out;
+  const HostImage b = io::read_image((out_ / "b16.tif").string());
+  EXPECT_EQ(b.type(), PixelType::kU16);
+  // An output format that cannot hold the depth fails that input only.
+  const Result jpg = smooth({in_.string(), path("jpg"), "--ext", ".jpg"});
+  EXPECT_EQ(jpg.status, 1);
+  EXPECT_EQ(files_under(path("jpg")), (std::set<std::string>{"a.jpg"}));
+  EXPECT_NE(jpg.err.find("uint16"), std::string::npos) << jpg.err;
+}
+
+TEST_F(Batch, EdgesWritesEightBitMapsAndSeveralFilesGoIntoAFolder) {
+  fs::create_directories(in_);
+  io::write_image((in_ / "x.png").string(), picture(40, 30, 3, PixelType::kU16, 3));
+  io::write_image((in_ / "y.tif").string(), picture(40, 30, 1, PixelType::kF32, 4));
+  fs::create_directories(out_);
+  const Result r = run(PDEIMG_EDGES_EXE, {(in_ / "x.png").string(), (in_ / "y.tif").string(),
+                                          out_.string(), "--backend", "cpu"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  for (const char* n : {"x.png", "y.tif"}) {
+    const HostImage e = io::read_image((out_ / n).string());
+    EXPECT_EQ(e.type(), PixelType::kU8) << n;
+    EXPECT_EQ(e.channels(), 1) << n;
+  }
+}
+
+TEST_F(Batch, ShardsCoverEveryInputExactlyOnce) {
+  fs::create_directories(in_ / "s");
+  std::set<std::string> all;
+  for (int i = 0; i < 23; ++i) {
+    const std::string rel = (i % 3 == 0 ? "s/" : "") + std::to_string(i) + ".png";
+    io::write_image((in_ / rel).string(), picture(16, 12, 1, PixelType::kU8, 10u + i));
+    all.insert(rel);
+  }
+  const int n = 4;
+  std::set<std::string> seen;
+  std::size_t total = 0;
+  for (int i = 0; i < n; ++i) {
+    const fs::path out = dir_ / ("shard" + std::to_string(i));
+    const Result r = smooth(
+        {in_.string(), out.string(), "-r", "--shard", std::to_string(i) + "/" + std::to_string(n)});
+    EXPECT_EQ(r.status, 0) << r.err;
+    const std::set<std::string> mine = files_under(out);
+    EXPECT_GE(mine.size(), 5u);
+    EXPECT_LE(mine.size(), 6u);
+    total += mine.size();
+    seen.insert(mine.begin(), mine.end());
+  }
+  EXPECT_EQ(total, all.size()) << "no input twice";
+  EXPECT_EQ(seen, all) << "every input once";
+
+  // The same shards from Slurm's array variables (here a 1-based array, --array=1-4), all into
+  // one folder.
+  for (int i = 1; i <= n; ++i) {
+    ::setenv("SLURM_ARRAY_TASK_ID", std::to_string(i).c_str(), 1);
+    ::setenv("SLURM_ARRAY_TASK_COUNT", std::to_string(n).c_str(), 1);
+    ::setenv("SLURM_ARRAY_TASK_MIN", "1", 1);
+    const Result r = smooth({in_.string(), path("slurm"), "-r"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("shard " + std::to_string(i - 1) + "/4"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" 0 skipped"), std::string::npos) << "shards overlap: " << r.out;
+  }
+  ::unsetenv("SLURM_ARRAY_TASK_ID");
+  ::unsetenv("SLURM_ARRAY_TASK_COUNT");
+  ::unsetenv("SLURM_ARRAY_TASK_MIN");
+  EXPECT_EQ(files_under(path("slurm")), all);
+  for (const char* bad : {"4/4", "1", "-1/3", "a/b", "1/0"}) {
+    EXPECT_EQ(smooth({in_.string(), path("bad"), "--shard", bad}).status, 2) << bad;
+  }
+}
+
+TEST_F(Batch, UsageErrorsExitTwoAndInputsAreNeverOverwritten) {
+  make_tree();
+  const std::string a = (in_ / "a.png").string();
+  const std::string before = slurp(a);
+  // Several inputs need an existing output folder; OUT_DIR = IN_DIR would write over the inputs.
+  EXPECT_EQ(smooth({a, (in_ / "b16.png").string(), path("nofolder")}).status, 2);
+  EXPECT_EQ(smooth({a, (in_ / "b16.png").string(), a}).status, 2);
+  const Result same = smooth({in_.string(), in_.string()});
+  EXPECT_EQ(same.status, 2);
+  EXPECT_NE(same.err.find("overwrite the inputs"), std::string::npos) << same.err;
+  EXPECT_EQ(smooth({in_.string(), path("o"), "--ext", "xyz"}).status, 2);
+  EXPECT_EQ(smooth({in_.string(), a}).status, 2);  // OUT is a file
+  EXPECT_EQ(run(PDEIMG_EDGES_EXE, {in_.string(), path("o"), "--magnitude", path("m.tif")}).status,
+            2);
+  // Folder options on one IN OUT pair would be ignored: refused.
+  EXPECT_EQ(smooth({a, path("one.png"), "--report", path("r.json")}).status, 2);
+  EXPECT_EQ(smooth({a, path("one.png"), "--shard", "0/2"}).status, 2);
+  EXPECT_FALSE(fs::exists(path("one.png")));
+  EXPECT_EQ(slurp(a), before);
+  // With --ext into the input folder itself each output sits beside its input.
+  const Result beside = smooth({in_.string(), in_.string(), "--ext", "tif"});
+  EXPECT_EQ(beside.status, 1) << beside.err;  // the empty and corrupt PNGs
+  EXPECT_TRUE(fs::exists(in_ / "a.tif"));
+  EXPECT_EQ(slurp(a), before);
+}
+
+// The interrupted run: SIGINT mid-batch stops it with status 130, every output present is
+// complete, no temporary file is left, and a rerun completes the set.
+TEST_F(Batch, InterruptedRunLeavesNoPartialFilesAndResumes) {
+  fs::create_directories(in_);
+  const int count = 60;
+  for (int i = 0; i < count; ++i) {
+    io::write_image((in_ / (std::to_string(100 + i) + ".png")).string(),
+                    picture(384, 384, 3, PixelType::kU8, 50u + i));
+  }
+  const pid_t pid =
+      start(PDEIMG_DENOISE_EXE, {in_.string(), out_.string(), "--backend", "cpu", "--jobs", "2"});
+  ASSERT_GT(pid, 0);
+  // Wait until the batch is under way (a few outputs exist), then interrupt it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    std::size_t done = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out_, ec)) done += e.path().extension() == ".png";
+    if (done >= 3 || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGINT);
+  const Result r = wait(pid);
+  const std::set<std::string> first = files_under(out_);
+  if (r.status == 0) {
+    GTEST_SKIP() << "the run finished before the signal arrived; nothing was interrupted";
+  }
+  EXPECT_EQ(r.status, 130) << r.err;
+  EXPECT_NE(r.err.find("stopping"), std::string::npos) << r.err;
+  EXPECT_FALSE(has_hidden(first)) << "a temporary file was left behind";
+  EXPECT_LT(first.size(), static_cast<std::size_t>(count));
+  EXPECT_GE(first.size(), 3u);
+  for (const auto& n : first) {
+    const HostImage img = io::read_image((out_ / n).string());  // complete, decodable
+    EXPECT_EQ(img.width(), 384) << n;
+    EXPECT_EQ(img.channels(), 3) << n;
+  }
+  const Result rerun = run(PDEIMG_DENOISE_EXE, {in_.string(), out_.string(), "--backend", "cpu"});
+  EXPECT_EQ(rerun.status, 0) << rerun.err;
+  EXPECT_NE(rerun.out.find(std::to_string(count - first.size()) + " done, " +
+                           std::to_string(first.size()) + " skipped"),
+            std::string::npos)
+      << rerun.out;
+  EXPECT_EQ(files_under(out_).size(), static_cast<std::size_t>(count));
+  EXPECT_FALSE(has_hidden(files_under(out_)));
+}
+
+}  // namespace
+}  // namespace pdeimg
