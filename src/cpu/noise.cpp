@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels/noise.cuh"
 #include "src/backend.hpp"
@@ -12,6 +13,65 @@
 
 namespace pdeimg {
 namespace cpu {
+
+namespace {
+
+/// Rank selection by radix: the value of rank k (0-based) among the 32-bit keys of the elements
+/// that `key(i, &bits)` accepts, i in [0, n), and how many accepted keys are smaller. Two
+/// parallel histogram passes (high, then low 16 bits) replace a single-threaded nth_element over
+/// the whole image: the same answer, exact, in a fraction of the time and with no copy.
+struct Rank {
+  std::uint32_t value = 0;
+  std::size_t less = 0;
+};
+
+template <class Key>
+Rank select_rank(std::size_t n, std::size_t k, int threads, const Key& key) {
+  constexpr std::size_t kBins = 1u << 16;
+  Rank r;
+  std::vector<std::size_t> hist(kBins);
+  for (int pass = 0; pass < 2; ++pass) {
+    std::fill(hist.begin(), hist.end(), 0);
+    const std::uint32_t hi = r.value >> 16;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+#endif
+    {
+      std::vector<std::size_t> local(kBins, 0);
+#if defined(_OPENMP)
+#pragma omp for schedule(static)
+#endif
+      for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
+        std::uint32_t bits;
+        if (!key(static_cast<std::size_t>(i), &bits)) continue;
+        if (pass == 0) {
+          ++local[bits >> 16];
+        } else if ((bits >> 16) == hi) {
+          ++local[bits & 0xffffu];
+        }
+      }
+#if defined(_OPENMP)
+#pragma omp critical
+#endif
+      for (std::size_t b = 0; b < kBins; ++b) hist[b] += local[b];
+    }
+    std::size_t below = 0, b = 0;
+    const std::size_t target = k - r.less;  // rank within this pass's candidates
+    while (below + hist[b] <= target) below += hist[b++];
+    r.less += below;
+    r.value = pass == 0 ? static_cast<std::uint32_t>(b) << 16 : (r.value | static_cast<std::uint32_t>(b));
+  }
+  (void)threads;
+  return r;
+}
+
+std::uint32_t float_bits(float f) {
+  std::uint32_t b;
+  std::memcpy(&b, &f, sizeof b);
+  return b;
+}
+
+}  // namespace
 
 void estimate_noise(const ImageView& image, int channels, double* sigma, long long* samples,
                     Context& ctx) {
@@ -23,12 +83,12 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
   if (w < 3 || h < 3) return;
   const int iw = w - 2, ih = h - 2;
   const std::size_t n = static_cast<std::size_t>(iw) * ih;
-  // One float plane of the channel, the high-pass values, and (gradient bits, index) keys: the
-  // key orders by gradient and breaks ties by pixel index, as the device's stable sort does.
-  // Flat neighbourhoods get the largest key (+inf bits) and are not counted.
+  // One float plane of the channel, the high-pass values and the gradients' bits (non-negative
+  // floats order like their bit patterns). Pixels are ranked by (gradient, index), the order of
+  // the device's stable sort; flat neighbourhoods get +inf and are not counted.
   float* plane = impl.host_scratch(2, static_cast<std::size_t>(w) * h);
   float* hp = impl.host_scratch(3, n);
-  auto* keys = reinterpret_cast<std::uint64_t*>(impl.host_scratch(4, 2 * n));
+  auto* gbits = reinterpret_cast<std::uint32_t*>(impl.host_scratch(4, n));
   long long used = 0;
   for (int c = 0; c < channels; ++c) {
     dispatch_type(image.type, [&](auto tag) {
@@ -57,10 +117,7 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
         const std::size_t i = static_cast<std::size_t>(y) * iw + x;
         hp[i] = detail::noise_highpass(v);
         const bool flat = detail::flat3x3(v);
-        const float g = flat ? detail::kNoiseSkipKey : detail::sobel_sq(v);
-        std::uint32_t bits;
-        std::memcpy(&bits, &g, sizeof bits);
-        keys[i] = (static_cast<std::uint64_t>(bits) << 32) | static_cast<std::uint32_t>(i);
+        gbits[i] = float_bits(flat ? detail::kNoiseSkipKey : detail::sobel_sq(v));
         valid += flat ? 0 : 1;
       }
     }
@@ -68,13 +125,29 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
     if (valid == 0) continue;
     const std::size_t keep = detail::noise_keep_count(valid);
     used = std::max<long long>(used, static_cast<long long>(keep));
-    std::nth_element(keys, keys + (keep - 1), keys + n);
-    // The kept pixels are keys[0 .. keep); their high-pass values, then the lower median.
-    float* kept = plane;  // the plane is no longer needed
-    for (std::size_t i = 0; i < keep; ++i) kept[i] = hp[static_cast<std::uint32_t>(keys[i])];
-    const std::size_t mid = (keep - 1) / 2;
-    std::nth_element(kept, kept + mid, kept + keep);
-    sigma[c] = static_cast<double>(kept[mid]) / detail::kMadScale;
+    // The kept pixels: gradient below the keep-th smallest, plus the first (by index) of those
+    // equal to it until `keep` are taken.
+    const Rank cut = select_rank(n, keep - 1, threads, [&](std::size_t i, std::uint32_t* b) {
+      *b = gbits[i];
+      return true;
+    });
+    std::size_t last_equal = 0;
+    for (std::size_t i = 0, taken = cut.less; taken < keep; ++i) {
+      if (gbits[i] == cut.value) {
+        ++taken;
+        last_equal = i;
+      }
+    }
+    auto kept = [&](std::size_t i, std::uint32_t* b) {
+      const std::uint32_t g = gbits[i];
+      if (g > cut.value || (g == cut.value && i > last_equal)) return false;
+      *b = float_bits(hp[i]);  // >= 0, so bits order like values
+      return true;
+    };
+    const Rank median = select_rank(n, (keep - 1) / 2, threads, kept);  // the lower median
+    float m;
+    std::memcpy(&m, &median.value, sizeof m);
+    sigma[c] = static_cast<double>(m) / detail::kMadScale;
   }
   *samples = used;
 }
