@@ -2,6 +2,7 @@
 // Everything here is a pure function of its arguments: no threads, no memory management.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -16,6 +17,66 @@
 namespace pdeimg {
 namespace detail {
 
+// --- float arithmetic without contraction -------------------------------------------------------
+// nvcc fuses a * b + c into one FMA by default; the host is built with -ffp-contract=off. Formulas
+// whose CPU and GPU results must agree bit for bit spell their operations with these.
+
+PDEIMG_HD float rn_add(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+PDEIMG_HD float rn_sub(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+PDEIMG_HD float rn_mul(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+PDEIMG_HD float rn_div(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fdiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+PDEIMG_HD float rn_sqrt(float a) {
+#if defined(__CUDA_ARCH__)
+  return __fsqrt_rn(a);
+#else
+  return std::sqrt(a);
+#endif
+}
+PDEIMG_HD double rn_add(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+PDEIMG_HD double rn_sub(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+PDEIMG_HD double rn_mul(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
 /// `count` float planes of equal size stacked `plane_stride` floats apart: the internal layout
 /// every operation computes in (one plane per processed channel).
 struct Planes {

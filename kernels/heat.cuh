@@ -11,14 +11,10 @@ namespace detail {
 constexpr double kHeatMaxDt = 0.25;
 
 PDEIMG_HD float heat_update(float c, float n, float s, float w, float e, float dt) {
-#if defined(__CUDA_ARCH__)
-  // The host's operations exactly, none fused into an FMA (nvcc contracts by default): the CUDA
-  // backend then agrees with the CPU bit for bit, which canny's identical edge maps rely on.
-  const float lap = __fsub_rn(__fadd_rn(__fadd_rn(n, s), __fadd_rn(w, e)), __fmul_rn(4.0f, c));
-  return __fadd_rn(c, __fmul_rn(dt, lap));
-#else
-  return c + dt * (((n + s) + (w + e)) - 4.0f * c);
-#endif
+  // c + dt (((n + s) + (w + e)) - 4c), never fused into FMAs (rn_*): the CUDA backend then agrees
+  // with the CPU bit for bit, which canny's identical edge maps rely on.
+  const float lap = rn_sub(rn_add(rn_add(n, s), rn_add(w, e)), rn_mul(4.0f, c));
+  return rn_add(c, rn_mul(dt, lap));
 }
 
 }  // namespace detail
