@@ -71,6 +71,17 @@ std::uint32_t float_bits(float f) {
   return b;
 }
 
+/// The 3x3 neighbourhood of interior pixel (x + 1, y + 1), channel c, as floats.
+template <typename T>
+void neighbourhood(const ImageView& image, int c, int x, int y, float (&v)[3][3]) {
+  for (int r = 0; r < 3; ++r) {
+    const T* row = image.row<const T>(y + r);
+    for (int k = 0; k < 3; ++k) {
+      v[r][k] = detail::SampleTraits<T>::to_float(row[static_cast<std::ptrdiff_t>(x + k) * image.channels + c]);
+    }
+  }
+}
+
 }  // namespace
 
 void estimate_noise(const ImageView& image, int channels, double* sigma, long long* samples,
@@ -83,71 +94,58 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
   if (w < 3 || h < 3) return;
   const int iw = w - 2, ih = h - 2;
   const std::size_t n = static_cast<std::size_t>(iw) * ih;
-  // One float plane of the channel, the high-pass values and the gradients' bits (non-negative
-  // floats order like their bit patterns). Pixels are ranked by (gradient, index), the order of
-  // the device's stable sort; flat neighbourhoods get +inf and are not counted.
-  float* plane = impl.host_scratch(2, static_cast<std::size_t>(w) * h);
-  float* hp = impl.host_scratch(3, n);
-  auto* gbits = reinterpret_cast<std::uint32_t*>(impl.host_scratch(4, n));
+  // Only the gradients' bits are stored (4 bytes a pixel; non-negative floats order like their
+  // bit patterns); the high-pass is recomputed from the image for the 10% of pixels kept. Pixels
+  // are ranked by (gradient, index), the order of the device's stable sort; flat neighbourhoods
+  // get +inf and are not counted.
+  auto* gbits = reinterpret_cast<std::uint32_t*>(impl.host_scratch(2, n));
   long long used = 0;
   for (int c = 0; c < channels; ++c) {
     dispatch_type(image.type, [&](auto tag) {
       using T = decltype(tag);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-      for (int y = 0; y < h; ++y) {
-        const T* in = image.row<const T>(y);
-        float* out = plane + static_cast<std::size_t>(y) * w;
-        for (int x = 0; x < w; ++x) {
-          out[x] = detail::SampleTraits<T>::to_float(
-              in[static_cast<std::ptrdiff_t>(x) * image.channels + c]);
-        }
-      }
-    });
-    std::size_t valid = 0;
+      std::size_t valid = 0;
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : valid)
 #endif
-    for (int y = 0; y < ih; ++y) {
-      for (int x = 0; x < iw; ++x) {
+      for (int y = 0; y < ih; ++y) {
+        for (int x = 0; x < iw; ++x) {
+          float v[3][3];
+          neighbourhood<T>(image, c, x, y, v);
+          const bool flat = detail::flat3x3(v);
+          gbits[static_cast<std::size_t>(y) * iw + x] =
+              float_bits(flat ? detail::kNoiseSkipKey : detail::sobel_sq(v));
+          valid += flat ? 0 : 1;
+        }
+      }
+      if (valid == 0) return;
+      const std::size_t keep = detail::noise_keep_count(valid);
+      used = std::max<long long>(used, static_cast<long long>(keep));
+      // The kept pixels: gradient below the keep-th smallest, plus the first (by index) of those
+      // equal to it until `keep` are taken.
+      const Rank cut = select_rank(n, keep - 1, threads, [&](std::size_t i, std::uint32_t* b) {
+        *b = gbits[i];
+        return true;
+      });
+      std::size_t last_equal = 0;
+      for (std::size_t i = 0, taken = cut.less; taken < keep; ++i) {
+        if (gbits[i] == cut.value) {
+          ++taken;
+          last_equal = i;
+        }
+      }
+      auto kept = [&](std::size_t i, std::uint32_t* b) {
+        const std::uint32_t g = gbits[i];
+        if (g > cut.value || (g == cut.value && i > last_equal)) return false;
         float v[3][3];
-        for (int r = 0; r < 3; ++r)
-          for (int k = 0; k < 3; ++k) v[r][k] = plane[static_cast<std::size_t>(y + r) * w + x + k];
-        const std::size_t i = static_cast<std::size_t>(y) * iw + x;
-        hp[i] = detail::noise_highpass(v);
-        const bool flat = detail::flat3x3(v);
-        gbits[i] = float_bits(flat ? detail::kNoiseSkipKey : detail::sobel_sq(v));
-        valid += flat ? 0 : 1;
-      }
-    }
-    sigma[c] = 0.0;
-    if (valid == 0) continue;
-    const std::size_t keep = detail::noise_keep_count(valid);
-    used = std::max<long long>(used, static_cast<long long>(keep));
-    // The kept pixels: gradient below the keep-th smallest, plus the first (by index) of those
-    // equal to it until `keep` are taken.
-    const Rank cut = select_rank(n, keep - 1, threads, [&](std::size_t i, std::uint32_t* b) {
-      *b = gbits[i];
-      return true;
+        neighbourhood<T>(image, c, static_cast<int>(i % iw), static_cast<int>(i / iw), v);
+        *b = float_bits(detail::noise_highpass(v));  // >= 0, so bits order like values
+        return true;
+      };
+      const Rank median = select_rank(n, (keep - 1) / 2, threads, kept);  // the lower median
+      float m;
+      std::memcpy(&m, &median.value, sizeof m);
+      sigma[c] = static_cast<double>(m) / detail::kMadScale;
     });
-    std::size_t last_equal = 0;
-    for (std::size_t i = 0, taken = cut.less; taken < keep; ++i) {
-      if (gbits[i] == cut.value) {
-        ++taken;
-        last_equal = i;
-      }
-    }
-    auto kept = [&](std::size_t i, std::uint32_t* b) {
-      const std::uint32_t g = gbits[i];
-      if (g > cut.value || (g == cut.value && i > last_equal)) return false;
-      *b = float_bits(hp[i]);  // >= 0, so bits order like values
-      return true;
-    };
-    const Rank median = select_rank(n, (keep - 1) / 2, threads, kept);  // the lower median
-    float m;
-    std::memcpy(&m, &median.value, sizeof m);
-    sigma[c] = static_cast<double>(m) / detail::kMadScale;
   }
   *samples = used;
 }
