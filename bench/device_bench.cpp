@@ -331,7 +331,8 @@ void perona_malik_rows(Bench& b) {
     p.k = 20.0;
     p.steps = s;
     return b.time([&] {
-      if (pdeimg::perona_malik(src, dst, p, b.ctx()).steps != s) throw std::runtime_error("perona_malik: step count");
+      if (pdeimg::perona_malik(src, dst, p, b.ctx()).steps != s)
+        throw std::runtime_error("perona_malik: step count");
     });
   };
   const double t1 = run(1);

@@ -20,7 +20,8 @@ __global__ void load_planes_kernel(const char* src, std::size_t pitch, int chann
   if (x >= planes.width || y >= planes.height) return;
   const T* in = reinterpret_cast<const T*>(src + static_cast<std::size_t>(y) * pitch);
   for (int c = 0; c < planes.count; ++c) {
-    planes.row(c, y)[x] = detail::SampleTraits<T>::to_float(in[static_cast<std::ptrdiff_t>(x) * channels + c]);
+    planes.row(c, y)[x] =
+        detail::SampleTraits<T>::to_float(in[static_cast<std::ptrdiff_t>(x) * channels + c]);
   }
 }
 
@@ -37,20 +38,29 @@ __global__ void store_planes_kernel(detail::Planes planes, const char* src, std:
   }
   for (int c = planes.count; c < channels; ++c) {
     const Ts* in = reinterpret_cast<const Ts*>(src + static_cast<std::size_t>(y) * src_pitch);
-    out[base + c] = detail::SampleTraits<Td>::from_float(detail::SampleTraits<Ts>::to_float(in[base + c]));
+    out[base + c] =
+        detail::SampleTraits<Td>::from_float(detail::SampleTraits<Ts>::to_float(in[base + c]));
   }
 }
 
 template <typename F>
 void dispatch(PixelType type, F&& f) {
   switch (type) {
-    case PixelType::kU8: f(std::uint8_t{}); break;
-    case PixelType::kU16: f(std::uint16_t{}); break;
-    default: f(float{}); break;
+    case PixelType::kU8:
+      f(std::uint8_t{});
+      break;
+    case PixelType::kU16:
+      f(std::uint16_t{});
+      break;
+    default:
+      f(float{});
+      break;
   }
 }
 
-dim3 grid_for(int w, int h) { return dim3((w + kBlockX - 1) / kBlockX, (h + kBlockY - 1) / kBlockY); }
+dim3 grid_for(int w, int h) {
+  return dim3((w + kBlockX - 1) / kBlockX, (h + kBlockY - 1) / kBlockY);
+}
 
 }  // namespace
 
@@ -71,9 +81,10 @@ void launch_store_planes(const detail::Planes& planes, const ImageView& src, con
     dispatch(dst.type, [&](auto dtag) {
       using Ts = decltype(stag);
       using Td = decltype(dtag);
-      store_planes_kernel<Ts, Td><<<grid_for(planes.width, planes.height), dim3(kBlockX, kBlockY), 0, s>>>(
-          planes, static_cast<const char*>(src.data), src.pitch, static_cast<char*>(dst.data),
-          dst.pitch, dst.channels);
+      store_planes_kernel<Ts, Td>
+          <<<grid_for(planes.width, planes.height), dim3(kBlockX, kBlockY), 0, s>>>(
+              planes, static_cast<const char*>(src.data), src.pitch, static_cast<char*>(dst.data),
+              dst.pitch, dst.channels);
     });
   });
   PDEIMG_LAUNCH_CHECK("store_planes_kernel");

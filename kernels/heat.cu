@@ -30,7 +30,8 @@ __global__ void heat_step_kernel(detail::Planes in, detail::Planes out, float dt
 
 void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, void* stream) {
   const dim3 block(kBlockX, kBlockY);
-  const dim3 grid((in.width + kBlockX - 1) / kBlockX, (in.height + kBlockY - 1) / kBlockY, in.count);
+  const dim3 grid((in.width + kBlockX - 1) / kBlockX, (in.height + kBlockY - 1) / kBlockY,
+                  in.count);
   heat_step_kernel<<<grid, block, 0, static_cast<cudaStream_t>(stream)>>>(in, out, dt);
   PDEIMG_LAUNCH_CHECK("heat_step_kernel");
 }

@@ -39,7 +39,8 @@ void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatP
 
 }  // namespace pdeimg
 
-// --- perona_malik and its statistics ---------------------------------------------------------------
+// --- perona_malik and its statistics
+// ---------------------------------------------------------------
 
 namespace pdeimg {
 namespace detail {
@@ -50,12 +51,12 @@ struct PeronaMalikPlan {
   int steps = 0;
   float dt = 0.0f;
   int channels = 0;
-  bool coupled = true;   // one g for all channels (else each channel its own)
-  bool eight = false;    // 8-neighbour stencil
+  bool coupled = true;  // one g for all channels (else each channel its own)
+  bool eight = false;   // 8-neighbour stencil
   Diffusivity diffusivity = Diffusivity::kRational;
-  float inv_k2 = 0.0f;   // the diffusivity's constant: 1/K², or 1/(5K²) for Tukey
+  float inv_k2 = 0.0f;          // the diffusivity's constant: 1/K², or 1/(5K²) for Tukey
   double regularization = 0.0;  // Gaussian sigma for g's gradient (0: none)
-  int max_fused = 0;     // 0: backend's choice (tests)
+  int max_fused = 0;            // 0: backend's choice (tests)
 };
 
 /// Which squared differences gradient_quantile_sq ranks.
@@ -88,20 +89,21 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
                     Context& ctx);
 }  // namespace cuda
 
-// --- gradient and canny (src/gradient.cpp, src/canny.cpp) -----------------------------------------
+// --- gradient and canny (src/gradient.cpp, src/canny.cpp)
+// -----------------------------------------
 
 namespace detail {
 
 /// Scratch slots of gradient and canny, clear of the low slots heat_smooth and perona_malik use
 /// (canny calls both while holding these).
-constexpr int kGradientHostSlot = 20;   ///< CPU: per-worker rows of the gradient/candidate passes
-constexpr int kQuantileHostSlot = 21;   ///< CPU: magnitudes being selected
-constexpr int kCannySmoothedSlot = 22;  ///< the smoothed image (host or device)
-constexpr int kCannyMagnitudeSlot = 23; ///< the magnitude image for quantiles (host or device)
-constexpr int kStageSrcSlot = 24;       ///< CUDA with host views: the staged input
-constexpr int kStageOut0Slot = 25;      ///< CUDA with host views: staged outputs 0..3
-constexpr int kStageMaskSlot = 29;      ///< CUDA with host views: the staged mask
-constexpr int kCannyDeviceSlot = 30;    ///< CUDA: labels, sort keys, CUB storage (30..34)
+constexpr int kGradientHostSlot = 20;    ///< CPU: per-worker rows of the gradient/candidate passes
+constexpr int kQuantileHostSlot = 21;    ///< CPU: magnitudes being selected
+constexpr int kCannySmoothedSlot = 22;   ///< the smoothed image (host or device)
+constexpr int kCannyMagnitudeSlot = 23;  ///< the magnitude image for quantiles (host or device)
+constexpr int kStageSrcSlot = 24;        ///< CUDA with host views: the staged input
+constexpr int kStageOut0Slot = 25;       ///< CUDA with host views: staged outputs 0..3
+constexpr int kStageMaskSlot = 29;       ///< CUDA with host views: the staged mask
+constexpr int kCannyDeviceSlot = 30;     ///< CUDA: labels, sort keys, CUB storage (30..34)
 
 /// A validated gradient request.
 struct GradientPlan {

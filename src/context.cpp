@@ -14,9 +14,12 @@ namespace pdeimg {
 
 const char* to_string(Backend backend) noexcept {
   switch (backend) {
-    case Backend::kAuto: return "auto";
-    case Backend::kCpu: return "cpu";
-    case Backend::kCuda: return "cuda";
+    case Backend::kAuto:
+      return "auto";
+    case Backend::kCpu:
+      return "cpu";
+    case Backend::kCuda:
+      return "cuda";
   }
   return "unknown";
 }
@@ -31,9 +34,13 @@ Backend parse_backend(const std::string& name) {
               "backend: expected auto, cpu or cuda, got '" + name + "'");
 }
 
-bool cuda_compiled() noexcept { return PDEIMG_HAS_CUDA != 0; }
+bool cuda_compiled() noexcept {
+  return PDEIMG_HAS_CUDA != 0;
+}
 
-int cuda_device_count() noexcept { return cuda::device_count(); }
+int cuda_device_count() noexcept {
+  return cuda::device_count();
+}
 
 namespace detail {
 
@@ -50,8 +57,9 @@ float* HostScratch::get(int slot, std::size_t floats) {
     b.data.reset(new (std::nothrow) float[floats]);
     if (!b.data) {
       b.size = 0;
-      throw Error(ErrorCode::kOutOfMemory,
-                  "cannot allocate " + std::to_string(floats * sizeof(float)) + " bytes of scratch");
+      throw Error(
+          ErrorCode::kOutOfMemory,
+          "cannot allocate " + std::to_string(floats * sizeof(float)) + " bytes of scratch");
     }
     b.size = floats;
   }
@@ -114,20 +122,23 @@ Context::Context(Backend requested, int device) : impl_(std::make_unique<detail:
     } else {
       want = Backend::kCpu;
       const std::string why = cuda::no_device_reason();
-      im.note = "auto: using the CPU (" + (why.empty() ? "device " + std::to_string(device) + " not present" : why) + ")";
+      im.note = "auto: using the CPU (" +
+                (why.empty() ? "device " + std::to_string(device) + " not present" : why) + ")";
     }
   }
   if (want == Backend::kCuda) {
     if (!cuda_compiled()) {
       throw Error(ErrorCode::kBackendUnavailable,
-                  "backend cuda requested, but pdeimg was built without CUDA (PDEIMG_WITH_CUDA=OFF or no CUDA compiler found)");
+                  "backend cuda requested, but pdeimg was built without CUDA (PDEIMG_WITH_CUDA=OFF "
+                  "or no CUDA compiler found)");
     }
     const int n = cuda::device_count();
     if (device < 0 || device >= n) {
       const std::string why = cuda::no_device_reason();
       throw Error(ErrorCode::kBackendUnavailable,
                   "backend cuda requested, but CUDA device " + std::to_string(device) +
-                      " is not available (" + (why.empty() ? std::to_string(n) + " device(s) present" : why) + ")");
+                      " is not available (" +
+                      (why.empty() ? std::to_string(n) + " device(s) present" : why) + ")");
     }
     im.stream = cuda::create_stream(device);
   }
@@ -138,19 +149,32 @@ Context::~Context() = default;
 Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 
-Backend Context::backend() const noexcept { return impl_->backend; }
+Backend Context::backend() const noexcept {
+  return impl_->backend;
+}
 
 std::string Context::device_name() const {
   if (impl_->backend == Backend::kCuda) return cuda::device_name(impl_->device);
-  return "CPU (" + std::to_string(impl_->threads) + (impl_->threads == 1 ? " thread)" : " threads)");
+  return "CPU (" + std::to_string(impl_->threads) +
+         (impl_->threads == 1 ? " thread)" : " threads)");
 }
 
-const std::string& Context::selection_note() const noexcept { return impl_->note; }
+const std::string& Context::selection_note() const noexcept {
+  return impl_->note;
+}
 
-void Context::set_threads(int n) noexcept { impl_->threads = n > 0 ? n : detail::default_threads(); }
-int Context::threads() const noexcept { return impl_->threads; }
-void* Context::stream() const noexcept { return impl_->stream; }
-int Context::device() const noexcept { return impl_->device; }
+void Context::set_threads(int n) noexcept {
+  impl_->threads = n > 0 ? n : detail::default_threads();
+}
+int Context::threads() const noexcept {
+  return impl_->threads;
+}
+void* Context::stream() const noexcept {
+  return impl_->stream;
+}
+int Context::device() const noexcept {
+  return impl_->device;
+}
 
 void Context::synchronize() {
   if (impl_->stream) cuda::synchronize(impl_->stream);

@@ -4,12 +4,18 @@ namespace pdeimg {
 
 const char* to_string(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid argument";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kBackendUnavailable: return "backend unavailable";
-    case ErrorCode::kCuda: return "CUDA error";
-    case ErrorCode::kIo: return "I/O error";
-    case ErrorCode::kOutOfMemory: return "out of memory";
+    case ErrorCode::kInvalidArgument:
+      return "invalid argument";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kBackendUnavailable:
+      return "backend unavailable";
+    case ErrorCode::kCuda:
+      return "CUDA error";
+    case ErrorCode::kIo:
+      return "I/O error";
+    case ErrorCode::kOutOfMemory:
+      return "out of memory";
   }
   return "unknown error";
 }

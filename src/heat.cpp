@@ -13,9 +13,10 @@ namespace pdeimg {
 
 int heat_steps_for(double time, double max_dt) {
   if (!(max_dt > 0.0) || max_dt > detail::kHeatMaxDt) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "max_dt: must lie in (0, 0.25] (stability bound of the explicit 5-point scheme), got " +
-                    std::to_string(max_dt));
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "max_dt: must lie in (0, 0.25] (stability bound of the explicit 5-point scheme), got " +
+            std::to_string(max_dt));
   }
   if (!(time > 0.0) || !std::isfinite(time)) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -36,9 +37,9 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
   const bool has_time = params.time != 0.0;
   const bool has_sigma = params.sigma != 0.0;
   if (has_time == has_sigma) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "heat_smooth: give exactly one of time (" + std::to_string(params.time) +
-                    ") and sigma (" + std::to_string(params.sigma) + ")");
+    throw Error(ErrorCode::kInvalidArgument, "heat_smooth: give exactly one of time (" +
+                                                 std::to_string(params.time) + ") and sigma (" +
+                                                 std::to_string(params.sigma) + ")");
   }
   if (has_sigma && !(params.sigma > 0.0 && std::isfinite(params.sigma))) {
     throw Error(ErrorCode::kInvalidArgument,

@@ -12,9 +12,12 @@ namespace pdeimg {
 
 const char* to_string(PixelType type) noexcept {
   switch (type) {
-    case PixelType::kU8: return "uint8";
-    case PixelType::kU16: return "uint16";
-    case PixelType::kF32: return "float32";
+    case PixelType::kU8:
+      return "uint8";
+    case PixelType::kU16:
+      return "uint16";
+    case PixelType::kF32:
+      return "float32";
   }
   return "unknown";
 }
@@ -29,7 +32,8 @@ std::string shape_of(const ImageView& v) {
 void check_shape(int width, int height, int channels, const char* what) {
   if (width <= 0 || height <= 0) {
     throw Error(ErrorCode::kInvalidArgument, std::string(what) + ": size must be positive, got " +
-                                                 std::to_string(width) + "x" + std::to_string(height));
+                                                 std::to_string(width) + "x" +
+                                                 std::to_string(height));
   }
   if (channels < 1 || channels > 4) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -84,8 +88,8 @@ HostImage::HostImage(int width, int height, int channels, PixelType type) {
   const std::size_t bytes = view_.pitch * static_cast<std::size_t>(height);
   void* p = std::calloc(bytes, 1);
   if (p == nullptr) {
-    throw Error(ErrorCode::kOutOfMemory,
-                "HostImage: cannot allocate " + std::to_string(bytes) + " bytes for " + shape_of(view_));
+    throw Error(ErrorCode::kOutOfMemory, "HostImage: cannot allocate " + std::to_string(bytes) +
+                                             " bytes for " + shape_of(view_));
   }
   storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
   view_.data = p;
@@ -94,10 +98,12 @@ HostImage::HostImage(int width, int height, int channels, PixelType type) {
 HostImage HostImage::copy_of(const ImageView& src) {
   validate(src, "HostImage::copy_of");
   if (src.location != Location::kHost) {
-    throw Error(ErrorCode::kInvalidArgument, "HostImage::copy_of: source is a device view; use DeviceImage::download");
+    throw Error(ErrorCode::kInvalidArgument,
+                "HostImage::copy_of: source is a device view; use DeviceImage::download");
   }
   HostImage out(src.width, src.height, src.channels, src.type);
-  for (int y = 0; y < src.height; ++y) std::memcpy(out.row<char>(y), src.row<const char>(y), src.row_bytes());
+  for (int y = 0; y < src.height; ++y)
+    std::memcpy(out.row<char>(y), src.row<const char>(y), src.row_bytes());
   return out;
 }
 

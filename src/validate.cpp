@@ -11,7 +11,8 @@ namespace detail {
 
 namespace {
 std::string dims(const ImageView& v) {
-  return std::to_string(v.width) + "x" + std::to_string(v.height) + "x" + std::to_string(v.channels);
+  return std::to_string(v.width) + "x" + std::to_string(v.height) + "x" +
+         std::to_string(v.channels);
 }
 }  // namespace
 
@@ -35,18 +36,21 @@ void check_src_dst(const ImageView& src, const ImageView& dst, const char* op) {
   };
   if (src.location == dst.location && begin(src) < end(dst) && begin(dst) < end(src)) {
     throw Error(ErrorCode::kInvalidArgument,
-                std::string(op) + ": dst partially overlaps src; use separate buffers or exactly the same view");
+                std::string(op) +
+                    ": dst partially overlaps src; use separate buffers or exactly the same view");
   }
 }
 
-void check_location(const ImageView& src, const ImageView& dst, const Context& ctx, const char* op) {
+void check_location(const ImageView& src, const ImageView& dst, const Context& ctx,
+                    const char* op) {
   if (src.location != dst.location) {
     throw Error(ErrorCode::kInvalidArgument,
                 std::string(op) + ": src and dst must both be host or both be device views");
   }
   if (src.location == Location::kDevice && ctx.backend() != Backend::kCuda) {
     throw Error(ErrorCode::kInvalidArgument,
-                std::string(op) + ": device views need a context with the cuda backend (this one is " +
+                std::string(op) +
+                    ": device views need a context with the cuda backend (this one is " +
                     to_string(ctx.backend()) + ")");
   }
 }

@@ -13,8 +13,10 @@ namespace {
 
 struct EnvGuard {
   explicit EnvGuard(const char* value) {
-    if (value) setenv("PDEIMG_BACKEND", value, 1);
-    else unsetenv("PDEIMG_BACKEND");
+    if (value)
+      setenv("PDEIMG_BACKEND", value, 1);
+    else
+      unsetenv("PDEIMG_BACKEND");
   }
   ~EnvGuard() { unsetenv("PDEIMG_BACKEND"); }
 };

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 #include <vector>
 
 #include "kernels/common.cuh"
@@ -25,9 +25,11 @@ using test::ScopedEnv;
 
 /// The textbook scheme, step by step with clamped neighbours: the reference the fast paths are
 /// checked against. Returns float samples [c][y][x] of the first `channels` channels.
-std::vector<std::vector<float>> reference_heat(const ImageView& src, int channels, int steps, float dt) {
+std::vector<std::vector<float>> reference_heat(const ImageView& src, int channels, int steps,
+                                               float dt) {
   const int w = src.width, h = src.height;
-  std::vector<std::vector<float>> out(channels, std::vector<float>(static_cast<std::size_t>(w) * h));
+  std::vector<std::vector<float>> out(channels,
+                                      std::vector<float>(static_cast<std::size_t>(w) * h));
   for (int c = 0; c < channels; ++c) {
     std::vector<float>& u = out[c];
     for (int y = 0; y < h; ++y)
@@ -43,7 +45,8 @@ std::vector<std::vector<float>> reference_heat(const ImageView& src, int channel
           };
           const float cc = px(x, y);
           v[static_cast<std::size_t>(y) * w + x] =
-              cc + dt * (((px(x, y - 1) + px(x, y + 1)) + (px(x - 1, y) + px(x + 1, y))) - 4.0f * cc);
+              cc +
+              dt * (((px(x, y - 1) + px(x, y + 1)) + (px(x - 1, y) + px(x + 1, y))) - 4.0f * cc);
         }
       u.swap(v);
     }
@@ -134,9 +137,11 @@ TEST_P(HeatTest, DefaultStepDampsTheCheckerboardLikeAGaussian) {
   p.max_dt = 0.25;
   heat_smooth(in, out, p, cx);
   const double undamped = checker_amplitude(out);
-  std::printf("checkerboard amplitude after sigma 2: %.4g (dt 1/8), %.4g (dt 1/4)\n", damped, undamped);
+  std::printf("checkerboard amplitude after sigma 2: %.4g (dt 1/8), %.4g (dt 1/4)\n", damped,
+              undamped);
   EXPECT_LT(std::fabs(damped), 0.05);  // measured 0.0014
-  EXPECT_GT(std::fabs(undamped), 100.0) << "at dt = 1/4 the checkerboard is not damped (documented)";
+  EXPECT_GT(std::fabs(undamped), 100.0)
+      << "at dt = 1/4 the checkerboard is not damped (documented)";
 }
 
 TEST_P(HeatTest, MatchesNaiveReferenceOnOddSizes) {
@@ -165,15 +170,16 @@ TEST_P(HeatTest, ColourChannelsAreIndependentAndAlphaPassesThrough) {
 TEST_P(HeatTest, FlipsAndTransposeCommuteWithSmoothing) {
   const int w = 41, h = 29;
   HostImage in = test::random_image(w, h, 1, PixelType::kF32, 0.0f, 1.0f, 9);
-  HostImage fx(w, h, 1, PixelType::kF32), fy(w, h, 1, PixelType::kF32), tr(h, w, 1, PixelType::kF32);
+  HostImage fx(w, h, 1, PixelType::kF32), fy(w, h, 1, PixelType::kF32),
+      tr(h, w, 1, PixelType::kF32);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       test::set(fx, w - 1 - x, y, 0, at(in, x, y));
       test::set(fy, x, h - 1 - y, 0, at(in, x, y));
       test::set(tr, y, x, 0, at(in, x, y));
     }
-  HostImage o(w, h, 1, PixelType::kF32), ofx(w, h, 1, PixelType::kF32), ofy(w, h, 1, PixelType::kF32),
-      otr(h, w, 1, PixelType::kF32);
+  HostImage o(w, h, 1, PixelType::kF32), ofx(w, h, 1, PixelType::kF32),
+      ofy(w, h, 1, PixelType::kF32), otr(h, w, 1, PixelType::kF32);
   Context cx = ctx();
   const HeatParams p = by_time(3.0);
   heat_smooth(in, o, p, cx);
@@ -252,7 +258,8 @@ TEST_P(HeatTest, PitchedViewsAndRegionsOfInterest) {
 
 TEST_P(HeatTest, TypeConversionHappensOnceAtTheEnd) {
   HostImage in8 = test::random_image(33, 31, 1, PixelType::kU8, 0.0f, 255.0f, 4);
-  HostImage f(33, 31, 1, PixelType::kF32), u8(33, 31, 1, PixelType::kU8), u16(33, 31, 1, PixelType::kU16);
+  HostImage f(33, 31, 1, PixelType::kF32), u8(33, 31, 1, PixelType::kU8),
+      u16(33, 31, 1, PixelType::kU16);
   Context cx = ctx();
   const HeatParams p = by_time(1.9);
   heat_smooth(in8, f, p, cx);
@@ -374,7 +381,8 @@ TEST(HeatCuda, DeviceViewsAreAsynchronousAndMatchHostViews) {
   EXPECT_TRUE(test::identical(via_host, via_device));
 }
 
-// --- parameters and errors ------------------------------------------------------------------------
+// --- parameters and errors
+// ------------------------------------------------------------------------
 
 TEST(HeatParams, StepsFollowTimeAndStabilityBound) {
   EXPECT_EQ(heat_steps_for(2.0), 16);  // sigma 2: T = 2, default max_dt 1/8
@@ -394,14 +402,17 @@ TEST(HeatParams, StepsFollowTimeAndStabilityBound) {
 }
 
 TEST(HeatParams, BadArgumentsAreRejectedWithTheirValues) {
-  HostImage in(10, 10, 1, PixelType::kF32), out(10, 10, 1, PixelType::kF32), small(9, 10, 1, PixelType::kF32);
+  HostImage in(10, 10, 1, PixelType::kF32), out(10, 10, 1, PixelType::kF32),
+      small(9, 10, 1, PixelType::kF32);
   Context cx(Backend::kCpu);
   HeatParams none;
-  expect_error([&] { heat_smooth(in, out, none, cx); }, ErrorCode::kInvalidArgument, "exactly one of time");
+  expect_error([&] { heat_smooth(in, out, none, cx); }, ErrorCode::kInvalidArgument,
+               "exactly one of time");
   HeatParams both;
   both.time = 1;
   both.sigma = 1;
-  expect_error([&] { heat_smooth(in, out, both, cx); }, ErrorCode::kInvalidArgument, "exactly one of time");
+  expect_error([&] { heat_smooth(in, out, both, cx); }, ErrorCode::kInvalidArgument,
+               "exactly one of time");
   HeatParams neg;
   neg.sigma = -2;
   expect_error([&] { heat_smooth(in, out, neg, cx); }, ErrorCode::kInvalidArgument, "-2");
@@ -409,7 +420,8 @@ TEST(HeatParams, BadArgumentsAreRejectedWithTheirValues) {
   unstable.time = 1;
   unstable.max_dt = 0.3;
   expect_error([&] { heat_smooth(in, out, unstable, cx); }, ErrorCode::kInvalidArgument, "0.25");
-  expect_error([&] { heat_smooth(in, small, by_time(1), cx); }, ErrorCode::kInvalidArgument, "9x10x1");
+  expect_error([&] { heat_smooth(in, small, by_time(1), cx); }, ErrorCode::kInvalidArgument,
+               "9x10x1");
   const ImageView a = in.view().roi(0, 0, 10, 9);
   const ImageView b = in.view().roi(0, 1, 10, 9);
   expect_error([&] { heat_smooth(a, b, by_time(1), cx); }, ErrorCode::kInvalidArgument, "overlaps");

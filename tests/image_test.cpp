@@ -60,12 +60,14 @@ TEST(DeviceImage, UploadDownloadRoundTripOrClearError) {
       DeviceImage d(4, 4, 1, PixelType::kU8);
       FAIL() << "DeviceImage without a device must throw";
     } catch (const Error& e) {
-      EXPECT_TRUE(e.code() == ErrorCode::kBackendUnavailable || e.code() == ErrorCode::kCuda) << e.what();
+      EXPECT_TRUE(e.code() == ErrorCode::kBackendUnavailable || e.code() == ErrorCode::kCuda)
+          << e.what();
     }
     if (test::cuda_required()) FAIL() << "PDEIMG_REQUIRE_CUDA=1 but no CUDA device";
     GTEST_SKIP() << "no CUDA device: checked only that DeviceImage fails clearly";
   }
-  HostImage in = test::random_image(33, 17, 3, PixelType::kU16, 0, 65535, 5), back(33, 17, 3, PixelType::kU16);
+  HostImage in = test::random_image(33, 17, 3, PixelType::kU16, 0, 65535, 5),
+            back(33, 17, 3, PixelType::kU16);
   DeviceImage d(33, 17, 3, PixelType::kU16);
   EXPECT_GE(d.view().pitch, d.view().row_bytes());
   d.upload(in);

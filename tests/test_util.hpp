@@ -25,18 +25,27 @@ namespace test {
 inline float at(const ImageView& v, int x, int y, int c = 0) {
   const std::size_t i = static_cast<std::size_t>(x) * v.channels + c;
   switch (v.type) {
-    case PixelType::kU8: return v.row<const std::uint8_t>(y)[i];
-    case PixelType::kU16: return v.row<const std::uint16_t>(y)[i];
-    default: return v.row<const float>(y)[i];
+    case PixelType::kU8:
+      return v.row<const std::uint8_t>(y)[i];
+    case PixelType::kU16:
+      return v.row<const std::uint16_t>(y)[i];
+    default:
+      return v.row<const float>(y)[i];
   }
 }
 
 inline void set(const ImageView& v, int x, int y, int c, float value) {
   const std::size_t i = static_cast<std::size_t>(x) * v.channels + c;
   switch (v.type) {
-    case PixelType::kU8: v.row<std::uint8_t>(y)[i] = static_cast<std::uint8_t>(value); break;
-    case PixelType::kU16: v.row<std::uint16_t>(y)[i] = static_cast<std::uint16_t>(value); break;
-    default: v.row<float>(y)[i] = value; break;
+    case PixelType::kU8:
+      v.row<std::uint8_t>(y)[i] = static_cast<std::uint8_t>(value);
+      break;
+    case PixelType::kU16:
+      v.row<std::uint16_t>(y)[i] = static_cast<std::uint16_t>(value);
+      break;
+    default:
+      v.row<float>(y)[i] = value;
+      break;
   }
 }
 
@@ -68,7 +77,8 @@ inline double max_abs_diff(const ImageView& a, const ImageView& b) {
 
 /// True when every sample is bitwise equal.
 inline bool identical(const ImageView& a, const ImageView& b) {
-  if (a.width != b.width || a.height != b.height || a.channels != b.channels || a.type != b.type) return false;
+  if (a.width != b.width || a.height != b.height || a.channels != b.channels || a.type != b.type)
+    return false;
   for (int y = 0; y < a.height; ++y)
     if (std::memcmp(a.row<const char>(y), b.row<const char>(y), a.row_bytes()) != 0) return false;
   return true;
@@ -120,7 +130,9 @@ class ScopedEnv {
 
 /// True when a CUDA device is usable. With PDEIMG_REQUIRE_CUDA=1 (the device check sets it),
 /// a missing device is a failure rather than a skip.
-inline bool cuda_available() { return cuda_device_count() > 0; }
+inline bool cuda_available() {
+  return cuda_device_count() > 0;
+}
 
 inline bool cuda_required() {
   const char* e = std::getenv("PDEIMG_REQUIRE_CUDA");
@@ -128,13 +140,13 @@ inline bool cuda_required() {
 }
 
 /// Skips the current test, with the reason, when `backend` cannot run here.
-#define PDEIMG_SKIP_IF_UNAVAILABLE(backend)                                                     \
-  do {                                                                                          \
+#define PDEIMG_SKIP_IF_UNAVAILABLE(backend)                                                      \
+  do {                                                                                           \
     if ((backend) == ::pdeimg::Backend::kCuda && !::pdeimg::test::cuda_available()) {            \
       if (::pdeimg::test::cuda_required()) FAIL() << "PDEIMG_REQUIRE_CUDA=1 but no CUDA device"; \
       GTEST_SKIP() << (::pdeimg::cuda_compiled() ? "no CUDA device on this machine"              \
                                                  : "built without CUDA");                        \
-    }                                                                                           \
+    }                                                                                            \
   } while (0)
 
 inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
@@ -146,5 +158,7 @@ inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
 
 namespace pdeimg {
 /// Lets GoogleTest print backends by name in parameterised test names and failures.
-inline void PrintTo(Backend b, std::ostream* os) { *os << to_string(b); }
+inline void PrintTo(Backend b, std::ostream* os) {
+  *os << to_string(b);
+}
 }  // namespace pdeimg

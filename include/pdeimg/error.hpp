@@ -11,9 +11,9 @@ enum class ErrorCode {
   kInvalidArgument,     ///< A parameter or image shape is out of its documented range.
   kUnsupported,         ///< A valid request this build or data type does not support.
   kBackendUnavailable,  ///< The requested backend (e.g. CUDA) is not built in or has no device.
-  kCuda,                ///< A CUDA runtime call or kernel launch failed; the message has CUDA's text.
-  kIo,                  ///< Reading or writing a file failed (pdeimg::io only).
-  kOutOfMemory,         ///< An allocation failed.
+  kCuda,         ///< A CUDA runtime call or kernel launch failed; the message has CUDA's text.
+  kIo,           ///< Reading or writing a file failed (pdeimg::io only).
+  kOutOfMemory,  ///< An allocation failed.
 };
 
 /// Human-readable name of an ErrorCode ("invalid argument", ...).
@@ -23,8 +23,7 @@ const char* to_string(ErrorCode code) noexcept;
 /// value (or the failing CUDA call and CUDA's error text). Nothing in pdeimg calls exit().
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   ErrorCode code() const noexcept { return code_; }
 
  private:

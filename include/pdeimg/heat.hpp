@@ -31,9 +31,9 @@ struct HeatParams {
 /// What heat_smooth did.
 struct HeatReport {
   Backend backend = Backend::kCpu;
-  int steps = 0;        ///< explicit Euler steps taken
-  double dt = 0.0;      ///< their size (T / steps)
-  double time = 0.0;    ///< total diffusion time T
+  int steps = 0;      ///< explicit Euler steps taken
+  double dt = 0.0;    ///< their size (T / steps)
+  double time = 0.0;  ///< total diffusion time T
 };
 
 /// Smooths `src` into `dst` by solving the heat equation u_t = Δu for time T with the 5-point

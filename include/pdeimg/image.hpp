@@ -66,7 +66,9 @@ class HostImage {
   PixelType type() const noexcept { return view_.type; }
   bool empty() const noexcept { return view_.empty(); }
   template <typename T>
-  T* row(int y) const noexcept { return view_.row<T>(y); }
+  T* row(int y) const noexcept {
+    return view_.row<T>(y);
+  }
   /// A deep copy of any host view (contiguous rows).
   static HostImage copy_of(const ImageView& src);
 

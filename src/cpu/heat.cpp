@@ -29,7 +29,8 @@ void heat_row(const float* __restrict up, const float* __restrict mid, const flo
     out[i] = detail::heat_update(mid[i], up[i], dn[i], mid[i - 1], mid[i + 1], dt);
   }
   const int l = n - 1;
-  out[l] = detail::heat_update(mid[l], up[l], dn[l], mid[l - 1], right_edge ? mid[l] : mid[l + 1], dt);
+  out[l] =
+      detail::heat_update(mid[l], up[l], dn[l], mid[l - 1], right_edge ? mid[l] : mid[l + 1], dt);
 }
 
 struct HeatRowOp {
@@ -37,7 +38,8 @@ struct HeatRowOp {
   float dt;
   void operator()(const float* const* up, const float* const* mid, const float* const* dn,
                   float* const* out, int n, bool left_edge, bool right_edge) const {
-    for (int c = 0; c < channels; ++c) heat_row(up[c], mid[c], dn[c], out[c], n, left_edge, right_edge, dt);
+    for (int c = 0; c < channels; ++c)
+      heat_row(up[c], mid[c], dn[c], out[c], n, left_edge, right_edge, dt);
   }
 };
 

@@ -59,7 +59,8 @@ Rank select_rank(std::size_t n, std::size_t k, int threads, const Key& key) {
     const std::size_t target = k - r.less;  // rank within this pass's candidates
     while (below + hist[b] <= target) below += hist[b++];
     r.less += below;
-    r.value = pass == 0 ? static_cast<std::uint32_t>(b) << 16 : (r.value | static_cast<std::uint32_t>(b));
+    r.value =
+        pass == 0 ? static_cast<std::uint32_t>(b) << 16 : (r.value | static_cast<std::uint32_t>(b));
   }
   (void)threads;
   return r;
@@ -77,7 +78,8 @@ void neighbourhood(const ImageView& image, int c, int x, int y, float (&v)[3][3]
   for (int r = 0; r < 3; ++r) {
     const T* row = image.row<const T>(y + r);
     for (int k = 0; k < 3; ++k) {
-      v[r][k] = detail::SampleTraits<T>::to_float(row[static_cast<std::ptrdiff_t>(x + k) * image.channels + c]);
+      v[r][k] = detail::SampleTraits<T>::to_float(
+          row[static_cast<std::ptrdiff_t>(x + k) * image.channels + c]);
     }
   }
 }

@@ -17,8 +17,10 @@ void copy_channel(const ImageView& src, const ImageView& dst, int channel, int t
         const Ts* in = src.row<const Ts>(y);
         Td* out = dst.row<Td>(y);
         for (int x = 0; x < src.width; ++x) {
-          const float v = detail::SampleTraits<Ts>::to_float(in[static_cast<std::ptrdiff_t>(x) * cs + channel]);
-          out[static_cast<std::ptrdiff_t>(x) * cd + channel] = detail::SampleTraits<Td>::from_float(v);
+          const float v =
+              detail::SampleTraits<Ts>::to_float(in[static_cast<std::ptrdiff_t>(x) * cs + channel]);
+          out[static_cast<std::ptrdiff_t>(x) * cd + channel] =
+              detail::SampleTraits<Td>::from_float(v);
         }
       }
     });

@@ -41,7 +41,8 @@ struct ViewLoader {
     for (int c = 0; c < n; ++c) {
       float* o = out[c];
       for (int x = xa; x < xb; ++x) {
-        o[x - xa] = detail::SampleTraits<T>::to_float(in[static_cast<std::ptrdiff_t>(x) * c_all + c]);
+        o[x - xa] =
+            detail::SampleTraits<T>::to_float(in[static_cast<std::ptrdiff_t>(x) * c_all + c]);
       }
     }
   }
@@ -71,7 +72,8 @@ struct ViewStore {
     for (int c = 0; c < n; ++c) {
       const float* ic = in[c];
       for (int x = xa; x < xb; ++x) {
-        out[static_cast<std::ptrdiff_t>(x) * c_all + c] = detail::SampleTraits<T>::from_float(ic[x - xa]);
+        out[static_cast<std::ptrdiff_t>(x) * c_all + c] =
+            detail::SampleTraits<T>::from_float(ic[x - xa]);
       }
     }
   }
@@ -101,9 +103,12 @@ struct PlaneStore {
 template <typename F>
 decltype(auto) dispatch_type(PixelType type, F&& f) {
   switch (type) {
-    case PixelType::kU8: return f(std::uint8_t{});
-    case PixelType::kU16: return f(std::uint16_t{});
-    default: return f(float{});
+    case PixelType::kU8:
+      return f(std::uint8_t{});
+    case PixelType::kU16:
+      return f(std::uint16_t{});
+    default:
+      return f(float{});
   }
 }
 

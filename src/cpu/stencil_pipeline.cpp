@@ -15,7 +15,8 @@ PassShape choose_pass_shape(int width, int height, int channels, int steps, int 
     return static_cast<std::size_t>(s + 1) * level_floats_per_col * (tw + 2 * s);
   };
   if (ring_floats(tile_w, want) > budget_floats) {
-    const long fit = static_cast<long>(budget_floats / ((want + 1) * level_floats_per_col)) - 2 * want;
+    const long fit =
+        static_cast<long>(budget_floats / ((want + 1) * level_floats_per_col)) - 2 * want;
     tile_w = static_cast<int>(std::max<long>(256, fit));
     tile_w = std::min(tile_w, width);
   }

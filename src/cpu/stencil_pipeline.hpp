@@ -51,7 +51,7 @@ template <class Load, class Store, class RowOp>
 void fused_band(const Load& load, const Store& store, const RowOp& op, int width, int height,
                 int channels, int steps, int y0, int y1, int x0, int x1, float* ring) {
   const int s = steps;
-  const int base = x0 - s;                     // global column held at ring index 0
+  const int base = x0 - s;  // global column held at ring index 0
   const std::ptrdiff_t slot_w = (x1 - x0) + 2 * s;
   auto slot = [&](int level, int row, int c) {
     return ring + ((static_cast<std::ptrdiff_t>(level) * 3 + row % 3) * channels + c) * slot_w;

@@ -16,7 +16,8 @@ inline void check(cudaError_t status, const char* what, const char* file, int li
   const ErrorCode code =
       status == cudaErrorMemoryAllocation ? ErrorCode::kOutOfMemory : ErrorCode::kCuda;
   throw Error(code, std::string(what) + " failed: " + cudaGetErrorName(status) + ": " +
-                        cudaGetErrorString(status) + " (" + file + ":" + std::to_string(line) + ")");
+                        cudaGetErrorString(status) + " (" + file + ":" + std::to_string(line) +
+                        ")");
 }
 
 }  // namespace cuda

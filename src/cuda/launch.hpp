@@ -20,7 +20,8 @@ void launch_store_planes(const detail::Planes& planes, const ImageView& src, con
 /// One explicit heat step on every plane: out = in + dt Δin (reflecting boundaries).
 void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, void* stream);
 
-// --- perona_malik (kernels/perona_malik.cu) --------------------------------------------------------
+// --- perona_malik (kernels/perona_malik.cu)
+// --------------------------------------------------------
 
 /// What one Perona–Malik step needs besides its planes.
 struct PmStepArgs {
@@ -46,8 +47,8 @@ void launch_gradient_sq(const detail::Planes& v, bool coupled, float* d_out, voi
 void launch_noise_values(const detail::Planes& p, int channel, float* d_grad, float* d_hp,
                          int* d_valid, void* stream);
 /// *d_out = the sum of n ints (CUB; exact, so deterministic). Temporary storage as sort_floats.
-std::size_t sum_ints(const int* d_in, int* d_out, std::size_t n, void* d_temp, std::size_t temp_bytes,
-                     void* stream);
+std::size_t sum_ints(const int* d_in, int* d_out, std::size_t n, void* d_temp,
+                     std::size_t temp_bytes, void* stream);
 /// Stable ascending radix sort (CUB) of n non-negative floats. With d_temp == nullptr only
 /// returns the temporary bytes needed; otherwise queues the sort and returns temp_bytes.
 std::size_t sort_floats(const float* d_in, float* d_out, std::size_t n, void* d_temp,
@@ -56,7 +57,8 @@ std::size_t sort_float_pairs(const float* d_keys_in, float* d_keys_out, const fl
                              float* d_vals_out, std::size_t n, void* d_temp, std::size_t temp_bytes,
                              void* stream);
 
-// --- gradient and canny (kernels/gradient.cu, kernels/canny.cu) -----------------------------------
+// --- gradient and canny (kernels/gradient.cu, kernels/canny.cu)
+// -----------------------------------
 
 /// The derivatives, magnitude (times `scale`) and direction of a device view into the device
 /// outputs of `out` that are given (see pdeimg::gradient); `channels` enter magnitude/direction.

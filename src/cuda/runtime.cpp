@@ -39,7 +39,9 @@ std::string device_name(int device) {
   return prop.name;
 }
 
-void set_device(int device) { PDEIMG_CUDA_CHECK(cudaSetDevice(device)); }
+void set_device(int device) {
+  PDEIMG_CUDA_CHECK(cudaSetDevice(device));
+}
 
 void* create_stream(int device) {
   set_device(device);
@@ -93,17 +95,32 @@ namespace {
 }
 }  // namespace
 
-int device_count() noexcept { return 0; }
-std::string no_device_reason() { return "built without CUDA"; }
-std::string device_name(int) { unavailable(); }
-void set_device(int) { unavailable(); }
-void* create_stream(int) { unavailable(); }
+int device_count() noexcept {
+  return 0;
+}
+std::string no_device_reason() {
+  return "built without CUDA";
+}
+std::string device_name(int) {
+  unavailable();
+}
+void set_device(int) {
+  unavailable();
+}
+void* create_stream(int) {
+  unavailable();
+}
 void destroy_stream(void*) noexcept {}
 void synchronize(void*) {}
-void* malloc_device(std::size_t) { unavailable(); }
+void* malloc_device(std::size_t) {
+  unavailable();
+}
 void free_device(void*) noexcept {}
-void* malloc_pitch(std::size_t, int, std::size_t*) { unavailable(); }
-void copy_2d(void*, std::size_t, const void*, std::size_t, std::size_t, int, CopyKind, void*, bool) {
+void* malloc_pitch(std::size_t, int, std::size_t*) {
+  unavailable();
+}
+void copy_2d(void*, std::size_t, const void*, std::size_t, std::size_t, int, CopyKind, void*,
+             bool) {
   unavailable();
 }
 

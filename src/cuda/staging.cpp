@@ -38,8 +38,8 @@ detail::Planes scratch_planes(Context& ctx, int slot, int width, int height, int
   // Rows padded to 128 bytes so every row starts aligned for coalesced access.
   const std::ptrdiff_t stride = (width + 31) / 32 * 32;
   const std::ptrdiff_t plane_stride = stride * height;
-  auto* data = static_cast<float*>(
-      ctx.impl().device_scratch(slot, sizeof(float) * static_cast<std::size_t>(plane_stride) * count));
+  auto* data = static_cast<float*>(ctx.impl().device_scratch(
+      slot, sizeof(float) * static_cast<std::size_t>(plane_stride) * count));
   return detail::Planes{data, width, height, count, stride, plane_stride};
 }
 

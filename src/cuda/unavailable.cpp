@@ -30,7 +30,8 @@ void estimate_noise(const ImageView&, int, double*, long long*, Context&) {
 void gradient(const ImageView&, const GradientImages&, const detail::GradientPlan&, Context&) {
   unavailable("gradient");
 }
-detail::CannyThresholds canny_quantiles(const ImageView&, const ImageView&, double, double, Context&) {
+detail::CannyThresholds canny_quantiles(const ImageView&, const ImageView&, double, double,
+                                        Context&) {
   unavailable("canny");
 }
 void canny_candidates(const ImageView&, const ImageView&, const detail::CannyThresholds&,
@@ -40,7 +41,9 @@ void canny_candidates(const ImageView&, const ImageView&, const detail::CannyThr
 void threshold_labels(const ImageView&, const ImageView&, float, float, Context&) {
   unavailable("hysteresis_threshold");
 }
-void hysteresis(const ImageView&, Context&) { unavailable("hysteresis_threshold"); }
+void hysteresis(const ImageView&, Context&) {
+  unavailable("hysteresis_threshold");
+}
 
 }  // namespace cuda
 }  // namespace pdeimg
