@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -54,7 +55,7 @@ float* HostScratch::get(int slot, std::size_t floats) {
   Buffer& b = slots_[slot];
   if (b.size < floats) {
     b.data.reset();  // release first: peak memory stays at one buffer
-    b.data.reset(new (std::nothrow) float[floats]);
+    b.data.reset(new (std::nothrow) float[floats + 16]);  // room to start on a 64-byte line
     if (!b.data) {
       b.size = 0;
       throw Error(
@@ -63,7 +64,8 @@ float* HostScratch::get(int slot, std::size_t floats) {
     }
     b.size = floats;
   }
-  return b.data.get();
+  const auto a = reinterpret_cast<std::uintptr_t>(b.data.get());
+  return reinterpret_cast<float*>((a + 63) / 64 * 64);
 }
 
 DeviceScratch::~DeviceScratch() {
