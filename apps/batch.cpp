@@ -410,7 +410,9 @@ bool is_batch(const std::vector<std::string>& paths) {
   return paths.size() == 2 && fs::is_directory(paths[0], ec);
 }
 
-void check_single_file(const BatchOptions& o, bool report_is_batch_only) {
+SingleFile single_file(const std::vector<std::string>& paths, const BatchOptions& o,
+                       bool report_is_batch_only) {
+  if (paths.size() != 2) throw UsageError("give IN and OUT");
   const char* name = o.recursive                                 ? "--recursive"
                      : !o.ext.empty()                            ? "--ext"
                      : !o.shard.empty()                          ? "--shard"
@@ -422,6 +424,8 @@ void check_single_file(const BatchOptions& o, bool report_is_batch_only) {
                      " is for folders (IN_DIR OUT_DIR, or several inputs and "
                      "an output folder), not for one IN OUT pair");
   }
+  check_output(paths[0], paths[1]);
+  return {paths[0], paths[1]};
 }
 
 Shard resolve_shard(const std::string& option) {

@@ -55,9 +55,16 @@ void add_paths_option(CLI::App& app, std::vector<std::string>& paths);
 /// Otherwise the app runs its single-file path (IN OUT) exactly as before.
 bool is_batch(const std::vector<std::string>& paths);
 
-/// Refuses, as a UsageError, folder-only options (--recursive, --ext, --shard, --devices and, when
-/// `report_is_batch_only`, --report) on a single-file run, where they would be silently ignored.
-void check_single_file(const BatchOptions& options, bool report_is_batch_only = true);
+/// The IN and OUT of a single-file run, after the checks every app makes: exactly two paths, OUT
+/// does not name IN (check_output), and no folder-only option (--recursive, --ext, --shard,
+/// --devices and, when `report_is_batch_only`, --report), which would be silently ignored.
+/// Failures are UsageErrors.
+struct SingleFile {
+  std::string in;
+  std::string out;
+};
+SingleFile single_file(const std::vector<std::string>& paths, const BatchOptions& options,
+                       bool report_is_batch_only = true);
 
 /// Which shard this process handles: index in [0, count).
 struct Shard {

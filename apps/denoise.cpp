@@ -149,11 +149,9 @@ int main(int argc, char** argv) {
       };
       return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
     }
-    if (paths.size() != 2) throw UsageError("give IN and OUT");
-    check_single_file(batch, /*report_is_batch_only=*/false);
-    const std::string& in = paths[0];
-    const std::string& out = paths[1];
-    check_output(in, out);
+    const SingleFile pair = single_file(paths, batch, /*report_is_batch_only=*/false);
+    const std::string& in = pair.in;
+    const std::string& out = pair.out;
     if (!report_path.empty() &&
         (io::same_file(in, report_path) || io::same_file(out, report_path))) {
       throw UsageError("--report '" + report_path + "' names the input or output image");

@@ -121,11 +121,9 @@ int main(int argc, char** argv) {
       };
       return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
     }
-    if (paths.size() != 2) throw UsageError("give IN and OUT");
-    check_single_file(batch);
-    const std::string& in = paths[0];
-    const std::string& out = paths[1];
-    check_output(in, out);
+    const SingleFile pair = single_file(paths, batch);
+    const std::string& in = pair.in;
+    const std::string& out = pair.out;
     try {
       io::check_writable(out, PixelType::kU8, 1);
     } catch (const Error& e) {
