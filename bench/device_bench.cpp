@@ -177,6 +177,29 @@ void copy_rows(Bench& b) {
          " GB/s (cudaMemcpy2DAsync device to device, bytes read + written)");
 }
 
+/// Times `run(1)` and `run(steps)` (each one call of an explicit scheme from src into dst), checks
+/// that the output is a diffusion of the input (finite, mean conserved), and adds three rows: one
+/// step per call, `steps` per call, and the cost of one step from their difference (each call
+/// also converts in and out, two image-sized passes). Returns that per-step time in seconds.
+template <class Run>
+double add_step_rows(Bench& b, const std::string& name, const std::string& img, double px,
+                     int steps, const pdeimg::DeviceImage& src, const pdeimg::DeviceImage& dst,
+                     const Run& run) {
+  const double t1 = run(1);
+  const double tn = run(steps);
+  const double m_in = mean_of(src), m_out = mean_of(dst);
+  if (!std::isfinite(m_out) || std::fabs(m_out - m_in) > 1e-3 * 255) {
+    throw std::runtime_error(name + ": output mean " + std::to_string(m_out) +
+                             " differs from input mean " + std::to_string(m_in));
+  }
+  b.add({name + ", 1 step per call", img, t1, px, "pix-steps/s", 8 * px});
+  b.add({name + ", " + std::to_string(steps) + " steps per call", img, tn, steps * px,
+         "pix-steps/s", 8 * steps * px});
+  const double per_step = (tn - t1) / (steps - 1);
+  b.add({name + " step (difference of the two)", img, per_step, px, "pix-steps/s", 8 * px});
+  return per_step;
+}
+
 /// heat_smooth on a float device image: one call of 1 step, one of N steps, and the cost of one
 /// step from their difference (each call also converts in and out, two image-sized passes).
 void heat_rows(Bench& b) {
@@ -195,19 +218,7 @@ void heat_rows(Bench& b) {
         throw std::runtime_error("heat: step count");
     });
   };
-  const double t1 = run(1);
-  const double tn = run(steps);
-  // The last output must be a diffusion of the input: finite, mean conserved.
-  const double m_in = mean_of(src), m_out = mean_of(dst);
-  if (!std::isfinite(m_out) || std::fabs(m_out - m_in) > 1e-3 * 255) {
-    throw std::runtime_error("heat: output mean " + std::to_string(m_out) +
-                             " differs from input mean " + std::to_string(m_in));
-  }
-  b.add({"heat_smooth, 1 step per call", img, t1, px, "pix-steps/s", 8 * px});
-  b.add({"heat_smooth, " + std::to_string(steps) + " steps per call", img, tn, steps * px,
-         "pix-steps/s", 8 * steps * px});
-  const double per_step = (tn - t1) / (steps - 1);
-  b.add({"heat step (difference of the two)", img, per_step, px, "pix-steps/s", 8 * px});
+  const double per_step = add_step_rows(b, "heat_smooth", img, px, steps, src, dst, run);
   char line[256];
   std::snprintf(line, sizeof line,
                 "heat step on %s: %.1f Gpix-steps/s, %.1f GB/s = %.1f%% of the copy bandwidth",
@@ -335,18 +346,7 @@ void perona_malik_rows(Bench& b) {
         throw std::runtime_error("perona_malik: step count");
     });
   };
-  const double t1 = run(1);
-  const double tn = run(steps);
-  const double m_in = mean_of(src), m_out = mean_of(dst);
-  if (!std::isfinite(m_out) || std::fabs(m_out - m_in) > 1e-3 * 255) {
-    throw std::runtime_error("perona_malik: output mean " + std::to_string(m_out) +
-                             " differs from input mean " + std::to_string(m_in));
-  }
-  b.add({"perona_malik, 1 step per call", img, t1, px, "pix-steps/s", 8 * px});
-  b.add({"perona_malik, " + std::to_string(steps) + " steps per call", img, tn, steps * px,
-         "pix-steps/s", 8 * steps * px});
-  const double per_step = (tn - t1) / (steps - 1);
-  b.add({"perona_malik step (difference)", img, per_step, px, "pix-steps/s", 8 * px});
+  const double per_step = add_step_rows(b, "perona_malik", img, px, steps, src, dst, run);
   const pdeimg::PeronaMalikParams blind;
   pdeimg::PeronaMalikReport r;
   const double tb = b.time([&] { r = pdeimg::perona_malik(src, dst, blind, b.ctx()); });
