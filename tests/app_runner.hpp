@@ -13,10 +13,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <random>
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include "pdeimg/image.hpp"
 
 extern char** environ;
 
@@ -105,6 +108,17 @@ class AppTest : public ::testing::Test {
 
   std::filesystem::path dir_;
 };
+
+/// One file format of an app's end-to-end "keeps depth and channels" test.
+struct FormatCase {
+  const char* name;
+  const char* ext;
+  int channels;
+  PixelType type;
+};
+inline void PrintTo(const FormatCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 }  // namespace test
 }  // namespace pdeimg

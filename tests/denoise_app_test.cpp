@@ -61,15 +61,7 @@ class DenoiseApp : public test::AppTest {
   }
 };
 
-struct Case {
-  const char* name;
-  const char* ext;
-  int channels;
-  PixelType type;
-};
-void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.name;
-}
+using Case = test::FormatCase;
 
 class DenoiseAppKeeps : public DenoiseApp, public ::testing::WithParamInterface<Case> {};
 

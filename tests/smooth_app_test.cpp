@@ -53,16 +53,7 @@ class SmoothApp : public test::AppTest {
 
 // --- what it writes ---------------------------------------------------------------------------
 
-struct Case {
-  const char* name;
-  const char* ext;
-  int channels;
-  PixelType type;
-};
-
-void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.name;
-}
+using Case = test::FormatCase;
 
 class SmoothAppKeeps : public SmoothApp, public ::testing::WithParamInterface<Case> {};
 
