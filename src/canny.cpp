@@ -16,6 +16,7 @@
 #include "kernels/gradient.cuh"
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
+#include "src/context_impl.hpp"
 #include "src/validate.hpp"
 #include "src/work_image.hpp"
 
@@ -173,6 +174,7 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
   double low = 0.0, high = 0.0;
   resolve_thresholds(params, src.type, &low, &high);
   detail::check_location(src, edges, ctx, "canny");
+  const detail::DeviceScope device_scope(ctx);
 
   CannyReport report;
   report.backend = ctx.backend();
@@ -272,6 +274,7 @@ void hysteresis_threshold(const ImageView& values, const ImageView& edges, float
     throw Error(ErrorCode::kInvalidArgument, "hysteresis_threshold: edges overlaps values");
   }
   detail::check_location(values, edges, ctx, "hysteresis_threshold");
+  const detail::DeviceScope device_scope(ctx);
   if (!on_cuda(ctx)) {
     cpu::threshold_labels(values, edges, low, high, ctx);
     cpu::hysteresis(edges, ctx);

@@ -69,7 +69,12 @@ float* HostScratch::get(int slot, std::size_t floats) {
 }
 
 DeviceScratch::~DeviceScratch() {
+  release_all();
+}
+
+void DeviceScratch::release_all() noexcept {
   for (Buffer& b : slots_) cuda::free_device(b.data);
+  slots_.clear();
 }
 
 void* DeviceScratch::get(int slot, std::size_t bytes, void* stream) {
@@ -88,14 +93,59 @@ void* DeviceScratch::get(int slot, std::size_t bytes, void* stream) {
   return b.data;
 }
 
+PinnedStaging::~PinnedStaging() {
+  release();
+}
+
+void PinnedStaging::release() noexcept {
+  for (int k = 0; k < 2; ++k) {
+    if (pending[k]) {
+      try {
+        cuda::wait_event(done[k]);  // a copy may still use the buffer
+      } catch (...) {
+      }
+    }
+    cuda::free_host(buffer[k]);
+    cuda::destroy_event(done[k]);
+    buffer[k] = nullptr;
+    done[k] = nullptr;
+    pending[k] = false;
+  }
+  bytes = 0;
+}
+
 ContextImpl::~ContextImpl() {
   if (stream) {
     try {
+      // The scratch is freed on this context's device; the thread's own device is restored.
+      const int previous = cuda::current_device();
+      cuda::set_device(device);
       cuda::synchronize(stream);
+      device_mem.release_all();
+      pinned.release();
+      cuda::destroy_stream(stream);
+      stream = nullptr;
+      cuda::set_device(previous);
     } catch (...) {  // a destructor must not throw; the failure was the caller's to observe
     }
   }
-  cuda::destroy_stream(stream);
+  cuda::destroy_stream(stream);  // if the above failed part way
+}
+
+DeviceScope::DeviceScope(const Context& ctx) {
+  if (ctx.backend() != Backend::kCuda) return;
+  const int previous = cuda::current_device();
+  if (previous == ctx.device()) return;
+  cuda::set_device(ctx.device());
+  previous_ = previous;
+}
+
+DeviceScope::~DeviceScope() {
+  if (previous_ < 0) return;
+  try {
+    cuda::set_device(previous_);
+  } catch (...) {  // a destructor must not throw; the operation's own error is what matters
+  }
 }
 
 }  // namespace detail

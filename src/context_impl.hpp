@@ -34,6 +34,7 @@ class DeviceScratch {
   /// Device memory of at least `bytes`, 256-byte aligned. Growing a slot waits for `stream`
   /// before freeing the old buffer, since queued work may still use it.
   void* get(int slot, std::size_t bytes, void* stream);
+  void release_all() noexcept;
 
  private:
   struct Buffer {
@@ -41,6 +42,25 @@ class DeviceScratch {
     std::size_t size = 0;
   };
   std::vector<Buffer> slots_;
+};
+
+/// Two page-locked host buffers through which the CUDA backend copies pageable host images in
+/// chunks (src/cuda/transfer.cpp), with an event per buffer marking when its last copy finished.
+/// Allocated on first use; `bytes` == 0 after that means pinned memory was not available (or
+/// PDEIMG_STAGING_MB=0 turned staging off) and copies go directly from pageable memory.
+struct PinnedStaging {
+  PinnedStaging() = default;
+  PinnedStaging(const PinnedStaging&) = delete;
+  PinnedStaging& operator=(const PinnedStaging&) = delete;
+  ~PinnedStaging();
+  /// Frees the buffers and events (after the copies still using them).
+  void release() noexcept;
+
+  bool initialised = false;
+  std::size_t bytes = 0;  // of each buffer
+  void* buffer[2] = {nullptr, nullptr};
+  void* done[2] = {nullptr, nullptr};  // cudaEvent_t recorded after the buffer's last copy
+  bool pending[2] = {false, false};    // `done` was recorded and not yet waited for
 };
 
 struct ContextImpl {
@@ -51,6 +71,7 @@ struct ContextImpl {
   void* stream = nullptr;  // cudaStream_t
   HostScratch host;
   DeviceScratch device_mem;
+  PinnedStaging pinned;
 
   ~ContextImpl();
   float* host_scratch(int slot, std::size_t floats) { return host.get(slot, floats); }
@@ -58,6 +79,22 @@ struct ContextImpl {
 };
 
 int default_threads() noexcept;
+
+/// For the scope of one operation, makes ctx's CUDA device the calling thread's current device,
+/// and restores the thread's previous device after (a no-op on the CPU backend). CUDA keeps the
+/// current device per thread, while a Context may be used from any thread (one at a time): every
+/// operation opens one first, so that its allocations and launches go to the device its stream
+/// belongs to, and the caller's own CUDA code is left on the device it chose.
+class DeviceScope {
+ public:
+  explicit DeviceScope(const Context& ctx);
+  ~DeviceScope();
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = -1;
+};
 
 }  // namespace detail
 }  // namespace pdeimg

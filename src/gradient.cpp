@@ -7,6 +7,7 @@
 
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
+#include "src/context_impl.hpp"
 #include "src/validate.hpp"
 #include "src/work_image.hpp"
 
@@ -77,6 +78,7 @@ void gradient(const ImageView& src, const GradientImages& out, const GradientPar
                            : out.magnitude.data ? out.magnitude
                                                 : out.direction;
   detail::check_location(src, first, ctx, "gradient");
+  const detail::DeviceScope device_scope(ctx);
 
   detail::GradientPlan plan;
   plan.op = params.op;

@@ -7,6 +7,7 @@
 #include "kernels/heat.cuh"
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
+#include "src/context_impl.hpp"
 #include "src/validate.hpp"
 
 namespace pdeimg {
@@ -53,6 +54,7 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
   plan.max_fused = detail::test_max_fused();
 
   detail::check_location(src, dst, ctx, "heat_smooth");
+  const detail::DeviceScope device_scope(ctx);
   if (ctx.backend() == Backend::kCuda) {
     cuda::heat_smooth(src, dst, plan, ctx);
   } else {

@@ -5,6 +5,8 @@
 
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
+#include "src/context_impl.hpp"
+#include "src/validate.hpp"
 
 namespace pdeimg {
 
@@ -17,6 +19,8 @@ NoiseEstimate estimate_noise(const ImageView& image, Context& ctx, AlphaMode alp
             "estimate_noise: device views need a context with the cuda backend (this one is ") +
             to_string(ctx.backend()) + ")");
   }
+  detail::check_cuda_extent(image, ctx, "estimate_noise");
+  const detail::DeviceScope device_scope(ctx);
   NoiseEstimate e;
   e.channels = detail::processed_channels(image.channels, alpha == AlphaMode::kPreserve);
   if (ctx.backend() == Backend::kCuda) {

@@ -12,6 +12,7 @@
 #include "pdeimg/error.hpp"
 #include "pdeimg/noise.hpp"
 #include "src/backend.hpp"
+#include "src/context_impl.hpp"
 #include "src/validate.hpp"
 
 namespace pdeimg {
@@ -171,6 +172,7 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   detail::check_src_dst(src, dst, "perona_malik");
   validate(p);
   detail::check_location(src, dst, ctx, "perona_malik");
+  const detail::DeviceScope device_scope(ctx);
   const bool cuda = ctx.backend() == Backend::kCuda;
 
   PeronaMalikReport report;

@@ -41,8 +41,17 @@ void check_src_dst(const ImageView& src, const ImageView& dst, const char* op) {
   }
 }
 
+void check_cuda_extent(const ImageView& v, const Context& ctx, const char* op) {
+  if (ctx.backend() != Backend::kCuda || v.height <= kCudaMaxHeight) return;
+  throw Error(ErrorCode::kUnsupported,
+              std::string(op) + ": the CUDA backend handles images of up to " +
+                  std::to_string(kCudaMaxHeight) + " rows, got " + std::to_string(v.height) +
+                  " (use the CPU backend, or process the image in bands)");
+}
+
 void check_location(const ImageView& src, const ImageView& dst, const Context& ctx,
                     const char* op) {
+  check_cuda_extent(src, ctx, op);
   if (src.location != dst.location) {
     throw Error(ErrorCode::kInvalidArgument,
                 std::string(op) + ": src and dst must both be host or both be device views");

@@ -12,8 +12,13 @@ namespace detail {
 void check_src_dst(const ImageView& src, const ImageView& dst, const char* op);
 
 /// Both views are where the context's backend can work on them: host views anywhere, device
-/// views only with the CUDA backend (and both views in the same place).
+/// views only with the CUDA backend (and both views in the same place); and check_cuda_extent.
 void check_location(const ImageView& src, const ImageView& dst, const Context& ctx, const char* op);
+
+/// With the CUDA backend, `v` has at most kCudaMaxHeight rows: the kernels put rows in the grid's
+/// y dimension, at most 65535 blocks of 8 rows. Throws Error(kUnsupported) naming `op` otherwise.
+constexpr int kCudaMaxHeight = 65535 * 8;
+void check_cuda_extent(const ImageView& v, const Context& ctx, const char* op);
 
 /// Test hook: PDEIMG_TEST_MAX_FUSED caps the steps the CPU fuses per pass (0 = no cap).
 int test_max_fused() noexcept;

@@ -7,6 +7,7 @@
 #include "pdeimg/error.hpp"
 #include "src/context_impl.hpp"
 #include "src/cuda/runtime.hpp"
+#include "src/cuda/transfer.hpp"
 
 namespace pdeimg {
 namespace detail {
@@ -38,11 +39,14 @@ void copy_image(const ImageView& src, const ImageView& dst, Context& ctx) {
     for (int y = 0; y < src.height; ++y) std::memcpy(dst.row<char>(y), src.row<const char>(y), row);
     return;
   }
-  const cuda::CopyKind kind = src.location == Location::kHost   ? cuda::CopyKind::kHostToDevice
-                              : dst.location == Location::kHost ? cuda::CopyKind::kDeviceToHost
-                                                                : cuda::CopyKind::kDeviceToDevice;
-  cuda::copy_2d(dst.data, dst.pitch, src.data, src.pitch, row, src.height, kind, ctx.stream(),
-                kind == cuda::CopyKind::kDeviceToHost);
+  if (src.location == Location::kHost) {
+    cuda::upload(src, dst, ctx);
+  } else if (dst.location == Location::kHost) {
+    cuda::download(src, dst, ctx);
+  } else {
+    cuda::copy_2d(dst.data, dst.pitch, src.data, src.pitch, row, src.height,
+                  cuda::CopyKind::kDeviceToDevice, ctx.stream(), false);
+  }
 }
 
 void check_image(const ImageView& v, const char* op, const char* what, int width, int height,

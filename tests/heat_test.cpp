@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "kernels/common.cuh"
@@ -379,6 +381,65 @@ TEST(HeatCuda, DeviceViewsAreAsynchronousAndMatchHostViews) {
   gpu.synchronize();
   d_out.download(via_device);
   EXPECT_TRUE(test::identical(via_host, via_device));
+}
+
+// Host views go through the context's page-locked staging buffers in chunks of rows
+// (src/cuda/transfer.cpp). The chunking must not change a bit: 1 MiB buffers (many chunks, an odd
+// count, regions of interest with their own pitches), staging off (direct pageable copies), and a
+// row wider than a buffer all give the default's result, and the pixels around the output region
+// stay untouched.
+TEST(HeatCuda, StagedHostCopiesInChunksChangeNothing) {
+  PDEIMG_SKIP_IF_UNAVAILABLE(Backend::kCuda);
+  const HostImage big = test::random_image(1510, 1003, 3, PixelType::kU16, 0.0f, 65535.0f, 31);
+  const ImageView in = big.view().roi(7, 2, 1500, 1000);  // 9 MB, pitch != row bytes
+  const HeatParams p = by_time(3.0);
+  auto run = [&](const char* staging_mb) {
+    ScopedEnv env("PDEIMG_STAGING_MB", staging_mb);  // read when the context first stages
+    Context gpu(Backend::kCuda);
+    HostImage frame(1502, 1002, 3, PixelType::kU16);
+    const ImageView out = frame.view().roi(1, 1, 1500, 1000);
+    heat_smooth(in, out, p, gpu);
+    heat_smooth(in, out, p, gpu);  // second call: the buffers are reused
+    return frame;
+  };
+  const HostImage by_default = run("");
+  for (const char* mb : {"1", "0"}) {
+    SCOPED_TRACE(std::string("PDEIMG_STAGING_MB=") + mb);
+    EXPECT_TRUE(test::identical(run(mb), by_default));
+  }
+  for (int y = 0; y < 1002; ++y) {
+    const std::uint16_t* row = by_default.row<const std::uint16_t>(y);
+    const bool border_row = y == 0 || y == 1001;
+    for (int i = 0; i < 3 * 1502; ++i) {
+      const bool border = border_row || i < 3 || i >= 3 * 1501;
+      if (border) ASSERT_EQ(row[i], 0) << "outside the output region at sample " << i << ", " << y;
+    }
+  }
+  HostImage cpu_out(1500, 1000, 3, PixelType::kU16);
+  Context cpu(Backend::kCpu);
+  heat_smooth(in, cpu_out, p, cpu);
+  EXPECT_LE(max_abs_diff(cpu_out, by_default.view().roi(1, 1, 1500, 1000)), 1.0);
+
+  // One float row of 1.6 MB through 1 MiB buffers: the buffers grow to hold it.
+  ScopedEnv env("PDEIMG_STAGING_MB", "1");
+  const HostImage wide = test::random_image(400000, 3, 1, PixelType::kF32, 0.0f, 1.0f, 37);
+  HostImage a(400000, 3, 1, PixelType::kF32), b(400000, 3, 1, PixelType::kF32);
+  Context gpu(Backend::kCuda);
+  heat_smooth(wide, a, p, gpu);
+  heat_smooth(wide, b, p, cpu);
+  EXPECT_LE(max_abs_diff(a, b), 1e-5);
+}
+
+// The kernels' grids hold at most 65535 x 8 rows: a taller image is refused with a reason that
+// names the limit, while the CPU backend takes it.
+TEST(HeatCuda, ImagesTallerThanTheGridAreRefusedWithTheLimit) {
+  PDEIMG_SKIP_IF_UNAVAILABLE(Backend::kCuda);
+  const int h = 65535 * 8 + 1;
+  HostImage in(1, h, 1, PixelType::kU8), out(1, h, 1, PixelType::kU8);
+  Context gpu(Backend::kCuda), cpu(Backend::kCpu);
+  expect_error([&] { heat_smooth(in, out, by_time(1.0), gpu); }, ErrorCode::kUnsupported,
+               "524280 rows");
+  EXPECT_NO_THROW(heat_smooth(in, out, by_time(1.0), cpu));
 }
 
 // --- parameters and errors

@@ -27,11 +27,14 @@ struct ContextImpl;
 
 /// Everything an operation needs besides its images: the resolved backend, the CUDA stream the
 /// device work is queued on, the CPU thread count, and scratch buffers that are reused across
-/// calls (so repeated calls do not allocate). A Context is not thread-safe: use one per thread.
+/// calls (so repeated calls do not allocate). A Context is not thread-safe: use it from one thread
+/// at a time (any thread: each operation makes the context's CUDA device current for its duration).
 ///
 /// Asynchrony: operations on device views are queued on the context's stream and return at once;
-/// call synchronize() before reading results on the host. Operations on host views are
-/// synchronous (they return with the result in place) on every backend.
+/// call synchronize() before reading results on the host. DeviceImage::upload and download wait
+/// for the work already queued on the device's contexts (the stream is a blocking one), so
+/// refilling an input image after queuing an operation on it is safe. Operations on host views
+/// are synchronous (they return with the result in place) on every backend.
 ///
 ///   pdeimg::Context ctx;                      // auto: CUDA if available, else CPU
 ///   pdeimg::Context cpu(pdeimg::Backend::kCpu);

@@ -77,8 +77,10 @@ class HostImage {
   ImageView view_{};
 };
 
-/// An image in CUDA device memory (cudaMallocPitch) that owns its pixels. Constructing one in a
-/// build without CUDA, or on a machine without a device, throws Error(kBackendUnavailable).
+/// An image in CUDA device memory (cudaMallocPitch) that owns its pixels, on the calling thread's
+/// current CUDA device (device 0 unless the thread called cudaSetDevice; pass it to operations
+/// with a Context of that device). Constructing one in a build without CUDA, or on a machine
+/// without a device, throws Error(kBackendUnavailable).
 class DeviceImage {
  public:
   DeviceImage() = default;

@@ -30,21 +30,20 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
   const int w = image.width, h = image.height;
   if (w < 3 || h < 3) return;
   const std::size_t n = static_cast<std::size_t>(w - 2) * (h - 2);
-  const Staged st = stage(image, image, ctx);  // never finish(): nothing is written back
   detail::Planes p = scratch_planes(ctx, 2, w, h, channels);
-  launch_load_planes(st.src, p, ctx.stream());
+  launch_load_planes(stage_input(image, ctx), p, ctx.stream());
   float* grad = scratch_floats(ctx, 6, n);
   float* hp = scratch_floats(ctx, 7, n);
   float* grad_sorted = scratch_floats(ctx, 9, n);
   float* hp_by_grad = scratch_floats(ctx, 10, n);
   int* valid = static_cast<int*>(ctx.impl().device_scratch(11, sizeof(int) * (n + 1)));
   int* count = valid + n;
-  const std::size_t max_keep = detail::noise_keep_count(n);
-  const std::size_t temp_bytes =
+  // CUB's temporary storage, sized for the calls with n items here and regrown below if the
+  // sort of the `keep` flattest asks for more (CUB's sizes hold for the count they were asked for).
+  std::size_t temp_bytes =
       std::max({sort_float_pairs(grad, grad_sorted, hp, hp_by_grad, n, nullptr, 0, ctx.stream()),
-                sort_floats(hp_by_grad, grad, max_keep, nullptr, 0, ctx.stream()),
-                sum_ints(valid, count, n, nullptr, 0, ctx.stream())});
-  void* temp = ctx.impl().device_scratch(8, std::max<std::size_t>(temp_bytes, 1));
+                sum_ints(valid, count, n, nullptr, 0, ctx.stream()), std::size_t{1}});
+  void* temp = ctx.impl().device_scratch(8, temp_bytes);
   auto read = [&](const void* d, void* h, std::size_t bytes) {
     copy_2d(h, bytes, d, bytes, bytes, 1, CopyKind::kDeviceToHost, ctx.stream(), true);
   };
@@ -60,6 +59,11 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
     // Stable: equal gradients keep pixel order, as the CPU's (gradient, index) keys do; flat
     // neighbourhoods (key +inf) sort last and are never among the kept.
     sort_float_pairs(grad, grad_sorted, hp, hp_by_grad, n, temp, temp_bytes, ctx.stream());
+    const std::size_t keep_bytes = sort_floats(hp_by_grad, grad, keep, nullptr, 0, ctx.stream());
+    if (keep_bytes > temp_bytes) {  // waits for the stream before the old buffer is freed
+      temp = ctx.impl().device_scratch(8, keep_bytes);
+      temp_bytes = keep_bytes;
+    }
     sort_floats(hp_by_grad, grad, keep, temp, temp_bytes, ctx.stream());  // the flattest `keep`
     float v = 0.0f;
     read(grad + (keep - 1) / 2, &v, sizeof v);

@@ -28,9 +28,8 @@ float read_back(const float* d, Context& ctx) {
 
 /// The image's first `channels` channels as device float planes in slot 2 (staging host views).
 detail::Planes load(const ImageView& image, int channels, Context& ctx) {
-  const Staged st = stage(image, image, ctx);  // never finish(): nothing is written back
   detail::Planes p = scratch_planes(ctx, 2, image.width, image.height, channels);
-  launch_load_planes(st.src, p, ctx.stream());
+  launch_load_planes(stage_input(image, ctx), p, ctx.stream());
   return p;
 }
 

@@ -43,10 +43,18 @@ void set_device(int device) {
   PDEIMG_CUDA_CHECK(cudaSetDevice(device));
 }
 
+int current_device() {
+  int device = 0;
+  PDEIMG_CUDA_CHECK(cudaGetDevice(&device));
+  return device;
+}
+
 void* create_stream(int device) {
   set_device(device);
   cudaStream_t stream = nullptr;
-  PDEIMG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  // A blocking stream: DeviceImage::upload/download run on the legacy default stream, which then
+  // waits for the work queued here (and this stream for them), so they are ordered with it.
+  PDEIMG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamDefault));
   return stream;
 }
 
@@ -72,6 +80,47 @@ void* malloc_pitch(std::size_t row_bytes, int height, std::size_t* pitch) {
   void* p = nullptr;
   PDEIMG_CUDA_CHECK(cudaMallocPitch(&p, pitch, row_bytes, static_cast<std::size_t>(height)));
   return p;
+}
+
+void* malloc_host(std::size_t bytes) noexcept {
+  void* p = nullptr;
+  if (cudaMallocHost(&p, bytes) != cudaSuccess) {
+    cudaGetLastError();  // not sticky; clear it so the next check does not report it
+    return nullptr;
+  }
+  return p;
+}
+
+void free_host(void* ptr) noexcept {
+  if (ptr) cudaFreeHost(ptr);
+}
+
+bool is_pinned(const void* ptr) noexcept {
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return attr.type == cudaMemoryTypeHost;
+}
+
+void* create_event() {
+  cudaEvent_t e = nullptr;
+  PDEIMG_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  return e;
+}
+
+void destroy_event(void* event) noexcept {
+  if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
+
+void record_event(void* event, void* stream) {
+  PDEIMG_CUDA_CHECK(
+      cudaEventRecord(static_cast<cudaEvent_t>(event), static_cast<cudaStream_t>(stream)));
+}
+
+void wait_event(void* event) {
+  PDEIMG_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
 }
 
 void copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
@@ -107,6 +156,9 @@ std::string device_name(int) {
 void set_device(int) {
   unavailable();
 }
+int current_device() {
+  unavailable();
+}
 void* create_stream(int) {
   unavailable();
 }
@@ -117,6 +169,23 @@ void* malloc_device(std::size_t) {
 }
 void free_device(void*) noexcept {}
 void* malloc_pitch(std::size_t, int, std::size_t*) {
+  unavailable();
+}
+void* malloc_host(std::size_t) noexcept {
+  return nullptr;
+}
+void free_host(void*) noexcept {}
+bool is_pinned(const void*) noexcept {
+  return false;
+}
+void* create_event() {
+  unavailable();
+}
+void destroy_event(void*) noexcept {}
+void record_event(void*, void*) {
+  unavailable();
+}
+void wait_event(void*) {
   unavailable();
 }
 void copy_2d(void*, std::size_t, const void*, std::size_t, std::size_t, int, CopyKind, void*,

@@ -14,6 +14,8 @@ int device_count() noexcept;
 std::string no_device_reason();
 std::string device_name(int device);
 void set_device(int device);
+/// The calling thread's current device (cudaGetDevice).
+int current_device();
 void* create_stream(int device);
 void destroy_stream(void* stream) noexcept;
 void synchronize(void* stream);
@@ -21,6 +23,21 @@ void* malloc_device(std::size_t bytes);
 void free_device(void* ptr) noexcept;
 /// cudaMallocPitch; returns the pointer and stores the pitch in bytes.
 void* malloc_pitch(std::size_t row_bytes, int height, std::size_t* pitch);
+
+/// Page-locked host memory (cudaMallocHost), or nullptr when it cannot be had (the caller falls
+/// back to pageable copies; this never throws).
+void* malloc_host(std::size_t bytes) noexcept;
+void free_host(void* ptr) noexcept;
+/// True when `ptr` is page-locked host memory (cudaMallocHost, cudaHostAlloc, cudaHostRegister),
+/// which the copy engines read and write directly, so copies from it are truly asynchronous.
+bool is_pinned(const void* ptr) noexcept;
+
+/// Events for ordering the host against a stream (timing disabled).
+void* create_event();
+void destroy_event(void* event) noexcept;
+void record_event(void* event, void* stream);
+/// Blocks until the work queued before the last record_event(event) has finished.
+void wait_event(void* event);
 
 enum class CopyKind { kHostToDevice, kDeviceToHost, kDeviceToDevice };
 /// cudaMemcpy2DAsync on `stream`; when `stream` is null and sync is requested it is synchronous.

@@ -1,7 +1,7 @@
 #include "src/cuda/staging.hpp"
 
 #include "src/context_impl.hpp"
-#include "src/cuda/runtime.hpp"
+#include "src/cuda/transfer.hpp"
 
 namespace pdeimg {
 namespace cuda {
@@ -20,18 +20,22 @@ Staged stage(const ImageView& src, const ImageView& dst, Context& ctx) {
   Staged s{src, dst, ImageView{}};
   if (src.location == Location::kDevice) return s;
   s.src = scratch_like(ctx, 0, src);
-  copy_2d(s.src.data, s.src.pitch, src.data, src.pitch, src.row_bytes(), src.height,
-          CopyKind::kHostToDevice, ctx.stream(), false);
+  upload(src, s.src, ctx);
   s.dst = scratch_like(ctx, 1, dst);
   s.host_dst = dst;
   return s;
 }
 
+ImageView stage_input(const ImageView& src, Context& ctx) {
+  if (src.location == Location::kDevice) return src;
+  const ImageView d = scratch_like(ctx, 0, src);
+  upload(src, d, ctx);
+  return d;
+}
+
 void finish(const Staged& staged, Context& ctx) {
   if (staged.host_dst.data == nullptr) return;
-  const ImageView& h = staged.host_dst;
-  copy_2d(h.data, h.pitch, staged.dst.data, staged.dst.pitch, h.row_bytes(), h.height,
-          CopyKind::kDeviceToHost, ctx.stream(), true);
+  download(staged.dst, staged.host_dst, ctx);
 }
 
 detail::Planes scratch_planes(Context& ctx, int slot, int width, int height, int count) {

@@ -17,6 +17,8 @@ struct Staged {
 };
 
 Staged stage(const ImageView& src, const ImageView& dst, Context& ctx);
+/// A device view of an input that is only read: a host view is copied to slot 0.
+ImageView stage_input(const ImageView& src, Context& ctx);
 /// Downloads dst if it was staged, and waits for the stream when the caller passed host views.
 void finish(const Staged& staged, Context& ctx);
 /// `count` float planes of width x height in device scratch slot `slot` (>= 2).
