@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -16,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -23,10 +25,12 @@
 #include <utility>
 #include <vector>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include "pdeimg/error.hpp"
 #include "pdeimg/io.hpp"
+#include "src/io/temp_name.hpp"
 
 namespace pdeimg {
 namespace app {
@@ -43,7 +47,8 @@ static_assert(std::atomic<int>::is_always_lock_free, "the signal flag must be lo
 extern "C" void on_stop_signal(int sig) {
   if (g_stop_signal.exchange(sig) != 0) {
     // Second signal: the user insists. Die now with the default action; temporary files (hidden,
-    // ".name.tmp-...") may remain, a truncated final name never does.
+    // ".name.tmp-...") may remain until the next run removes them, a truncated final name never
+    // does.
     std::signal(sig, SIG_DFL);
     std::raise(sig);
     return;
@@ -162,6 +167,9 @@ struct Item {
   fs::path input;
   std::string rel;  // relative path, generic form: the sort key and the output's name
   fs::path output;
+  std::vector<fs::path> extras;  // the job's extra outputs, in BatchJob::extra_outputs order
+  bool write_output = true;      // false: it exists and only missing extra outputs are written
+  std::vector<bool> write_extras;
   Status status = Status::kPending;
   std::string reason;
   std::string parameters;
@@ -171,8 +179,9 @@ struct Item {
 };
 
 // Adds the files under `folder` (recursively when asked) to `items`, counting what is ignored.
-void walk(const fs::path& folder, const fs::path& out_dir, bool recursive, std::vector<Item>& items,
-          std::vector<Item>& ignored, int& folders_not_entered) {
+// Never walks into the output folders `out_roots`.
+void walk(const fs::path& folder, const std::vector<fs::path>& out_roots, bool recursive,
+          std::vector<Item>& items, std::vector<Item>& ignored, int& folders_not_entered) {
   std::error_code ec;
   const auto consider = [&](const fs::directory_entry& e, fs::recursive_directory_iterator* it) {
     std::error_code e2;
@@ -181,9 +190,11 @@ void walk(const fs::path& folder, const fs::path& out_dir, bool recursive, std::
       return;
     }
     if (e.is_directory(e2)) {
-      // Never walk into the output folder (OUT_DIR inside IN_DIR): outputs are not inputs.
-      if (it != nullptr && io::same_file(e.path().string(), out_dir.string())) {
-        it->disable_recursion_pending();
+      // Never walk into an output folder (OUT_DIR inside IN_DIR): outputs are not inputs.
+      for (const fs::path& root : out_roots) {
+        if (it != nullptr && io::same_file(e.path().string(), root.string())) {
+          it->disable_recursion_pending();
+        }
       }
       if (it == nullptr) ++folders_not_entered;
       return;
@@ -297,11 +308,13 @@ class Progress {
   std::mutex m_;
 };
 
-// Writes `text` to `path` through a temporary file in the same folder and a rename.
+// Writes `text` to `path` through a temporary file in the same folder, named as write_image names
+// its own, and a rename.
 void write_atomically(const std::string& path, const std::string& text) {
   const fs::path target(path);
   const fs::path tmp = target.parent_path() /
-                       ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+                       io::detail::temp_name(target.stem().string(), target.extension().string(),
+                                             io::detail::temp_host(), ::getpid(), 0);
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     f << text;
@@ -320,6 +333,62 @@ void write_atomically(const std::string& path, const std::string& text) {
   }
 }
 
+// True when process `pid` of this host exists (kill(pid, 0) succeeds, or fails only because the
+// process belongs to another user).
+bool process_exists(long pid) {
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+// Removes from each of `folders` (not their sub-folders) the temporary files of write_image and
+// of the report (src/io/temp_name.hpp) that a process of this host made and that no longer runs:
+// what a SIGKILL, a crash or a power loss leaves behind. Files of other hosts (shards on shared
+// storage) and of processes that still run are left alone; a process id since reused keeps its
+// file until a later run. So are files written to in the last kStaleAfter: a container that shares
+// this host name but not its process ids may still be writing one. Returns how many were removed.
+constexpr auto kStaleAfter = std::chrono::minutes(10);
+
+int remove_stale_temporaries(const std::set<fs::path>& folders, const Log& log) {
+  const std::string& host = io::detail::temp_host();
+  if (host.empty()) return 0;  // cannot tell our files from another machine's
+  const auto old_before = fs::file_time_type::clock::now() - kStaleAfter;
+  int removed = 0;
+  for (const fs::path& folder : folders) {
+    std::vector<std::pair<fs::path, long>> stale;
+    std::error_code ec;
+    fs::directory_iterator it(folder, ec);  // a folder not made yet holds nothing
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      io::detail::TempName t;
+      std::error_code e2;
+      if (io::detail::parse_temp_name(it->path().filename().string(), t) && t.host == host &&
+          it->is_regular_file(e2) && !it->is_symlink(e2) && !process_exists(t.pid) &&
+          it->last_write_time(e2) < old_before && !e2) {
+        stale.emplace_back(it->path(), t.pid);
+      }
+    }
+    for (const auto& f : stale) {
+      std::error_code e2;
+      if (fs::remove(f.first, e2)) {
+        ++removed;
+        log.info("removed '" + f.first.string() + "', a temporary file of process " +
+                 std::to_string(f.second) + " of this host, which no longer runs");
+      } else if (e2) {
+        log.info("cannot remove the stale temporary file '" + f.first.string() +
+                 "': " + e2.message());
+      }
+    }
+  }
+  return removed;
+}
+
+// `root` made absolute, with the parts that exist resolved (links followed): output names under
+// two spellings of one folder compare equal.
+fs::path canonical_root(const fs::path& root) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(root, ec);
+  if (ec) p = fs::absolute(root, ec).lexically_normal();
+  return p;
+}
+
 }  // namespace
 
 const char* const kBatchHelp =
@@ -327,7 +396,9 @@ const char* const kBatchHelp =
     "jpg, tif, bmp, pgm/ppm/pnm, webp, exr, ...) is processed into OUT_DIR under its own name and "
     "format (--ext changes the format); other files are ignored and counted. Existing outputs are "
     "skipped, so rerunning an interrupted run resumes (--overwrite redoes them). Outputs appear "
-    "only complete (temporary file + rename). A failed input is reported and the rest still run. "
+    "only complete (temporary file + rename); the hidden temporary files a killed run leaves are "
+    "removed by the next run on the same machine. A failed input is reported and the rest still "
+    "run. "
     "Ctrl-C (SIGINT) or SIGTERM stops after the images in flight; the exit status is then 128 + "
     "the signal number (130, 143). --shard I/N processes input number i of the sorted list when "
     "i mod N == I.";
@@ -500,6 +571,32 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
                      "' is not a folder; with several inputs the last path is an existing "
                      "output folder");
   }
+  // The extra output folders: folders (created when missing), never an input folder.
+  std::vector<fs::path> out_roots{out_dir};
+  for (const ExtraOutput& x : job.extra_outputs) {
+    const std::string what = x.option + " '" + x.root + "'";
+    if (x.root.empty()) {
+      throw UsageError(x.option + ": give a folder for the " + x.name + " images");
+    }
+    if (fs::exists(x.root, ec) && !fs::is_directory(x.root, ec)) {
+      throw UsageError(what + " is a file; with folders it names a folder for the " + x.name +
+                       " images");
+    }
+    if (!fs::exists(x.root, ec) && is_image_name(x.root)) {
+      throw UsageError(what + " looks like an image file name; with folders it names a folder " +
+                       "(created when missing) for the " + x.name + " images");
+    }
+    if (!io::has_writer("x" + x.ext)) {
+      throw UsageError(what + ": this build cannot write '" + x.ext + "' files");
+    }
+    for (const auto& in : ins) {
+      if (fs::is_directory(in, ec) && io::same_file(in, x.root)) {
+        throw UsageError(what + " is the input folder '" + in + "': the " + x.name +
+                         " images would be mixed with the inputs; give another folder");
+      }
+    }
+    out_roots.emplace_back(x.root);
+  }
 
   // The compute contexts, before any work: a backend this machine cannot run is a usage error.
   std::vector<Context> contexts;
@@ -528,7 +625,7 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
   int folders_not_entered = 0;
   for (const auto& in : ins) {
     if (fs::is_directory(in, ec)) {
-      walk(in, out_dir, options.recursive, items, ignored, folders_not_entered);
+      walk(in, out_roots, options.recursive, items, ignored, folders_not_entered);
     } else {
       Item item;  // a file named on the command line is an input whatever its name
       item.input = in;
@@ -548,18 +645,48 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
   });
 
   // Output names, and inputs that would make the same output (decided on the full list, so
-  // every shard decides alike).
-  std::map<std::string, std::string> made_by;
+  // every shard decides alike). Names compare under the folders' canonical spelling.
+  std::vector<fs::path> canonical_roots;
+  for (const fs::path& root : out_roots) canonical_roots.push_back(canonical_root(root));
+  const auto key = [&](std::size_t root, const fs::path& rel) {
+    return (canonical_roots[root] / rel).lexically_normal().generic_string();
+  };
+  std::map<std::string, std::string> made_by, extra_made_by;
   for (Item& item : items) {
     fs::path rel(item.rel);
     if (!ext.empty()) rel.replace_extension(ext);
     item.output = out_dir / rel;
-    const auto ins_ok =
-        made_by.emplace(item.output.lexically_normal().generic_string(), item.input.string());
+    const auto ins_ok = made_by.emplace(key(0, rel), item.input.string());
     if (!ins_ok.second) {
       item.status = Status::kFailed;
       item.reason = "its output '" + item.output.string() + "' is also the output of '" +
                     ins_ok.first->second + "'";
+    }
+  }
+  for (Item& item : items) {
+    for (std::size_t j = 0; j < job.extra_outputs.size(); ++j) {
+      const ExtraOutput& x = job.extra_outputs[j];
+      fs::path rel(item.rel);
+      rel.replace_extension(x.ext);
+      item.extras.push_back(out_roots[j + 1] / rel);
+      const std::string k = key(j + 1, rel);
+      const auto main = made_by.find(k);
+      if (main != made_by.end()) {
+        const bool same = io::same_file(x.root, out_dir.string());
+        throw UsageError(
+            x.option + " '" + x.root + "'" + (same ? " is OUT_DIR, and" : ":") + " the " + x.name +
+            " image of '" + item.input.string() + "' would be '" + item.extras.back().string() +
+            "', " +
+            (main->second == item.input.string() ? "its own output"
+                                                 : "the output of '" + main->second + "'") +
+            "; give another folder" + (same ? " or an --ext other than " + x.ext : ""));
+      }
+      const auto ins_ok = extra_made_by.emplace(k, item.input.string());
+      if (!ins_ok.second && item.status == Status::kPending) {
+        item.status = Status::kFailed;
+        item.reason = "its " + x.name + " output '" + item.extras.back().string() +
+                      "' is also that of '" + ins_ok.first->second + "'";
+      }
     }
   }
 
@@ -574,22 +701,41 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
     items = std::move(mine);
   }
 
-  // Resuming and refusals, before any work.
+  // Resuming and refusals, before any work. An input is skipped only when all its outputs exist;
+  // otherwise it is computed and the missing ones are written (all of them with --overwrite).
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < items.size(); ++i) {
     Item& item = items[i];
     if (item.status != Status::kPending) continue;
-    if (io::same_file(item.input.string(), item.output.string())) {
+    const auto refuse = [&](const fs::path& out, const std::string& what) {
+      if (io::same_file(item.input.string(), out.string())) {
+        item.reason = "the " + what + " is the input file (inputs are never overwritten)";
+      } else if (fs::is_directory(out, ec)) {
+        item.reason = "the " + what + " '" + out.string() + "' is a folder";
+      } else {
+        return false;
+      }
       item.status = Status::kFailed;
-      item.reason = "the output is the input file (inputs are never overwritten)";
-    } else if (fs::is_directory(item.output, ec)) {
-      item.status = Status::kFailed;
-      item.reason = "the output '" + item.output.string() + "' is a folder";
-    } else if (!options.overwrite && fs::exists(item.output, ec)) {
-      item.status = Status::kSkipped;
-      item.reason = "the output exists (--overwrite redoes it)";
-    } else {
+      return true;
+    };
+    if (refuse(item.output, "output")) continue;
+    bool refused = false;
+    for (std::size_t j = 0; j < item.extras.size() && !refused; ++j) {
+      refused = refuse(item.extras[j], job.extra_outputs[j].name + " output");
+    }
+    if (refused) continue;
+    item.write_output = options.overwrite || !fs::exists(item.output, ec);
+    bool any = item.write_output;
+    for (const fs::path& extra : item.extras) {
+      item.write_extras.push_back(options.overwrite || !fs::exists(extra, ec));
+      any = any || item.write_extras.back();
+    }
+    if (any) {
       todo.push_back(i);
+    } else {
+      item.status = Status::kSkipped;
+      item.reason = item.extras.empty() ? "the output exists (--overwrite redoes it)"
+                                        : "the outputs exist (--overwrite redoes them)";
     }
   }
   for (const Item& item : items) {
@@ -597,12 +743,27 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
       log.error("'" + item.input.string() + "': " + item.reason);
     }
   }
-  if (!fs::exists(out_dir, ec)) {
-    fs::create_directories(out_dir, ec);
-    if (ec && !fs::is_directory(out_dir)) {
-      throw UsageError("cannot create OUT_DIR '" + out_dir.string() + "': " + ec.message(), false);
+  for (std::size_t r = 0; r < out_roots.size(); ++r) {
+    const fs::path& root = out_roots[r];
+    if (fs::exists(root, ec)) continue;
+    fs::create_directories(root, ec);
+    if (ec && !fs::is_directory(root)) {
+      const std::string what =
+          r == 0 ? "OUT_DIR" : "the " + job.extra_outputs[r - 1].name + " folder";
+      throw UsageError("cannot create " + what + " '" + root.string() + "': " + ec.message(),
+                       false);
     }
   }
+
+  // Temporary files that killed processes of this host left in the folders this run writes to.
+  std::set<fs::path> out_folders;
+  for (const Item& item : items) {
+    out_folders.insert(item.output.parent_path().lexically_normal());
+    for (const fs::path& extra : item.extras) {
+      out_folders.insert(extra.parent_path().lexically_normal());
+    }
+  }
+  const int stale_removed = remove_stale_temporaries(out_folders, log);
 
   // --- the pipeline ---
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -615,8 +776,12 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
     std::size_t item;
     HostImage image;
   };
+  struct Computed {
+    std::size_t item;
+    Processed result;
+  };
   BoundedQueue<Decoded> decoded(static_cast<std::size_t>(workers) + 1);
-  BoundedQueue<Decoded> computed(static_cast<std::size_t>(writers) + 1);
+  BoundedQueue<Computed> computed(static_cast<std::size_t>(writers) + 1);
   std::atomic<std::size_t> next{0};
   std::mutex items_mutex;  // guards status changes that race with the report of failures
   Progress progress(static_cast<int>(todo.size()), !options.quiet);
@@ -672,8 +837,8 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
           Processed p = job.process(d->image, ctx);
           item.ms_compute = clock.ms();
           item.parameters = std::move(p.parameters);
-          d->image = std::move(p.image);
-          computed.push(std::move(*d));
+          d->image = HostImage();  // the input's memory back before the queue may block
+          computed.push(Computed{d->item, std::move(p)});
         } catch (const std::exception& e) {
           fail(item, "'" + item.input.string() + "': " + e.what());
         } catch (...) {
@@ -685,21 +850,36 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
   }
   for (int w = 0; w < writers; ++w) {
     writer_threads.emplace_back([&] {
-      while (auto d = computed.pop()) {
-        Item& item = items[d->item];
+      while (auto c = computed.pop()) {
+        Item& item = items[c->item];
         try {
           Stopwatch clock;
-          std::error_code e2;
-          const fs::path parent = item.output.parent_path();
-          if (!parent.empty()) fs::create_directories(parent, e2);
-          io::write_image(item.output.string(), d->image);
+          std::string written;  // for the log: "'a', 'b'"
+          const auto write = [&](const fs::path& path, const HostImage& image) {
+            std::error_code e2;
+            const fs::path parent = path.parent_path();
+            if (!parent.empty()) fs::create_directories(parent, e2);
+            io::write_image(path.string(), image);
+            written += (written.empty() ? "'" : ", '") + path.string() + "'";
+          };
+          if (item.write_output) write(item.output, c->result.image);
+          for (std::size_t j = 0; j < item.extras.size(); ++j) {
+            if (!item.write_extras[j]) continue;
+            const auto x = std::find_if(c->result.extras.begin(), c->result.extras.end(),
+                                        [j](const ExtraImage& e) { return e.output == j; });
+            if (x == c->result.extras.end()) {
+              throw Error(ErrorCode::kInvalidArgument, "'" + item.input.string() + "': no " +
+                                                           job.extra_outputs[j].name +
+                                                           " image was made");
+            }
+            write(item.extras[j], x->image);
+          }
           item.ms_write = clock.ms();
           {
             std::lock_guard<std::mutex> lock(items_mutex);
             item.status = Status::kDone;
           }
-          log.info("'" + item.input.string() + "' -> '" + item.output.string() + "' (" +
-                   item.image + ") in " +
+          log.info("'" + item.input.string() + "' -> " + written + " (" + item.image + ") in " +
                    format_number(item.ms_read + item.ms_compute + item.ms_write, 3) + " ms");
           progress.add(item.megapixels);
         } catch (const std::exception& e) {
@@ -739,6 +919,7 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
     }
   }
   s.ignored = static_cast<int>(ignored.size());
+  s.stale_removed = stale_removed;
   s.seconds = total_clock.ms() / 1000.0;
   const int sig = StopSignals::signal();
   s.exit_status = sig != 0 ? 128 + sig : s.failed > 0 ? kExitInputFailed : kExitOk;
@@ -751,7 +932,8 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
       << ",\n  \"shard\": {\"index\": " << shard.index << ", \"count\": " << shard.count
       << "},\n  \"summary\": {\"done\": " << s.done << ", \"skipped\": " << s.skipped
       << ", \"failed\": " << s.failed << ", \"not_run\": " << s.not_run
-      << ", \"ignored\": " << s.ignored << ", \"seconds\": " << json_number(s.seconds)
+      << ", \"ignored\": " << s.ignored << ", \"stale_temporaries_removed\": " << s.stale_removed
+      << ", \"seconds\": " << json_number(s.seconds)
       << ", \"interrupted\": " << (sig != 0 ? "true" : "false") << "},\n  \"inputs\": [";
     bool first = true;
     const auto entry = [&](const Item& item) {
@@ -759,6 +941,14 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
         << ", \"status\": " << json_string(to_string(item.status));
       first = false;
       if (!item.output.empty()) j << ", \"output\": " << json_string(item.output.string());
+      if (!item.extras.empty()) {
+        j << ", \"extra_outputs\": {";
+        for (std::size_t k = 0; k < item.extras.size(); ++k) {
+          j << (k > 0 ? ", " : "") << json_string(job.extra_outputs[k].name) << ": "
+            << json_string(item.extras[k].string());
+        }
+        j << "}";
+      }
       if (!item.reason.empty()) j << ", \"reason\": " << json_string(item.reason);
       if (!item.image.empty()) j << ", \"image\": " << json_string(item.image);
       if (!item.parameters.empty()) j << ", \"parameters\": " << item.parameters;
@@ -781,6 +971,10 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
                        " failed";
     if (s.not_run > 0) line += ", " + std::to_string(s.not_run) + " not run (stopped)";
     line += ", " + std::to_string(s.ignored) + " other files ignored";
+    if (s.stale_removed > 0) {
+      line += ", " + std::to_string(s.stale_removed) +
+              " stale temporary files removed (left by killed processes)";
+    }
     if (folders_not_entered > 0) {
       line += ", " + std::to_string(folders_not_entered) + " sub-folders not entered (--recursive)";
     }

@@ -8,7 +8,12 @@
 //                     extension replaced with --ext
 //   sharding          --shard I/N (or Slurm's array variables) keeps input number i of the sorted
 //                     list when i mod N == I, so N processes cover every input exactly once
-//   resuming          an existing output is skipped unless --overwrite
+//   extra outputs     a job may declare more output folders (edges --magnitude MAG_DIR), each
+//                     mirroring OUT_DIR's layout with its own extension
+//   resuming          an input whose outputs all exist is skipped unless --overwrite; one with
+//                     some missing is computed again and only the missing ones are written
+//   stale temporaries at the start, the output folders lose the hidden temporary files of
+//                     processes of this host that no longer run (killed mid-write)
 //   pipeline          reader threads -> compute workers (one Context each) -> writer threads,
 //                     joined by bounded queues
 //   stopping          SIGINT/SIGTERM stop reading new inputs; images already computed are written
@@ -16,6 +21,7 @@
 //                     kills the process at once
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -77,10 +83,28 @@ struct Shard {
 /// value is a UsageError.
 Shard resolve_shard(const std::string& option);
 
+/// An image for one of the job's extra outputs.
+struct ExtraImage {
+  std::size_t output = 0;  ///< index into BatchJob::extra_outputs
+  HostImage image;
+};
+
 /// What an app's processing of one image produced.
 struct Processed {
   HostImage image;
-  std::string parameters;  ///< a JSON object: the parameters actually used for this image
+  std::string parameters;          ///< a JSON object: the parameters actually used for this image
+  std::vector<ExtraImage> extras;  ///< one per BatchJob::extra_outputs entry
+};
+
+/// A second (third, ...) output of every input, in its own folder tree: ROOT/<relative path of
+/// the main output> with the extension replaced by `ext`. The folder is created when missing; it
+/// must not be an input folder, and none of its files may be one of the main outputs (usage
+/// errors, so e.g. ROOT = OUT_DIR is allowed only when the extensions keep the names apart).
+struct ExtraOutput {
+  std::string name;    ///< e.g. "magnitude": its key in the --report, its name in messages
+  std::string option;  ///< the option that named the folder, e.g. "--magnitude", for messages
+  std::string root;    ///< the folder
+  std::string ext;     ///< the format by extension, with its dot, e.g. ".tif"
 };
 
 /// What an app supplies.
@@ -90,12 +114,15 @@ struct BatchJob {
   /// The output's sample type and channels for an input (to refuse early a format that cannot
   /// hold it); empty: the same as the input.
   std::function<void(const HostImage& in, PixelType& type, int& channels)> output_kind;
+  /// Extra outputs; `process` returns one image for each.
+  std::vector<ExtraOutput> extra_outputs;
 };
 
 /// What a batch run did.
 struct BatchSummary {
   int exit_status = kExitOk;  ///< 0 all succeeded (or skipped), 1 some failed, 128+signal stopped
   int done = 0, skipped = 0, failed = 0, not_run = 0, ignored = 0;
+  int stale_removed = 0;  ///< temporary files of ended processes removed from the output folders
   double seconds = 0;
   double megapixels = 0;  ///< of the images processed
 };

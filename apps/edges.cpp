@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--magnitude", magnitude_path,
                  "also write the gradient magnitude (after smoothing, Sobel scale) as a float "
-                 "TIFF to this file (.tif/.tiff)");
+                 "TIFF to this file (.tif/.tiff); with folders, MAG_DIR: each input's magnitude "
+                 "goes to MAG_DIR under the edge map's relative path, as .tif (created when "
+                 "missing; not an input folder)");
   CommonOptions common;
   add_common_options(cli, common);
   BatchOptions batch;
@@ -98,16 +100,24 @@ int main(int argc, char** argv) {
                        format_number(high) + ")");
     }
     if (is_batch(paths)) {
-      if (!magnitude_path.empty()) throw UsageError("--magnitude takes one image, not folders");
       BatchJob job;
+      if (!magnitude_path.empty()) {
+        job.extra_outputs.push_back({"magnitude", "--magnitude", magnitude_path, ".tif"});
+      }
       job.output_kind = [](const HostImage&, PixelType& type, int& channels) {
         type = PixelType::kU8;
         channels = 1;
       };
-      job.process = [&params](const HostImage& src, Context& ctx) {
+      const bool with_magnitude = !magnitude_path.empty();
+      job.process = [&params, with_magnitude](const HostImage& src, Context& ctx) {
         Processed p;
         p.image = HostImage(src.width(), src.height(), 1, PixelType::kU8);
-        const CannyReport r = canny(src, p.image, CannyImages{}, params, ctx);
+        CannyImages extra;
+        if (with_magnitude) {
+          p.extras.push_back({0, HostImage(src.width(), src.height(), 1, PixelType::kF32)});
+          extra.magnitude = p.extras.back().image;
+        }
+        const CannyReport r = canny(src, p.image, extra, params, ctx);
         p.parameters =
             std::string("{\"smoothing\": ") +
             json_string(r.smoothing == CannySmoothing::kPeronaMalik ? "perona-malik" : "heat") +

@@ -1,9 +1,11 @@
 // Folders in, folders out (apps/batch.cpp) end to end through the built apps: a generated tree of
 // nested folders, mixed formats and depths, a corrupt PNG, an empty file and a text file; resuming,
 // --overwrite, --ext, shards (also from Slurm's variables), several files into a folder, usage
-// errors, and an interrupted run (SIGINT mid-batch) that leaves no partial file and resumes.
+// errors, an interrupted run (SIGINT mid-batch) that leaves no partial file and resumes, extra
+// outputs (edges --magnitude MAG_DIR), and the removal of temporary files killed processes left.
 #include <gtest/gtest.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "pdeimg/context.hpp"
 #include "pdeimg/heat.hpp"
 #include "pdeimg/io.hpp"
+#include "src/io/temp_name.hpp"
 #include "tests/app_runner.hpp"
 #include "tests/test_util.hpp"
 
@@ -42,6 +45,16 @@ std::set<std::string> files_under(const fs::path& root) {
     if (e.is_regular_file()) names.insert(e.path().lexically_relative(root).generic_string());
   }
   return names;
+}
+
+// `p` as the report writes it: a JSON string.
+std::string json_quoted(const fs::path& p) {
+  std::string s = "\"";
+  for (const char c : p.string()) {
+    if (c == '"' || c == '\\') s += '\\';
+    s += c;
+  }
+  return s + "\"";
 }
 
 bool has_hidden(const std::set<std::string>& names) {
@@ -274,8 +287,13 @@ TEST_F(Batch, UsageErrorsExitTwoAndInputsAreNeverOverwritten) {
   EXPECT_NE(same.err.find("overwrite the inputs"), std::string::npos) << same.err;
   EXPECT_EQ(smooth({in_.string(), path("o"), "--ext", "xyz"}).status, 2);
   EXPECT_EQ(smooth({in_.string(), a}).status, 2);  // OUT is a file
-  EXPECT_EQ(run(PDEIMG_EDGES_EXE, {in_.string(), path("o"), "--magnitude", path("m.tif")}).status,
-            2);
+  // With folders --magnitude names a folder; a missing one that looks like an image file is a
+  // mistake rather than a folder to create.
+  const Result mag_file =
+      run(PDEIMG_EDGES_EXE, {in_.string(), path("o"), "--magnitude", path("m.tif")});
+  EXPECT_EQ(mag_file.status, 2);
+  EXPECT_NE(mag_file.err.find("looks like an image file name"), std::string::npos) << mag_file.err;
+  EXPECT_FALSE(fs::exists(path("m.tif")));
   // Folder options on one IN OUT pair would be ignored: refused.
   EXPECT_EQ(smooth({a, path("one.png"), "--report", path("r.json")}).status, 2);
   EXPECT_EQ(smooth({a, path("one.png"), "--shard", "0/2"}).status, 2);
@@ -333,6 +351,281 @@ TEST_F(Batch, InterruptedRunLeavesNoPartialFilesAndResumes) {
       << rerun.out;
   EXPECT_EQ(files_under(out_).size(), static_cast<std::size_t>(count));
   EXPECT_FALSE(has_hidden(files_under(out_)));
+}
+
+// edges --magnitude MAG_DIR: a second tree of float magnitudes mirroring the edge maps, resumed
+// file by file.
+TEST_F(Batch, EdgesMagnitudeFolderMirrorsTheEdgeMapsAndResumesFileByFile) {
+  struct Input {
+    const char* rel;
+    const char* mag;  // its magnitude, relative to MAG_DIR
+    int w, h, channels;
+    PixelType type;
+  };
+  const Input inputs[] = {
+      {"x.png", "x.tif", 40, 30, 3, PixelType::kU8},
+      {"sub/y.tif", "sub/y.tif", 33, 21, 1, PixelType::kF32},
+      {"sub/deeper/z.png", "sub/deeper/z.tif", 17, 25, 1, PixelType::kU16},
+  };
+  fs::create_directories(in_ / "sub" / "deeper");
+  std::set<std::string> outs, mags;
+  unsigned seed = 20;
+  for (const Input& i : inputs) {
+    io::write_image((in_ / i.rel).string(), picture(i.w, i.h, i.channels, i.type, seed++));
+    outs.insert(i.rel);
+    mags.insert(i.mag);
+  }
+  const fs::path mag = dir_ / "mag";  // created by the run
+  const std::string report = path("report.json");
+  const auto edges = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{in_.string(), out_.string(), "--recursive", "--magnitude",
+                                  mag.string(), "--backend",   "cpu"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(PDEIMG_EDGES_EXE, args);
+  };
+  const Result r = edges({"--report", report});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(files_under(out_), outs);
+  EXPECT_EQ(files_under(mag), mags);
+  for (const Input& i : inputs) {
+    SCOPED_TRACE(i.rel);
+    const HostImage m = io::read_image((mag / i.mag).string());
+    EXPECT_EQ(m.type(), PixelType::kF32);
+    EXPECT_EQ(m.channels(), 1);
+    EXPECT_EQ(m.width(), i.w);
+    EXPECT_EQ(m.height(), i.h);
+    EXPECT_EQ(io::read_image((out_ / i.rel).string()).type(), PixelType::kU8);
+  }
+  {  // the magnitude of each input, not of another: the library's, bit for bit (lossless TIFF)
+    const HostImage src = io::read_image((in_ / "sub/y.tif").string());
+    HostImage e(src.width(), src.height(), 1, PixelType::kU8);
+    HostImage m(src.width(), src.height(), 1, PixelType::kF32);
+    CannyImages images;
+    images.magnitude = m;
+    Context ctx(Backend::kCpu);
+    canny(src, e, images, CannyParams{}, ctx);
+    EXPECT_TRUE(test::identical(io::read_image((mag / "sub/y.tif").string()), m));
+  }
+  const std::string j = slurp(report);
+  for (const Input& i : inputs) {
+    EXPECT_NE(j.find("\"output\": " + json_quoted(out_ / i.rel) +
+                     ", \"extra_outputs\": {\"magnitude\": " + json_quoted(mag / i.mag) + "}"),
+              std::string::npos)
+        << i.rel << "\n"
+        << j;
+  }
+
+  // A rerun skips every input: all its outputs exist.
+  std::map<std::string, fs::file_time_type> before;
+  for (const Input& i : inputs) {
+    before[std::string("out/") + i.rel] = fs::last_write_time(out_ / i.rel);
+    before[std::string("mag/") + i.mag] = fs::last_write_time(mag / i.mag);
+  }
+  const auto unchanged = [&](const std::string& except) {
+    for (const auto& b : before) {
+      if (b.first == except) continue;
+      EXPECT_EQ(fs::last_write_time(dir_ / b.first), b.second) << b.first;
+    }
+  };
+  const Result again = edges({});
+  EXPECT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.out.find("0 done, 3 skipped"), std::string::npos) << again.out;
+  unchanged("");
+
+  // One magnitude lost (a run killed between the two writes): the rerun makes exactly it.
+  fs::remove(mag / "sub/y.tif");
+  const Result resume = edges({});
+  EXPECT_EQ(resume.status, 0) << resume.err;
+  EXPECT_NE(resume.out.find("1 done, 2 skipped"), std::string::npos) << resume.out;
+  EXPECT_EQ(files_under(mag), mags);
+  EXPECT_EQ(files_under(out_), outs);
+  unchanged("mag/sub/y.tif");
+  EXPECT_EQ(io::read_image((mag / "sub/y.tif").string()).width(), 33);
+
+  // --overwrite redoes both trees.
+  for (const Input& i : inputs)
+    before[std::string("mag/") + i.mag] = fs::last_write_time(mag / i.mag);
+  const Result redo = edges({"--overwrite"});
+  EXPECT_EQ(redo.status, 0) << redo.err;
+  EXPECT_NE(redo.out.find("3 done, 0 skipped"), std::string::npos) << redo.out;
+  for (const auto& b : before) EXPECT_NE(fs::last_write_time(dir_ / b.first), b.second) << b.first;
+  EXPECT_FALSE(has_hidden(files_under(dir_)));
+}
+
+TEST_F(Batch, EdgesMagnitudeFolderMustNotBeAnInputFolderNorCollideWithTheEdgeMaps) {
+  fs::create_directories(in_ / "sub");
+  io::write_image((in_ / "a.png").string(), picture(20, 16, 1, PixelType::kU8, 7));
+  io::write_image((in_ / "sub" / "b.png").string(), picture(20, 16, 1, PixelType::kU8, 8));
+  const std::string before = slurp(in_ / "a.png");
+  const auto edges = [&](const std::string& mag, std::vector<std::string> extra) {
+    std::vector<std::string> args{in_.string(), out_.string(), "-r", "--magnitude",
+                                  mag,          "--backend",   "cpu"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(PDEIMG_EDGES_EXE, args);
+  };
+  // MAG_DIR = IN_DIR (also spelt differently): refused before anything is written.
+  for (const std::string& mag : {in_.string(), (in_ / "sub" / "..").string() + "/"}) {
+    const Result r = edges(mag, {});
+    EXPECT_EQ(r.status, 2) << mag;
+    EXPECT_NE(r.err.find("is the input folder"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(out_));
+  EXPECT_EQ(files_under(in_), (std::set<std::string>{"a.png", "sub/b.png"}));
+  EXPECT_EQ(slurp(in_ / "a.png"), before);
+  // MAG_DIR = OUT_DIR when the names collide (edge maps as .tif): refused, naming the file.
+  const Result same = edges(out_.string(), {"--ext", "tif"});
+  EXPECT_EQ(same.status, 2);
+  EXPECT_NE(same.err.find("is OUT_DIR"), std::string::npos) << same.err;
+  EXPECT_NE(same.err.find((out_ / "a.tif").string()), std::string::npos) << same.err;
+  EXPECT_FALSE(fs::exists(out_));
+  // A file as MAG_DIR: refused.
+  std::ofstream(path("file")) << "x";
+  EXPECT_EQ(edges(path("file"), {}).status, 2);
+  // MAG_DIR = OUT_DIR when the extensions keep the names apart: the two side by side. MAG_DIR
+  // inside IN_DIR: never read back as inputs.
+  const Result beside = edges(out_.string(), {});
+  EXPECT_EQ(beside.status, 0) << beside.err;
+  EXPECT_EQ(files_under(out_), (std::set<std::string>{"a.png", "a.tif", "sub/b.png", "sub/b.tif"}));
+  // A magnitude that cannot be written fails its input (the others still run); once the cause is
+  // gone, a rerun writes just it.
+  const fs::path out2 = dir_ / "out2", mag2 = dir_ / "mag2";
+  fs::create_directories(mag2);
+  std::ofstream(mag2 / "sub") << "a file where a folder should be";
+  const std::vector<std::string> args2{in_.string(),  out2.string(), "-r",
+                                       "--magnitude", mag2.string(), "--backend",
+                                       "cpu",         "--report",    path("r2.json")};
+  const Result broken = run(PDEIMG_EDGES_EXE, args2);
+  EXPECT_EQ(broken.status, 1) << broken.err;
+  EXPECT_NE(broken.err.find((mag2 / "sub" / "b.tif").string()), std::string::npos) << broken.err;
+  EXPECT_NE(broken.out.find("1 done, 0 skipped (exist), 1 failed"), std::string::npos)
+      << broken.out;
+  EXPECT_NE(
+      slurp(path("r2.json"))
+          .find("\"input\": " + json_quoted(in_ / "sub" / "b.png") + ", \"status\": \"failed\""),
+      std::string::npos);
+  fs::remove(mag2 / "sub");
+  const Result fixed = run(PDEIMG_EDGES_EXE, args2);
+  EXPECT_EQ(fixed.status, 0) << fixed.err;
+  EXPECT_NE(fixed.out.find("1 done, 1 skipped"), std::string::npos) << fixed.out;
+  EXPECT_EQ(files_under(mag2), (std::set<std::string>{"a.tif", "sub/b.tif"}));
+  EXPECT_EQ(files_under(out2), (std::set<std::string>{"a.png", "sub/b.png"}));
+
+  const Result inside = edges((in_ / "mag").string(), {});
+  EXPECT_EQ(inside.status, 0) << inside.err;
+  EXPECT_NE(inside.out.find("2 done, 0 skipped"), std::string::npos) << inside.out;
+  EXPECT_EQ(files_under(in_ / "mag"), (std::set<std::string>{"a.tif", "sub/b.tif"}));
+  const Result rerun = edges((in_ / "mag").string(), {});
+  EXPECT_EQ(rerun.status, 0) << rerun.err;
+  EXPECT_NE(rerun.out.find("0 done, 2 skipped (exist), 0 failed, 0 other files ignored"),
+            std::string::npos)
+      << rerun.out;
+}
+
+// The names of write_image's temporary files (src/io/temp_name.hpp).
+TEST(TempName, ParsesWhatItMakesAndNothingElse) {
+  using io::detail::parse_temp_name;
+  using io::detail::temp_name;
+  io::detail::TempName t;
+  ASSERT_TRUE(parse_temp_name(temp_name("photo", ".png", "node-01", 1234, 7), t));
+  EXPECT_EQ(t.host, "node-01");
+  EXPECT_EQ(t.pid, 1234);
+  // No extension (a report named without one); dots and ".tmp-" inside the stem; big numbers.
+  ASSERT_TRUE(parse_temp_name(temp_name("report", "", "h", 5, 0), t));
+  EXPECT_EQ(t.host, "h");
+  EXPECT_EQ(t.pid, 5);
+  ASSERT_TRUE(
+      parse_temp_name(temp_name("a.tmp-b.c", ".tif", "gpu_3", 2147483647, 4000000000ul), t));
+  EXPECT_EQ(t.host, "gpu_3");
+  EXPECT_EQ(t.pid, 2147483647);
+  EXPECT_TRUE(parse_temp_name(".x.tmp-vm-77-0.jpeg", t));
+
+  for (const char* name : {
+           "",
+           ".",
+           "photo.png",
+           ".hidden.png",
+           ".photo.png.tmp",
+           "photo.tmp-h-1-0.png",       // not hidden
+           ".photo.tmp-1234-0.png",     // the old name, without a host
+           ".tmp-h-1-0.png",            // no stem
+           ".photo.tmp--1-0.png",       // no host
+           ".photo.tmp-h.lan-1-0.png",  // a host that was not sanitised
+           ".photo.tmp-h-12a-0.png",    // malformed pids
+           ".photo.tmp-h--0.png",
+           ".photo.tmp-h-0-0.png",
+           ".photo.tmp-h-2147483648-0.png",
+           ".photo.tmp-h-99999999999-0.png",
+           ".photo.tmp-h-+5-0.png",
+           ".photo.tmp-h- 5-0.png",
+           ".photo.tmp-h-1-x.png",  // malformed counter
+           ".photo.tmp-h-1-.png",
+           ".photo.tmp-h-1.png",
+           ".photo.tmp-h.png",
+           ".photo.tmp-.png",
+       }) {
+    EXPECT_FALSE(parse_temp_name(name, t)) << "'" << name << "'";
+  }
+  EXPECT_EQ(io::detail::sanitized_host("node1.example.org"), "node1_example_org");
+  EXPECT_EQ(io::detail::sanitized_host("a b/c\xc3\xa9-_Z9"), "a_b_c__-_Z9");
+  const std::string& host = io::detail::temp_host();
+  EXPECT_EQ(io::detail::sanitized_host(host), host);
+}
+
+// A process id that no process has now: probing upward from a high number.
+pid_t dead_pid() {
+  for (pid_t pid = 400000; pid < 2000000000; ++pid) {
+    if (::kill(pid, 0) == -1 && errno == ESRCH) return pid;
+  }
+  return -1;
+}
+
+// A SIGKILL leaves write_image's temporary file behind; the next run removes those of this host
+// whose process has ended, in the folders it writes to, and nothing else.
+TEST_F(Batch, StaleTemporaryFilesOfEndedProcessesOfThisHostAreRemoved) {
+  const std::string& host = io::detail::temp_host();
+  if (host.empty()) GTEST_SKIP() << "this machine has no host name";
+  const pid_t dead = dead_pid();
+  ASSERT_GT(dead, 0);
+  fs::create_directories(in_ / "sub");
+  io::write_image((in_ / "a.png").string(), picture(20, 16, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "sub" / "b.png").string(), picture(20, 16, 1, PixelType::kU8, 2));
+  fs::create_directories(out_ / "sub");
+  fs::create_directories(dir_ / "elsewhere");
+  // Files untouched for an hour; one of a dead process written a minute ago may still be another
+  // container's (same host name, its own process ids) and stays.
+  unsigned long counter = 0;
+  const auto temp = [&](const fs::path& folder, const std::string& h, long pid,
+                        std::chrono::minutes age = std::chrono::minutes(60)) {
+    const fs::path p = folder / io::detail::temp_name("a", ".png", h, pid, ++counter);
+    std::ofstream(p, std::ios::binary) << "half an image";
+    fs::last_write_time(p, fs::file_time_type::clock::now() - age);
+    return p;
+  };
+  const fs::path stale = temp(out_, host, dead);
+  const fs::path stale_sub = temp(out_ / "sub", host, dead);
+  const fs::path foreign = temp(out_, host + "-elsewhere", dead);  // shared storage
+  const fs::path live = temp(out_, host, ::getpid());              // a run still writing
+  const fs::path init = temp(out_, host, 1);  // alive, and maybe another user's (EPERM)
+  const fs::path not_output = temp(dir_ / "elsewhere", host, dead);
+  const fs::path in_input = temp(in_, host, dead);  // IN_DIR is not written to
+  const fs::path recent = temp(out_ / "sub", host, dead, std::chrono::minutes(1));
+  std::ofstream(out_ / ".a.png.notes") << "not a temporary file";
+
+  const Result r = smooth({in_.string(), out_.string(), "-r", "-v"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_FALSE(fs::exists(stale_sub));
+  for (const fs::path& kept : {foreign, live, init, not_output, in_input, recent}) {
+    EXPECT_TRUE(fs::exists(kept)) << kept;
+  }
+  EXPECT_TRUE(fs::exists(out_ / ".a.png.notes"));
+  EXPECT_NE(r.out.find("2 stale temporary files removed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("removed '" + stale.string() + "'"), std::string::npos) << r.out;
+  EXPECT_EQ(files_under(out_).count("a.png"), 1u);
+  EXPECT_EQ(files_under(out_).count("sub/b.png"), 1u);
+  // Nothing left to remove: the summary says nothing of it.
+  const Result again = smooth({in_.string(), out_.string(), "-r"});
+  EXPECT_EQ(again.out.find("stale"), std::string::npos) << again.out;
 }
 
 }  // namespace

@@ -45,8 +45,8 @@ HostImage read_image(const std::string& path);
 /// Other extensions OpenCV knows are passed to it as they are, and whatever it refuses is
 /// reported; it may convert the depth of such formats. No format holds 2 channels.
 ///
-/// The file is written to a temporary file in the same folder (".<name>.tmp-<pid>-<n>.<ext>") and
-/// renamed over `path` only once complete, so `path` is never left truncated and a failed write
+/// The file is written to a temporary file in the same folder (".<stem>.tmp-<host>-<pid>-<n><ext>")
+/// and renamed over `path` only once complete, so `path` is never left truncated and a failed write
 /// leaves neither the temporary file nor a changed `path` behind. When `path` is a symbolic
 /// link, the file it points to is replaced. The new file gets default permissions (umask).
 ///

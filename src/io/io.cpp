@@ -19,6 +19,7 @@
 
 #include "pdeimg/error.hpp"
 #include "pdeimg/opencv.hpp"
+#include "src/io/temp_name.hpp"
 
 #if defined(_WIN32)
 #include <process.h>
@@ -139,15 +140,15 @@ class TempFile {
   bool committed_ = false;
 };
 
-// ".<stem>.tmp-<pid>-<n><ext>" in `folder`, not yet present. The extension is kept because
-// OpenCV picks the encoder by it; the leading dot hides the file from most listings.
+// ".<stem>.tmp-<host>-<pid>-<n><ext>" in `folder` (src/io/temp_name.hpp), not yet present. The
+// extension is kept because OpenCV picks the encoder by it; the leading dot hides the file from
+// most listings; host and pid let a later batch run remove the file if this process is killed.
 fs::path temp_path(const fs::path& folder, const fs::path& name) {
-  static std::atomic<unsigned> counter{0};
-  const std::string pid = std::to_string(static_cast<long>(PDEIMG_GETPID()));
+  static std::atomic<unsigned long> counter{0};
+  const long pid = static_cast<long>(PDEIMG_GETPID());
   for (;;) {
-    const std::string n = std::to_string(counter.fetch_add(1));
-    fs::path p =
-        folder / ("." + name.stem().string() + ".tmp-" + pid + "-" + n + name.extension().string());
+    fs::path p = folder / detail::temp_name(name.stem().string(), name.extension().string(),
+                                            detail::temp_host(), pid, counter.fetch_add(1));
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(p, ec))) return p;
   }
