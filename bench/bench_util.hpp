@@ -24,20 +24,31 @@ inline double now_s() {
   return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
-/// Fills every sample of a host view with uniform values in [0, 255] from a fixed-seed xorshift
-/// generator, so every run and every machine benchmarks the same image.
+/// Marsaglia's 32-bit xorshift generator with a fixed seed, so that every run and every machine
+/// benchmarks the same images.
+class Xorshift32 {
+ public:
+  explicit Xorshift32(std::uint32_t seed) : s_(seed ? seed : 1u) {}
+  std::uint32_t next() {
+    s_ ^= s_ << 13;
+    s_ ^= s_ >> 17;
+    s_ ^= s_ << 5;
+    return s_;
+  }
+  /// Uniform in [0, 1), 24 bits (exact in float as well as double).
+  double uniform() { return (next() >> 8) * (1.0 / 16777216.0); }
+
+ private:
+  std::uint32_t s_;
+};
+
+/// Fills every sample of a host view with uniform values in [0, 255] from Xorshift32(seed).
 inline void fill_random(const ImageView& v, std::uint32_t seed = 12345u) {
-  std::uint32_t s = seed ? seed : 1u;
-  auto next = [&s] {
-    s ^= s << 13;
-    s ^= s >> 17;
-    s ^= s << 5;
-    return s;
-  };
+  Xorshift32 rng(seed);
   const int n = v.width * v.channels;
   for (int y = 0; y < v.height; ++y) {
     for (int i = 0; i < n; ++i) {
-      const float f = static_cast<float>(next() >> 8) * (255.0f / 16777215.0f);  // [0, 255]
+      const float f = static_cast<float>(rng.next() >> 8) * (255.0f / 16777215.0f);  // [0, 255]
       switch (v.type) {
         case PixelType::kU8:
           v.row<std::uint8_t>(y)[i] = static_cast<std::uint8_t>(f + 0.5f);

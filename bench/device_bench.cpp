@@ -233,13 +233,8 @@ void heat_rows(Bench& b) {
 
 /// A photo-like 8-bit picture: shaded background, overlapping discs and boxes, mild noise.
 pdeimg::HostImage canny_picture(int w, int h) {
-  std::uint32_t s = 2463534242u;
-  auto next = [&s] {
-    s ^= s << 13;
-    s ^= s >> 17;
-    s ^= s << 5;
-    return (s >> 8) * (1.0 / 16777216.0);
-  };
+  pdeimg::bench::Xorshift32 rng(2463534242u);
+  auto next = [&rng] { return rng.uniform(); };
   std::vector<float> v(static_cast<std::size_t>(w) * h);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
@@ -369,13 +364,8 @@ void perona_malik_rows(Bench& b) {
 std::vector<pdeimg::HostImage> noisy_rgb_images(int side, int count) {
   const pdeimg::HostImage picture = canny_picture(side, side);
   std::vector<pdeimg::HostImage> images;
-  std::uint32_t s = 88172645u;
-  auto uniform = [&s] {
-    s ^= s << 13;
-    s ^= s >> 17;
-    s ^= s << 5;
-    return (s >> 8) * (1.0 / 16777216.0);
-  };
+  pdeimg::bench::Xorshift32 rng(88172645u);
+  auto uniform = [&rng] { return rng.uniform(); };
   for (int i = 0; i < count; ++i) {
     pdeimg::HostImage img(side, side, 3, pdeimg::PixelType::kU8);
     for (int y = 0; y < side; ++y) {

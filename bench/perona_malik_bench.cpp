@@ -56,13 +56,8 @@ struct Case {
 /// A photograph-like test image: smooth shapes with edges plus noise (fixed seed), 8-bit.
 HostImage test_picture(int n, int channels) {
   HostImage img(n, n, channels, PixelType::kU8);
-  std::uint32_t s = 12345u;
-  auto rnd = [&s] {
-    s ^= s << 13;
-    s ^= s >> 17;
-    s ^= s << 5;
-    return (s >> 8) * (1.0f / 16777216.0f);
-  };
+  bench::Xorshift32 rng(12345u);
+  auto rnd = [&rng] { return static_cast<float>(rng.uniform()); };
   for (int y = 0; y < n; ++y)
     for (int x = 0; x < n; ++x)
       for (int c = 0; c < channels; ++c) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Device check: builds pdeimg's core, tests and benchmarks on a machine with a CUDA GPU, runs the
 # whole test suite with the CUDA tests required (PDEIMG_REQUIRE_CUDA=1 turns a missing device into
-# a failure instead of a skip), then prints the device timing table of bench/device_bench
-# (heat-step throughput on a 4096x4096 float image, the measured copy bandwidth, and the fraction).
+# a failure instead of a skip), then prints the device timing table of bench/device_bench: the
+# copy bandwidth, heat and Perona-Malik steps on a 4096x4096 float image as fractions of it, Canny
+# on a UHD frame (checked equal to the CPU's edge map), and host_batch: 1024x1024 RGB host images
+# denoised by 1, 2 and 4 workers with page-locked staging, with it off, and on the CPU.
 # Exits non-zero on any failure, and when the whole check outlasts --time-limit.
 #
 # The GPU machine has CUDA, CMake and ninja but neither OpenCV nor GoogleTest, so OpenCV is off and

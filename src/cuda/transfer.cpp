@@ -61,65 +61,77 @@ void release(detail::PinnedStaging& s, int k, Context& ctx) {
   s.pending[k] = true;
 }
 
+/// How an image of `host`'s shape goes through ctx's staging buffers: chunk i holds rows
+/// [i * rows, min((i + 1) * rows, height)) and uses buffer i % 2. `pinned` is nullptr when the
+/// copy goes directly (page-locked host memory, or staging off or unavailable).
+struct Chunks {
+  detail::PinnedStaging* pinned = nullptr;
+  std::size_t row_bytes = 0;
+  int rows = 0;
+  int count = 0;
+  int height = 0;
+
+  Chunks(const ImageView& host, Context& ctx) : row_bytes(host.row_bytes()), height(host.height) {
+    if (is_pinned(host.data)) return;
+    pinned = staging(ctx, row_bytes);
+    if (pinned == nullptr) return;
+    rows = static_cast<int>(
+        std::min<std::size_t>(pinned->bytes / row_bytes, static_cast<std::size_t>(height)));
+    count = (height + rows - 1) / rows;
+  }
+  int first_row(int i) const { return i * rows; }
+  int rows_of(int i) const { return std::min(rows, height - i * rows); }
+  char* buffer(int i) const { return static_cast<char*>(pinned->buffer[i & 1]); }
+};
+
 }  // namespace
 
 void upload(const ImageView& host, const ImageView& device, Context& ctx) {
-  const std::size_t row = host.row_bytes();
-  detail::PinnedStaging* s = is_pinned(host.data) ? nullptr : staging(ctx, row);
-  if (s == nullptr) {
+  const Chunks ch(host, ctx);
+  const std::size_t row = ch.row_bytes;
+  if (ch.pinned == nullptr) {
     copy_2d(device.data, device.pitch, host.data, host.pitch, row, host.height,
             CopyKind::kHostToDevice, ctx.stream(), false);
     return;
   }
-  const int rows_per_chunk = static_cast<int>(
-      std::min<std::size_t>(s->bytes / row, static_cast<std::size_t>(host.height)));
-  int k = 0;
-  for (int y0 = 0; y0 < host.height; y0 += rows_per_chunk, k ^= 1) {
-    const int rows = std::min(rows_per_chunk, host.height - y0);
-    claim(*s, k);
-    auto* staged = static_cast<char*>(s->buffer[k]);
+  for (int i = 0; i < ch.count; ++i) {
+    const int y0 = ch.first_row(i), rows = ch.rows_of(i);
+    claim(*ch.pinned, i & 1);
     for (int y = 0; y < rows; ++y) {
-      std::memcpy(staged + static_cast<std::size_t>(y) * row, host.row<const char>(y0 + y), row);
+      std::memcpy(ch.buffer(i) + static_cast<std::size_t>(y) * row, host.row<const char>(y0 + y),
+                  row);
     }
-    copy_2d(device.row<char>(y0), device.pitch, staged, row, row, rows, CopyKind::kHostToDevice,
-            ctx.stream(), false);
-    release(*s, k, ctx);
+    copy_2d(device.row<char>(y0), device.pitch, ch.buffer(i), row, row, rows,
+            CopyKind::kHostToDevice, ctx.stream(), false);
+    release(*ch.pinned, i & 1, ctx);
   }
 }
 
 void download(const ImageView& device, const ImageView& host, Context& ctx) {
-  const std::size_t row = host.row_bytes();
-  detail::PinnedStaging* s = is_pinned(host.data) ? nullptr : staging(ctx, row);
-  if (s == nullptr) {
+  const Chunks ch(host, ctx);
+  const std::size_t row = ch.row_bytes;
+  if (ch.pinned == nullptr) {
     copy_2d(host.data, host.pitch, device.data, device.pitch, row, host.height,
             CopyKind::kDeviceToHost, ctx.stream(), true);
     return;
   }
-  const int rows_per_chunk = static_cast<int>(
-      std::min<std::size_t>(s->bytes / row, static_cast<std::size_t>(host.height)));
-  const int chunks = (host.height + rows_per_chunk - 1) / rows_per_chunk;
-  // Chunk i goes through buffer i % 2. Queue a chunk's copy, then drain the previous chunk while
-  // the copy engine works on it.
+  // Queue a chunk's copy, then drain the previous chunk while the copy engine works on it.
   auto queue = [&](int i) {
-    const int k = i & 1, y0 = i * rows_per_chunk;
-    const int rows = std::min(rows_per_chunk, host.height - y0);
-    claim(*s, k);
-    copy_2d(s->buffer[k], row, device.row<const char>(y0), device.pitch, row, rows,
-            CopyKind::kDeviceToHost, ctx.stream(), false);
-    release(*s, k, ctx);
+    claim(*ch.pinned, i & 1);
+    copy_2d(ch.buffer(i), row, device.row<const char>(ch.first_row(i)), device.pitch, row,
+            ch.rows_of(i), CopyKind::kDeviceToHost, ctx.stream(), false);
+    release(*ch.pinned, i & 1, ctx);
   };
   auto drain = [&](int i) {
-    const int k = i & 1, y0 = i * rows_per_chunk;
-    const int rows = std::min(rows_per_chunk, host.height - y0);
-    claim(*s, k);
-    const auto* staged = static_cast<const char*>(s->buffer[k]);
-    for (int y = 0; y < rows; ++y) {
-      std::memcpy(host.row<char>(y0 + y), staged + static_cast<std::size_t>(y) * row, row);
+    claim(*ch.pinned, i & 1);
+    for (int y = 0; y < ch.rows_of(i); ++y) {
+      std::memcpy(host.row<char>(ch.first_row(i) + y),
+                  ch.buffer(i) + static_cast<std::size_t>(y) * row, row);
     }
   };
   queue(0);
-  for (int i = 0; i < chunks; ++i) {
-    if (i + 1 < chunks) queue(i + 1);
+  for (int i = 0; i < ch.count; ++i) {
+    if (i + 1 < ch.count) queue(i + 1);
     drain(i);
   }
   synchronize(ctx.stream());  // reports a failure of earlier asynchronous work here
