@@ -56,7 +56,7 @@ struct Case {
 /// A photograph-like test image: smooth shapes with edges plus noise (fixed seed), 8-bit.
 HostImage test_picture(int n, int channels) {
   HostImage img(n, n, channels, PixelType::kU8);
-  bench::Xorshift32 rng(12345u);
+  pdeimg::bench::Xorshift32 rng(12345u);
   auto rnd = [&rng] { return static_cast<float>(rng.uniform()); };
   for (int y = 0; y < n; ++y)
     for (int x = 0; x < n; ++x)
