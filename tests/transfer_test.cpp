@@ -166,5 +166,20 @@ TEST(Transfer, DirectCopiesWhenPageLockedMemoryIsMissingOrAlreadyThere) {
   }
 }
 
+// A malformed setting is an error that names it, not a silent default.
+TEST(Transfer, MalformedStagingSizeIsRefusedWithItsValue) {
+  const HostImage img = test::random_image(16, 4, 1, PixelType::kU8, 0, 255, 53);
+  SimulatedDeviceImage device(img);
+  for (const char* bad : {"four", "-1", "4097", "2.5"}) {
+    ScopedEnv env("PDEIMG_STAGING_MB", bad);
+    Context ctx(Backend::kCpu);
+    test::expect_error([&] { cuda::upload(img, device.view, ctx); }, ErrorCode::kInvalidArgument,
+                       std::string("PDEIMG_STAGING_MB") +
+                           ": expected a whole number of MiB from 0 "
+                           "to 4096, got '" +
+                           bad + "'");
+  }
+}
+
 }  // namespace
 }  // namespace pdeimg

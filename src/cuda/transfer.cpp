@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
+#include "pdeimg/error.hpp"
 #include "src/context_impl.hpp"
 #include "src/cuda/runtime.hpp"
 
@@ -19,7 +21,12 @@ std::size_t staging_bytes_setting() {
   if (env == nullptr || *env == '\0') return kDefaultStagingMiB << 20;
   char* end = nullptr;
   const unsigned long long mib = std::strtoull(env, &end, 10);
-  if (end == env || *end != '\0' || mib > 4096) return kDefaultStagingMiB << 20;
+  if (end == env || *end != '\0' || *env == '-' || mib > 4096) {
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        std::string("PDEIMG_STAGING_MB: expected a whole number of MiB from 0 to 4096, got '") +
+            env + "'");
+  }
   return static_cast<std::size_t>(mib) << 20;
 }
 
@@ -28,8 +35,8 @@ std::size_t staging_bytes_setting() {
 detail::PinnedStaging* staging(Context& ctx, std::size_t row_bytes) {
   detail::PinnedStaging& s = ctx.impl().pinned;
   if (!s.initialised) {
+    s.bytes = staging_bytes_setting();  // throws for a malformed setting, on every call
     s.initialised = true;
-    s.bytes = staging_bytes_setting();
   }
   if (s.bytes == 0) return nullptr;
   if (s.buffer[0] != nullptr && s.bytes >= row_bytes) return &s;
