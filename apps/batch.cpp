@@ -229,13 +229,22 @@ void walk(const fs::path& folder, const std::vector<fs::path>& out_roots, bool r
 
 std::vector<int> parse_devices(const std::string& text) {
   std::vector<int> devices;
+  if (lower(text) == "all") {
+    const int n = cuda_device_count();
+    if (n == 0) {
+      throw UsageError("--devices all: no CUDA device here" +
+                       (cuda_compiled() ? std::string() : std::string(" (built without CUDA)")));
+    }
+    for (int d = 0; d < n; ++d) devices.push_back(d);
+    return devices;
+  }
   std::stringstream ss(text);
   std::string part;
   while (std::getline(ss, part, ',')) {
     char* end = nullptr;
     const long d = std::strtol(part.c_str(), &end, 10);
     if (part.empty() || *end != '\0' || d < 0 || d > 1024) {
-      throw UsageError("--devices '" + text + "': give CUDA device numbers like 0,1");
+      throw UsageError("--devices '" + text + "': give CUDA device numbers like 0,1, or all");
     }
     if (std::find(devices.begin(), devices.end(), static_cast<int>(d)) == devices.end()) {
       devices.push_back(static_cast<int>(d));
@@ -470,8 +479,8 @@ void add_batch_options(CLI::App& app, BatchOptions& o, bool with_report) {
                  "SLURM_ARRAY_TASK_COUNT when set)")
       ->group(g);
   app.add_option("--devices", o.devices,
-                 "CUDA devices to use, e.g. 0,1: compute workers on each (default: device 0 "
-                 "when the backend is CUDA)")
+                 "CUDA devices to use, e.g. 0,1, or all: two compute workers on each (default: "
+                 "device 0 when the backend is CUDA)")
       ->group(g);
 }
 

@@ -297,6 +297,25 @@ TEST_F(Batch, UsageErrorsExitTwoAndInputsAreNeverOverwritten) {
   // Folder options on one IN OUT pair would be ignored: refused.
   EXPECT_EQ(smooth({a, path("one.png"), "--report", path("r.json")}).status, 2);
   EXPECT_EQ(smooth({a, path("one.png"), "--shard", "0/2"}).status, 2);
+  // --devices: numbers or "all", and only with a backend that has devices.
+  const auto devices = [&](const std::string& list, const std::string& backend) {
+    return run(PDEIMG_SMOOTH_EXE,
+               {in_.string(), path("d"), "--sigma", "1", "--backend", backend, "--devices", list});
+  };
+  const Result bad_devices = devices("0,x", "auto");
+  EXPECT_EQ(bad_devices.status, 2);
+  EXPECT_NE(bad_devices.err.find("like 0,1, or all"), std::string::npos) << bad_devices.err;
+  const Result cpu_devices = devices("0", "cpu");
+  EXPECT_EQ(cpu_devices.status, 2);
+  EXPECT_NE(cpu_devices.err.find("needs the CUDA backend"), std::string::npos) << cpu_devices.err;
+  if (cuda_device_count() == 0) {
+    const Result all = devices("all", "auto");
+    EXPECT_EQ(all.status, 2);
+    EXPECT_NE(all.err.find("--devices all: no CUDA device here"), std::string::npos) << all.err;
+    const Result missing = devices("0", "auto");
+    EXPECT_EQ(missing.status, 2);
+    EXPECT_NE(missing.err.find("--devices: device 0:"), std::string::npos) << missing.err;
+  }
   EXPECT_FALSE(fs::exists(path("one.png")));
   EXPECT_EQ(slurp(a), before);
   // With --ext into the input folder itself each output sits beside its input.
