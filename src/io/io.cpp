@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <new>
 #include <string>
@@ -34,6 +33,11 @@ namespace io {
 namespace {
 
 namespace fs = std::filesystem;
+
+/// errno's text; thread-safe (the batch apps read and write on several threads), unlike strerror.
+std::string errno_text() {
+  return std::error_code(errno, std::generic_category()).message();
+}
 
 [[noreturn]] void fail_read(const std::string& path, ErrorCode code, const std::string& why) {
   throw Error(code, "cannot read '" + path + "': " + why);
@@ -222,7 +226,7 @@ HostImage read_image(const std::string& path) {
   if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
     std::fclose(f);
   } else {
-    fail_read(path, ErrorCode::kIo, std::strerror(errno));
+    fail_read(path, ErrorCode::kIo, errno_text());
   }
 
   cv::Mat m;
@@ -293,7 +297,7 @@ void write_image(const std::string& path, const ImageView& image) {
     if (std::FILE* f = std::fopen(tmp.path().string().c_str(), "ab")) {
       std::fclose(f);
     } else {
-      why += std::string(" (") + std::strerror(errno) + ")";
+      why += " (" + errno_text() + ")";
     }
     fail_write(path, ErrorCode::kIo, why);
   }
