@@ -398,6 +398,56 @@ fs::path canonical_root(const fs::path& root) {
   return p;
 }
 
+// Refuses, as a UsageError, a --report that names one of `taken` (the inputs and outputs: it
+// would replace one) or is a folder.
+void check_report(const std::string& report, const std::vector<std::string>& taken) {
+  for (const std::string& p : taken) {
+    if (io::same_file(p, report)) {
+      throw UsageError("--report '" + report + "' names '" + p +
+                       "', an input or output; give another file name");
+    }
+  }
+  std::error_code ec;
+  if (fs::is_directory(report, ec)) {
+    throw UsageError("--report '" + report + "' is a folder; give a file name");
+  }
+}
+
+// Throws what writing `out` would throw when its format cannot hold what `job` makes of `in`.
+void check_output_kind(const BatchJob& job, const HostImage& in, const std::string& out) {
+  PixelType type = in.type();
+  int channels = in.channels();
+  if (job.output_kind) job.output_kind(in, type, channels);
+  io::check_writable(out, type, channels);
+}
+
+// The image `p` holds for the job's extra output `j`; throws, naming `input`, when it has none.
+const HostImage& extra_image(const Processed& p, std::size_t j, const BatchJob& job,
+                             const std::string& input) {
+  const auto x = std::find_if(p.extras.begin(), p.extras.end(),
+                              [j](const ExtraImage& e) { return e.output == j; });
+  if (x == p.extras.end()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "'" + input + "': no " + job.extra_outputs[j].name + " image was made");
+  }
+  return x->image;
+}
+
+// Report fragments shared by the batch entries and the single-file report.
+std::string extra_outputs_json(const BatchJob& job, const std::vector<fs::path>& paths) {
+  std::string j = "{";
+  for (std::size_t k = 0; k < paths.size(); ++k) {
+    j += (k > 0 ? ", " : "") + json_string(job.extra_outputs[k].name) + ": " +
+         json_string(paths[k].string());
+  }
+  return j + "}";
+}
+
+std::string milliseconds_json(double read, double compute, double write) {
+  return "{\"read\": " + json_number(read) + ", \"compute\": " + json_number(compute) +
+         ", \"write\": " + json_number(write) + "}";
+}
+
 }  // namespace
 
 const char* const kBatchHelp =
@@ -444,7 +494,7 @@ void add_paths_option(CLI::App& app, std::vector<std::string>& paths) {
       ->required();
 }
 
-void add_batch_options(CLI::App& app, BatchOptions& o, bool with_report) {
+void add_batch_options(CLI::App& app, BatchOptions& o) {
   const char* const g = "Folders (batch)";
   app.add_flag("-r,--recursive", o.recursive,
                "walk the sub-folders of IN_DIR too and mirror them in OUT_DIR")
@@ -467,12 +517,9 @@ void add_batch_options(CLI::App& app, BatchOptions& o, bool with_report) {
   } catch (const CLI::OptionAlreadyAdded&) {
     app.add_flag("--quiet", o.quiet, quiet_help)->group(g);
   }
-  if (with_report) {
-    app.add_option("--report", o.report,
-                   "write a JSON file listing every input with its status, output, parameters "
-                   "and times")
-        ->group(g);
-  }
+  app.add_option("--report", o.report,
+                 "write a JSON file naming the parameters actually used, the image, backend and "
+                 "times (folders: one entry per input, with its status and outputs)");
   app.add_option("--shard", o.shard,
                  "I/N: process only inputs number i (in sorted order) with i mod N == I, so N "
                  "processes cover every input once (default: from SLURM_ARRAY_TASK_ID and "
@@ -490,15 +537,13 @@ bool is_batch(const std::vector<std::string>& paths) {
   return paths.size() == 2 && fs::is_directory(paths[0], ec);
 }
 
-SingleFile single_file(const std::vector<std::string>& paths, const BatchOptions& o,
-                       bool report_is_batch_only) {
+SingleFile single_file(const std::vector<std::string>& paths, const BatchOptions& o) {
   if (paths.size() != 2) throw UsageError("give IN and OUT");
-  const char* name = o.recursive                                 ? "--recursive"
-                     : !o.ext.empty()                            ? "--ext"
-                     : !o.shard.empty()                          ? "--shard"
-                     : !o.devices.empty()                        ? "--devices"
-                     : report_is_batch_only && !o.report.empty() ? "--report"
-                                                                 : nullptr;
+  const char* name = o.recursive          ? "--recursive"
+                     : !o.ext.empty()     ? "--ext"
+                     : !o.shard.empty()   ? "--shard"
+                     : !o.devices.empty() ? "--devices"
+                                          : nullptr;
   if (name != nullptr) {
     throw UsageError(std::string(name) +
                      " is for folders (IN_DIR OUT_DIR, or several inputs and "
@@ -598,6 +643,11 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
     if (!io::has_writer("x" + x.ext)) {
       throw UsageError(what + ": this build cannot write '" + x.ext + "' files");
     }
+    try {
+      io::check_writable("x" + x.ext, x.type, x.channels);
+    } catch (const Error& e) {
+      throw UsageError(x.option + ": " + e.what());
+    }
     for (const auto& in : ins) {
       if (fs::is_directory(in, ec) && io::same_file(in, x.root)) {
         throw UsageError(what + " is the input folder '" + in + "': the " + x.name +
@@ -605,6 +655,11 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
       }
     }
     out_roots.emplace_back(x.root);
+  }
+  if (!options.report.empty()) {
+    std::vector<std::string> taken(paths);
+    for (const ExtraOutput& x : job.extra_outputs) taken.push_back(x.root);
+    check_report(options.report, taken);
   }
 
   // The compute contexts, before any work: a backend this machine cannot run is a usage error.
@@ -821,10 +876,7 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
           item.ms_read = clock.ms();
           item.image = io::describe(img);
           item.megapixels = 1e-6 * img.width() * img.height();
-          PixelType type = img.type();
-          int channels = img.channels();
-          if (job.output_kind) job.output_kind(img, type, channels);
-          io::check_writable(item.output.string(), type, channels);
+          check_output_kind(job, img, item.output.string());
           decoded.push(Decoded{todo[k], std::move(img)});
         } catch (const std::exception& e) {
           fail(item, e.what());
@@ -874,14 +926,7 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
           if (item.write_output) write(item.output, c->result.image);
           for (std::size_t j = 0; j < item.extras.size(); ++j) {
             if (!item.write_extras[j]) continue;
-            const auto x = std::find_if(c->result.extras.begin(), c->result.extras.end(),
-                                        [j](const ExtraImage& e) { return e.output == j; });
-            if (x == c->result.extras.end()) {
-              throw Error(ErrorCode::kInvalidArgument, "'" + item.input.string() + "': no " +
-                                                           job.extra_outputs[j].name +
-                                                           " image was made");
-            }
-            write(item.extras[j], x->image);
+            write(item.extras[j], extra_image(c->result, j, job, item.input.string()));
           }
           item.ms_write = clock.ms();
           {
@@ -950,21 +995,14 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
         << ", \"status\": " << json_string(to_string(item.status));
       first = false;
       if (!item.output.empty()) j << ", \"output\": " << json_string(item.output.string());
-      if (!item.extras.empty()) {
-        j << ", \"extra_outputs\": {";
-        for (std::size_t k = 0; k < item.extras.size(); ++k) {
-          j << (k > 0 ? ", " : "") << json_string(job.extra_outputs[k].name) << ": "
-            << json_string(item.extras[k].string());
-        }
-        j << "}";
-      }
+      if (!item.extras.empty())
+        j << ", \"extra_outputs\": " << extra_outputs_json(job, item.extras);
       if (!item.reason.empty()) j << ", \"reason\": " << json_string(item.reason);
       if (!item.image.empty()) j << ", \"image\": " << json_string(item.image);
       if (!item.parameters.empty()) j << ", \"parameters\": " << item.parameters;
       if (item.status == Status::kDone) {
-        j << ", \"milliseconds\": {\"read\": " << json_number(item.ms_read)
-          << ", \"compute\": " << json_number(item.ms_compute)
-          << ", \"write\": " << json_number(item.ms_write) << "}";
+        j << ", \"milliseconds\": "
+          << milliseconds_json(item.ms_read, item.ms_compute, item.ms_write);
       }
       j << "}";
     };
@@ -998,6 +1036,77 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
     std::cout << line << std::endl;
   }
   return s;
+}
+
+int run_single(const std::string& program, const SingleFile& files, const std::string& report,
+               const CommonOptions& common, const BatchJob& job) {
+  const std::string& in = files.in;
+  const std::string& out = files.out;
+  std::vector<fs::path> extras;  // the job's extra output files, in BatchJob::extra_outputs order
+  std::vector<std::string> taken{in, out};
+  for (const ExtraOutput& x : job.extra_outputs) {
+    check_output(in, x.root);
+    if (io::same_file(out, x.root)) {
+      throw UsageError(x.option + " '" + x.root + "' is OUT; give another file name");
+    }
+    try {
+      io::check_writable(x.root, x.type, x.channels);
+    } catch (const Error& e) {
+      throw UsageError(x.option + ": " + e.what());
+    }
+    extras.emplace_back(x.root);
+    taken.push_back(x.root);
+  }
+  if (!report.empty()) {
+    check_report(report, taken);
+    const fs::path parent = fs::path(report).parent_path();
+    std::error_code ec;
+    if (!parent.empty() && !fs::is_directory(parent, ec)) {
+      throw UsageError("--report '" + report + "': folder '" + parent.string() +
+                       "' does not exist");
+    }
+  }
+
+  const Log log(program, common.verbose);
+  Context ctx = make_context(common);
+  log.context(ctx);
+
+  Stopwatch clock;
+  const HostImage src = io::read_image(in);
+  const double ms_read = clock.ms();
+  log.info("read '" + in + "' (" + io::describe(src) + ") in " + format_number(ms_read, 3) + " ms");
+  check_output_kind(job, src, out);  // before computing a result OUT could not hold
+
+  clock.restart();
+  const Processed p = job.process(src, ctx);
+  const double ms_compute = clock.ms();
+  log.info((p.summary.empty() ? std::string("computed") : p.summary) + " in " +
+           format_number(ms_compute, 3) + " ms");
+
+  clock.restart();
+  io::write_image(out, p.image);
+  log.info("wrote '" + out + "' in " + format_number(clock.ms(), 3) + " ms");
+  for (std::size_t j = 0; j < extras.size(); ++j) {
+    io::write_image(extras[j].string(), extra_image(p, j, job, in));
+    log.info("wrote the " + job.extra_outputs[j].name + " to '" + extras[j].string() + "'");
+  }
+  const double ms_write = clock.ms();
+  if (report.empty()) return kExitOk;
+
+  std::ostringstream j;
+  j << "{\n  \"program\": " << json_string(program) << ",\n  \"input\": " << json_string(in)
+    << ",\n  \"output\": " << json_string(out);
+  if (!extras.empty()) j << ",\n  \"extra_outputs\": " << extra_outputs_json(job, extras);
+  j << ",\n  \"image\": {\"width\": " << src.width() << ", \"height\": " << src.height()
+    << ", \"channels\": " << src.channels()
+    << ", \"type\": " << json_string(pdeimg::to_string(src.type())) << "}"
+    << ",\n  \"backend\": " << json_string(pdeimg::to_string(ctx.backend()))
+    << ",\n  \"device\": " << json_string(ctx.device_name())
+    << ",\n  \"parameters\": " << (p.parameters.empty() ? "{}" : p.parameters)
+    << ",\n  \"milliseconds\": " << milliseconds_json(ms_read, ms_compute, ms_write) << "\n}\n";
+  write_atomically(report, j.str());
+  log.info("wrote the report '" + report + "'");
+  return kExitOk;
 }
 
 }  // namespace app

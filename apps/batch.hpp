@@ -1,5 +1,7 @@
 // Batch processing for every app: folders (or several files) in, a folder out. Written once here;
 // an app supplies only "process one HostImage into a HostImage, and say which parameters it used".
+// A single IN OUT pair runs the same job through run_single, so both modes compute, check, write
+// and report alike.
 //
 //   input discovery   image files by extension, sorted by relative path (deterministic); other
 //                     files are ignored and counted; names starting with '.' are skipped (they
@@ -50,9 +52,9 @@ struct BatchOptions {
   std::string devices;     ///< --devices 0,1: one CUDA compute worker set per device
 };
 
-/// Adds --recursive, --ext, --overwrite, --jobs, -q, --shard, --devices and (when `with_report`)
-/// --report to `app`.
-void add_batch_options(CLI::App& app, BatchOptions& options, bool with_report = true);
+/// Adds --recursive, --ext, --overwrite, --jobs, -q, --shard, --devices and --report (which also
+/// serves a single IN OUT pair) to `app`.
+void add_batch_options(CLI::App& app, BatchOptions& options);
 
 /// Adds the positional paths: "IN OUT", "IN_DIR OUT_DIR" or "IN1 IN2 ... OUT_DIR".
 void add_paths_option(CLI::App& app, std::vector<std::string>& paths);
@@ -63,14 +65,12 @@ bool is_batch(const std::vector<std::string>& paths);
 
 /// The IN and OUT of a single-file run, after the checks every app makes: exactly two paths, OUT
 /// does not name IN (check_output), and no folder-only option (--recursive, --ext, --shard,
-/// --devices and, when `report_is_batch_only`, --report), which would be silently ignored.
-/// Failures are UsageErrors.
+/// --devices), which would be silently ignored. Failures are UsageErrors.
 struct SingleFile {
   std::string in;
   std::string out;
 };
-SingleFile single_file(const std::vector<std::string>& paths, const BatchOptions& options,
-                       bool report_is_batch_only = true);
+SingleFile single_file(const std::vector<std::string>& paths, const BatchOptions& options);
 
 /// Which shard this process handles: index in [0, count).
 struct Shard {
@@ -94,17 +94,23 @@ struct Processed {
   HostImage image;
   std::string parameters;          ///< a JSON object: the parameters actually used for this image
   std::vector<ExtraImage> extras;  ///< one per BatchJob::extra_outputs entry
+  /// What was computed, in words, for -v in a single-file run ("heat T = 2 (sigma 2): 8 steps of
+  /// dt 0.25 on cpu"); run_single adds the time taken. Empty: nothing to say.
+  std::string summary;
 };
 
 /// A second (third, ...) output of every input, in its own folder tree: ROOT/<relative path of
 /// the main output> with the extension replaced by `ext`. The folder is created when missing; it
 /// must not be an input folder, and none of its files may be one of the main outputs (usage
 /// errors, so e.g. ROOT = OUT_DIR is allowed only when the extensions keep the names apart).
+/// In a single-file run (run_single) `root` is the output file itself.
 struct ExtraOutput {
   std::string name;    ///< e.g. "magnitude": its key in the --report, its name in messages
   std::string option;  ///< the option that named the folder, e.g. "--magnitude", for messages
-  std::string root;    ///< the folder
+  std::string root;    ///< the folder (a single-file run: the file)
   std::string ext;     ///< the format by extension, with its dot, e.g. ".tif"
+  PixelType type = PixelType::kU8;  ///< what its images hold, to refuse a format early
+  int channels = 1;
 };
 
 /// What an app supplies.
@@ -132,6 +138,18 @@ struct BatchSummary {
 BatchSummary run_batch(const std::string& program, const std::vector<std::string>& paths,
                        const BatchOptions& options, const CommonOptions& common,
                        const BatchJob& job);
+
+/// Runs `job` on one IN OUT pair (from single_file) as run_batch runs it on each input: reads IN,
+/// refuses before computing an OUT format that cannot hold the result (job.output_kind), calls
+/// job.process, writes OUT and each extra output (its `root` names the file), and with a
+/// non-empty `report` writes a JSON file (temporary file + rename): input, output and extra
+/// outputs, the image, backend and device, the job's parameters object (as in a batch report)
+/// and the read/compute/write milliseconds. Before reading, usage errors: an extra output that is
+/// IN or OUT, or a format that cannot hold its images; a `report` that names IN, OUT or an extra
+/// output, is a folder or lies in a missing folder. With -v it logs each step and
+/// Processed::summary. Returns kExitOk; a failed read, computation or write throws (exit 1).
+int run_single(const std::string& program, const SingleFile& files, const std::string& report,
+               const CommonOptions& common, const BatchJob& job);
 
 /// JSON text helpers for reports.
 std::string json_string(const std::string& s);

@@ -1,8 +1,7 @@
-// denoise IN OUT: blind Perona–Malik denoising of one image, keeping its bit depth and channels.
-// The numerics (noise estimate, K, stopping time) are pdeimg::perona_malik's defaults; this file
-// parses, reads, calls, writes and reports.
-#include <cstdio>
-#include <fstream>
+// denoise IN OUT: blind Perona–Malik denoising of one image (or of folders), keeping its bit depth
+// and channels. The numerics (noise estimate, K, stopping time) are pdeimg::perona_malik's
+// defaults; this file parses the options and says how to process one image; batch.hpp reads,
+// calls, writes and reports.
 #include <sstream>
 #include <string>
 #include <vector>
@@ -10,7 +9,6 @@
 #include "apps/app_common.hpp"
 #include "apps/batch.hpp"
 #include "pdeimg/error.hpp"
-#include "pdeimg/io.hpp"
 #include "pdeimg/perona_malik.hpp"
 
 int main(int argc, char** argv) {
@@ -25,7 +23,7 @@ int main(int argc, char** argv) {
       "is copied unchanged).",
       "denoise"};
   std::vector<std::string> paths;
-  std::string report_path, diffusivity = "rational", neighbours = "4";
+  std::string diffusivity = "rational", neighbours = "4";
   double noise_sigma = 0, k = 0, k_factor = 0, k_quantile = 0, time = 0, dt = 0, regularize = 0;
   int steps = 0;
   bool per_channel = false;
@@ -80,13 +78,10 @@ int main(int argc, char** argv) {
   cli.add_flag("--per-channel", per_channel,
                "give each colour channel its own diffusivity (default: one shared by all colour "
                "channels, so edges stay aligned)");
-  cli.add_option("--report", report_path,
-                 "write the parameters used, the noise estimate and the time taken to this JSON "
-                 "file (folders: one entry per input, with its status and output)");
   CommonOptions common;
   add_common_options(cli, common);
   BatchOptions batch;
-  add_batch_options(cli, batch, /*with_report=*/false);
+  add_batch_options(cli, batch);
   cli.footer(std::string("Examples:\n  denoise noisy.png clean.png\n  denoise scan.tif out.tif "
                          "--noise-sigma 2570 -v\n  denoise in.png out.png --k 12 --steps 20 "
                          "--diffusivity tukey\n  denoise scans/ clean/ --recursive --report "
@@ -121,116 +116,41 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
-    if (is_batch(paths)) {
-      batch.report = report_path;
-      for (const auto& p : paths) {
-        if (!report_path.empty() && io::same_file(p, report_path)) {
-          throw UsageError("--report '" + report_path + "' names an input or the output folder");
-        }
-      }
-      BatchJob job;
-      job.process = [&params](const HostImage& src, Context& ctx) {
-        Processed p;
-        p.image = HostImage(src.width(), src.height(), src.channels(), src.type());
-        const PeronaMalikReport r = perona_malik(src, p.image, params, ctx);
-        std::ostringstream j;
-        j << "{\"noise_sigma\": " << json_number(r.noise_sigma)
-          << ", \"noise_estimated\": " << (r.noise_estimated ? "true" : "false")
-          << ", \"diffusivity\": " << json_string(to_string(r.diffusivity))
-          << ", \"neighbours\": " << to_string(r.neighbourhood)
-          << ", \"contrast\": " << json_string(to_string(r.contrast))
-          << ", \"k\": " << json_number(r.k) << ", \"steps\": " << r.steps
-          << ", \"dt\": " << json_number(r.dt) << ", \"time\": " << json_number(r.time)
-          << ", \"regularization\": " << json_number(r.regularization)
-          << ", \"colour\": " << json_string(to_string(r.colour))
-          << ", \"backend\": " << json_string(to_string(r.backend)) << "}";
-        p.parameters = j.str();
-        return p;
-      };
-      return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
-    }
-    const SingleFile pair = single_file(paths, batch, /*report_is_batch_only=*/false);
-    const std::string& in = pair.in;
-    const std::string& out = pair.out;
-    if (!report_path.empty() &&
-        (io::same_file(in, report_path) || io::same_file(out, report_path))) {
-      throw UsageError("--report '" + report_path + "' names the input or output image");
-    }
-
-    const Log log(cli.get_name(), common.verbose);
-    Context ctx = make_context(common);
-    log.context(ctx);
-
-    Stopwatch total, clock;
-    const HostImage src = io::read_image(in);
-    const double t_read = clock.ms();
-    log.info("read '" + in + "' (" + io::describe(src) + ") in " + format_number(t_read, 3) +
-             " ms");
-    io::check_writable(out, src.type(),
-                       src.channels());  // before computing what could not be saved
-
-    HostImage dst(src.width(), src.height(), src.channels(), src.type());
-    clock.restart();
-    const PeronaMalikReport r = perona_malik(src, dst, params, ctx);
-    const double t_denoise = clock.ms();
-    std::string noise = r.noise_sigma > 0 || r.noise_estimated
-                            ? "noise sigma " + format_number(r.noise_sigma) +
-                                  (r.noise_estimated ? " (estimated)" : " (given)")
-                            : std::string("noise not needed");
-    std::string kdesc = std::string("K ") + format_number(r.k) + " (" + to_string(r.contrast) + ")";
-    log.info(
-        noise + ", " + kdesc + ", " + to_string(r.diffusivity) + ", " + to_string(r.neighbourhood) +
-        "-neighbour, " + to_string(r.colour) + " colour" +
-        (r.regularization > 0 ? ", regularised sigma " + format_number(r.regularization) : "") +
-        "; T = " + format_number(r.time) + (r.time_from_noise ? " (from the noise)" : "") + " in " +
-        std::to_string(r.steps) + " steps of dt " + format_number(r.dt) + " on " +
-        to_string(r.backend) + " in " + format_number(t_denoise, 3) + " ms");
-    if (r.steps == 0) log.info("nothing to remove: the image is written unchanged");
-
-    clock.restart();
-    io::write_image(out, dst);
-    const double t_write = clock.ms();
-    log.info("wrote '" + out + "' in " + format_number(t_write, 3) + " ms");
-
-    if (!report_path.empty()) {
+    BatchJob job;
+    job.process = [&params](const HostImage& src, Context& ctx) {
+      Processed p;
+      p.image = HostImage(src.width(), src.height(), src.channels(), src.type());
+      const PeronaMalikReport r = perona_malik(src, p.image, params, ctx);
       std::ostringstream j;
-      j << "{\n"
-        << "  \"input\": " << json_string(in) << ",\n"
-        << "  \"output\": " << json_string(out) << ",\n"
-        << "  \"image\": {\"width\": " << src.width() << ", \"height\": " << src.height()
-        << ", \"channels\": " << src.channels()
-        << ", \"type\": " << json_string(to_string(src.type())) << "},\n"
-        << "  \"backend\": " << json_string(to_string(r.backend)) << ",\n"
-        << "  \"device\": " << json_string(ctx.device_name()) << ",\n"
-        << "  \"noise_sigma\": " << json_number(r.noise_sigma) << ",\n"
-        << "  \"noise_estimated\": " << (r.noise_estimated ? "true" : "false") << ",\n"
-        << "  \"diffusivity\": " << json_string(to_string(r.diffusivity)) << ",\n"
-        << "  \"neighbours\": " << to_string(r.neighbourhood) << ",\n"
-        << "  \"contrast\": " << json_string(to_string(r.contrast)) << ",\n"
-        << "  \"k\": " << json_number(r.k) << ",\n"
-        << "  \"steps\": " << r.steps << ",\n"
-        << "  \"dt\": " << json_number(r.dt) << ",\n"
-        << "  \"time\": " << json_number(r.time) << ",\n"
-        << "  \"time_from_noise\": " << (r.time_from_noise ? "true" : "false") << ",\n"
-        << "  \"regularization\": " << json_number(r.regularization) << ",\n"
-        << "  \"colour\": " << json_string(to_string(r.colour)) << ",\n"
-        << "  \"channels_diffused\": " << r.channels << ",\n"
-        << "  \"milliseconds\": {\"read\": " << json_number(t_read)
-        << ", \"denoise\": " << json_number(t_denoise) << ", \"write\": " << json_number(t_write)
-        << ", \"total\": " << json_number(total.ms()) << "}\n"
-        << "}\n";
-      const std::string tmp = report_path + ".tmp";
-      {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f << j.str();
-        if (!f) throw Error(ErrorCode::kIo, "cannot write the report '" + report_path + "'");
-      }
-      if (std::rename(tmp.c_str(), report_path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw Error(ErrorCode::kIo, "cannot write the report '" + report_path + "'");
-      }
-      log.info("wrote the report '" + report_path + "'");
-    }
-    return kExitOk;
+      j << "{\"noise_sigma\": " << json_number(r.noise_sigma)
+        << ", \"noise_estimated\": " << (r.noise_estimated ? "true" : "false")
+        << ", \"diffusivity\": " << json_string(to_string(r.diffusivity))
+        << ", \"neighbours\": " << to_string(r.neighbourhood)
+        << ", \"contrast\": " << json_string(to_string(r.contrast))
+        << ", \"k\": " << json_number(r.k) << ", \"steps\": " << r.steps
+        << ", \"dt\": " << json_number(r.dt) << ", \"time\": " << json_number(r.time)
+        << ", \"time_from_noise\": " << (r.time_from_noise ? "true" : "false")
+        << ", \"regularization\": " << json_number(r.regularization)
+        << ", \"colour\": " << json_string(to_string(r.colour))
+        << ", \"channels_diffused\": " << r.channels
+        << ", \"backend\": " << json_string(to_string(r.backend)) << "}";
+      p.parameters = j.str();
+      const std::string noise = r.noise_sigma > 0 || r.noise_estimated
+                                    ? "noise sigma " + format_number(r.noise_sigma) +
+                                          (r.noise_estimated ? " (estimated)" : " (given)")
+                                    : std::string("noise not needed");
+      p.summary =
+          std::string(r.steps == 0 ? "nothing to remove, the image is written unchanged: " : "") +
+          noise + ", K " + format_number(r.k) + " (" + to_string(r.contrast) + "), " +
+          to_string(r.diffusivity) + ", " + to_string(r.neighbourhood) + "-neighbour, " +
+          to_string(r.colour) + " colour" +
+          (r.regularization > 0 ? ", regularised sigma " + format_number(r.regularization) : "") +
+          "; T = " + format_number(r.time) + (r.time_from_noise ? " (from the noise)" : "") +
+          " in " + std::to_string(r.steps) + " steps of dt " + format_number(r.dt) + " on " +
+          to_string(r.backend);
+      return p;
+    };
+    if (is_batch(paths)) return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
+    return run_single(cli.get_name(), single_file(paths, batch), batch.report, common, job);
   });
 }

@@ -1,5 +1,6 @@
-// edges IN OUT: Canny edge detection of one image into an 8-bit 0/255 edge map. The numerics are
-// pdeimg::canny; this file parses, reads, calls, writes.
+// edges IN OUT: Canny edge detection of one image (or of folders) into an 8-bit 0/255 edge map. The
+// numerics are pdeimg::canny; this file parses the options and says how to process one image;
+// batch.hpp reads, calls, writes and reports.
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -99,106 +100,73 @@ int main(int argc, char** argv) {
       throw UsageError("--low (" + format_number(low) + ") must not exceed --high (" +
                        format_number(high) + ")");
     }
-    if (is_batch(paths)) {
-      BatchJob job;
-      if (!magnitude_path.empty()) {
-        job.extra_outputs.push_back({"magnitude", "--magnitude", magnitude_path, ".tif"});
-      }
-      job.output_kind = [](const HostImage&, PixelType& type, int& channels) {
-        type = PixelType::kU8;
-        channels = 1;
-      };
-      const bool with_magnitude = !magnitude_path.empty();
-      job.process = [&params, with_magnitude](const HostImage& src, Context& ctx) {
-        Processed p;
-        p.image = HostImage(src.width(), src.height(), 1, PixelType::kU8);
-        CannyImages extra;
-        if (with_magnitude) {
-          p.extras.push_back({0, HostImage(src.width(), src.height(), 1, PixelType::kF32)});
-          extra.magnitude = p.extras.back().image;
-        }
-        const CannyReport r = canny(src, p.image, extra, params, ctx);
-        p.parameters =
-            std::string("{\"smoothing\": ") +
-            json_string(r.smoothing == CannySmoothing::kPeronaMalik ? "perona-malik" : "heat") +
-            ", \"smoothing_time\": " + json_number(r.smoothing_time) +
-            ", \"smoothing_steps\": " + std::to_string(r.smoothing_steps) +
-            ", \"operator\": " + json_string(to_string(params.op)) + ", \"thresholds\": " +
-            json_string(params.thresholds == ThresholdMode::kQuantile ? "quantile" : "absolute") +
-            ", \"low\": " + json_number(r.low) + ", \"high\": " + json_number(r.high) +
-            ", \"backend\": " + json_string(to_string(r.backend)) + "}";
-        return p;
-      };
-      return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
+    BatchJob job;
+    if (!magnitude_path.empty()) {
+      job.extra_outputs.push_back(
+          {"magnitude", "--magnitude", magnitude_path, ".tif", PixelType::kF32, 1});
     }
-    const SingleFile pair = single_file(paths, batch);
-    const std::string& in = pair.in;
-    const std::string& out = pair.out;
+    job.output_kind = [](const HostImage&, PixelType& type, int& channels) {
+      type = PixelType::kU8;
+      channels = 1;
+    };
+    const bool with_magnitude = !magnitude_path.empty();
+    job.process = [&params, with_magnitude](const HostImage& src, Context& ctx) {
+      Processed p;
+      p.image = HostImage(src.width(), src.height(), 1, PixelType::kU8);
+      CannyImages extra;
+      if (with_magnitude) {
+        p.extras.push_back({0, HostImage(src.width(), src.height(), 1, PixelType::kF32)});
+        extra.magnitude = p.extras.back().image;
+      }
+      const CannyReport r = canny(src, p.image, extra, params, ctx);
+      const bool pm = r.smoothing == CannySmoothing::kPeronaMalik;
+      const bool quantiles = params.thresholds == ThresholdMode::kQuantile;
+      // The quantiles asked for (canny's defaults when not given).
+      const double low_q = std::isnan(params.low) ? 0.8 : params.low;
+      const double high_q = std::isnan(params.high) ? 0.9 : params.high;
+      p.parameters = std::string("{\"smoothing\": ") + json_string(to_string(r.smoothing)) +
+                     ", \"smoothing_time\": " + json_number(r.smoothing_time) +
+                     ", \"smoothing_steps\": " + std::to_string(r.smoothing_steps) +
+                     (pm ? ", \"k\": " + json_number(r.perona_malik.k)
+                         : ", \"sigma\": " + json_number(std::sqrt(2.0 * r.smoothing_time))) +
+                     ", \"operator\": " + json_string(to_string(params.op)) +
+                     ", \"thresholds\": " + json_string(quantiles ? "quantile" : "absolute") +
+                     (quantiles ? ", \"low_quantile\": " + json_number(low_q) +
+                                      ", \"high_quantile\": " + json_number(high_q)
+                                : std::string()) +
+                     ", \"low\": " + json_number(r.low) + ", \"high\": " + json_number(r.high) +
+                     ", \"backend\": " + json_string(to_string(r.backend)) + "}";
+      long long count = 0;
+      for (int y = 0; y < p.image.height(); ++y) {
+        const std::uint8_t* row = p.image.row<const std::uint8_t>(y);
+        for (int x = 0; x < p.image.width(); ++x) count += row[x] != 0;
+      }
+      std::string smoothing = "no smoothing";
+      if (pm) {
+        smoothing = "perona-malik K " + format_number(r.perona_malik.k) + ", T " +
+                    format_number(r.smoothing_time) + " in " + std::to_string(r.smoothing_steps) +
+                    " steps";
+      } else if (r.smoothing_steps > 0) {
+        smoothing = "heat T " + format_number(r.smoothing_time) + " (sigma " +
+                    format_number(std::sqrt(2.0 * r.smoothing_time)) + ") in " +
+                    std::to_string(r.smoothing_steps) + " steps";
+      }
+      p.summary =
+          smoothing + ", " + to_string(params.op) + " gradient, thresholds low " +
+          format_number(r.low) + " high " + format_number(r.high) + " (Sobel scale" +
+          (quantiles ? ", from quantiles " + format_number(low_q) + "/" + format_number(high_q)
+                     : std::string()) +
+          "): " + std::to_string(count) + " edge pixels on " + to_string(r.backend);
+      return p;
+    };
+    if (is_batch(paths)) return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
+
+    const SingleFile files = single_file(paths, batch);
     try {
-      io::check_writable(out, PixelType::kU8, 1);
+      io::check_writable(files.out, PixelType::kU8, 1);  // the edge map: known before reading
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
-    if (!magnitude_path.empty()) {
-      check_output(in, magnitude_path);
-      if (io::same_file(out, magnitude_path)) {
-        throw UsageError("--magnitude '" + magnitude_path + "' is OUT; give another file name");
-      }
-      try {
-        io::check_writable(magnitude_path, PixelType::kF32, 1);
-      } catch (const Error& e) {
-        throw UsageError(std::string("--magnitude: ") + e.what());
-      }
-    }
-
-    const Log log(cli.get_name(), common.verbose);
-    Context ctx = make_context(common);
-    log.context(ctx);
-
-    Stopwatch clock;
-    const HostImage src = io::read_image(in);
-    log.info("read '" + in + "' (" + io::describe(src) + ") in " + format_number(clock.ms(), 3) +
-             " ms");
-
-    HostImage edges(src.width(), src.height(), 1, PixelType::kU8);
-    HostImage magnitude;
-    CannyImages extra;
-    if (!magnitude_path.empty()) {
-      magnitude = HostImage(src.width(), src.height(), 1, PixelType::kF32);
-      extra.magnitude = magnitude;
-    }
-    clock.restart();
-    const CannyReport report = canny(src, edges, extra, params, ctx);
-    long long count = 0;
-    for (int y = 0; y < edges.height(); ++y) {
-      const std::uint8_t* row = edges.row<const std::uint8_t>(y);
-      for (int x = 0; x < edges.width(); ++x) count += row[x] != 0;
-    }
-    std::string smoothing = "no smoothing";
-    if (report.smoothing == CannySmoothing::kPeronaMalik) {
-      smoothing = "perona-malik K " + format_number(report.perona_malik.k) + ", T " +
-                  format_number(report.smoothing_time) + " in " +
-                  std::to_string(report.smoothing_steps) + " steps";
-    } else if (report.smoothing_steps > 0) {
-      smoothing = "heat T " + format_number(report.smoothing_time) + " (sigma " +
-                  format_number(std::sqrt(2.0 * report.smoothing_time)) + ") in " +
-                  std::to_string(report.smoothing_steps) + " steps";
-    }
-    log.info(smoothing + ", " + to_string(params.op) + " gradient, thresholds low " +
-             format_number(report.low) + " high " + format_number(report.high) + " (Sobel scale" +
-             (quantiles ? ", from quantiles " + format_number(std::isnan(low) ? 0.8 : low) + "/" +
-                              format_number(std::isnan(high) ? 0.9 : high)
-                        : std::string()) +
-             "): " + std::to_string(count) + " edge pixels on " + to_string(report.backend) +
-             " in " + format_number(clock.ms(), 3) + " ms");
-
-    clock.restart();
-    io::write_image(out, edges);
-    log.info("wrote '" + out + "' in " + format_number(clock.ms(), 3) + " ms");
-    if (!magnitude_path.empty()) {
-      io::write_image(magnitude_path, magnitude);
-      log.info("wrote the magnitude to '" + magnitude_path + "'");
-    }
-    return kExitOk;
+    return run_single(cli.get_name(), files, batch.report, common, job);
   });
 }

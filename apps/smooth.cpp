@@ -1,5 +1,6 @@
-// smooth IN OUT --sigma S | --time T: heat-equation smoothing of one image, keeping its bit depth
-// and channels. The numerics are pdeimg::heat_smooth; this file parses, reads, calls, writes.
+// smooth IN OUT --sigma S | --time T: heat-equation smoothing of one image (or of folders), keeping
+// its bit depth and channels. The numerics are pdeimg::heat_smooth; this file parses the options
+// and says how to process one image; batch.hpp reads, calls, writes and reports.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -8,7 +9,6 @@
 #include "apps/batch.hpp"
 #include "pdeimg/error.hpp"
 #include "pdeimg/heat.hpp"
-#include "pdeimg/io.hpp"
 
 int main(int argc, char** argv) {
   using namespace pdeimg;
@@ -50,47 +50,22 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
-    if (is_batch(paths)) {
-      BatchJob job;
-      job.process = [&params](const HostImage& src, Context& ctx) {
-        Processed p;
-        p.image = HostImage(src.width(), src.height(), src.channels(), src.type());
-        const HeatReport r = heat_smooth(src, p.image, params, ctx);
-        p.parameters = "{\"time\": " + json_number(r.time) +
-                       ", \"sigma\": " + json_number(std::sqrt(2.0 * r.time)) +
-                       ", \"steps\": " + std::to_string(r.steps) +
-                       ", \"dt\": " + json_number(r.dt) +
-                       ", \"backend\": " + json_string(to_string(r.backend)) + "}";
-        return p;
-      };
-      return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
-    }
-    const SingleFile pair = single_file(paths, batch);
-    const std::string& in = pair.in;
-    const std::string& out = pair.out;
-
-    const Log log(cli.get_name(), common.verbose);
-    Context ctx = make_context(common);
-    log.context(ctx);
-
-    Stopwatch clock;
-    const HostImage src = io::read_image(in);
-    log.info("read '" + in + "' (" + io::describe(src) + ") in " + format_number(clock.ms(), 3) +
-             " ms");
-    // Refuse before computing a result OUT's format could not hold (e.g. 16 bits into .jpg).
-    io::check_writable(out, src.type(), src.channels());
-
-    HostImage dst(src.width(), src.height(), src.channels(), src.type());
-    clock.restart();
-    const HeatReport report = heat_smooth(src, dst, params, ctx);
-    log.info("heat T = " + format_number(report.time) + " (sigma " +
-             format_number(std::sqrt(2.0 * report.time)) + "): " + std::to_string(report.steps) +
-             " steps of dt " + format_number(report.dt) + " on " + to_string(report.backend) +
-             " in " + format_number(clock.ms(), 3) + " ms");
-
-    clock.restart();
-    io::write_image(out, dst);
-    log.info("wrote '" + out + "' in " + format_number(clock.ms(), 3) + " ms");
-    return kExitOk;
+    BatchJob job;
+    job.process = [&params](const HostImage& src, Context& ctx) {
+      Processed p;
+      p.image = HostImage(src.width(), src.height(), src.channels(), src.type());
+      const HeatReport r = heat_smooth(src, p.image, params, ctx);
+      const double sigma_used = std::sqrt(2.0 * r.time);
+      p.parameters = "{\"time\": " + json_number(r.time) +
+                     ", \"sigma\": " + json_number(sigma_used) +
+                     ", \"steps\": " + std::to_string(r.steps) + ", \"dt\": " + json_number(r.dt) +
+                     ", \"backend\": " + json_string(to_string(r.backend)) + "}";
+      p.summary = "heat T = " + format_number(r.time) + " (sigma " + format_number(sigma_used) +
+                  "): " + std::to_string(r.steps) + " steps of dt " + format_number(r.dt) + " on " +
+                  to_string(r.backend);
+      return p;
+    };
+    if (is_batch(paths)) return run_batch(cli.get_name(), paths, batch, common, job).exit_status;
+    return run_single(cli.get_name(), single_file(paths, batch), batch.report, common, job);
   });
 }

@@ -1,5 +1,6 @@
-// Harness for the end-to-end app tests: a fixture with a fresh temporary folder per test and a
-// runner that starts a built binary with stdout and stderr captured.
+// Harness for the end-to-end app tests: a fixture with a fresh temporary folder per test, a runner
+// that starts a built binary with stdout and stderr captured, and helpers that compare an app's
+// single-file --report with its batch --report.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <iterator>
 #include <ostream>
 #include <random>
+#include <set>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -37,6 +39,22 @@ struct AppResult {
 inline std::string slurp(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+/// The JSON object that follows the first `"key": ` in `json` at or after `from`, from its '{' to
+/// the matching '}' (the reports hold no braces inside strings); empty when there is none.
+inline std::string json_object(const std::string& json, const std::string& key,
+                               std::size_t from = 0) {
+  const std::string tag = "\"" + key + "\": {";
+  const std::size_t start = json.find(tag, from);
+  if (start == std::string::npos) return {};
+  const std::size_t open = start + tag.size() - 1;
+  int depth = 0;
+  for (std::size_t i = open; i < json.size(); ++i) {
+    depth += json[i] == '{' ? 1 : json[i] == '}' ? -1 : 0;
+    if (depth == 0) return json.substr(open, i - open + 1);
+  }
+  return {};
 }
 
 /// A fixture with its own temporary folder `dir_`, named after the test and removed afterwards.
@@ -104,6 +122,84 @@ class AppTest : public ::testing::Test {
     std::filesystem::remove(out_file);
     std::filesystem::remove(err_file);
     return r;
+  }
+
+  /// The --report files of one image run both ways: `exe IN OUT --report ... args...
+  /// single_args...` and `exe DIR OUT_DIR --report ... args... batch_args...`, DIR holding only a
+  /// copy of IN under its own name. Expects both runs to succeed, the single-file report to name
+  /// IN, OUT, the device and the read/compute/write times, no temporary file to be left, and the
+  /// two "parameters" objects to be equal (returned in `parameters`).
+  struct Reports {
+    std::string single;
+    std::string batch;
+    std::string parameters;
+  };
+  Reports reports_of_both_modes(const std::string& exe, const std::string& in,
+                                const std::vector<std::string>& args,
+                                const std::vector<std::string>& single_args = {},
+                                const std::vector<std::string>& batch_args = {}) const {
+    namespace fs = std::filesystem;
+    const fs::path batch_in = dir_ / "batch_in";
+    fs::remove_all(batch_in);  // what an earlier call left
+    fs::remove_all(dir_ / "batch_out");
+    fs::create_directories(batch_in);
+    fs::copy_file(in, batch_in / fs::path(in).filename());
+    const auto run_with = [&](std::vector<std::string> a, const std::vector<std::string>& more,
+                              const std::string& report) {
+      a.insert(a.end(), {"--report", report});
+      a.insert(a.end(), args.begin(), args.end());
+      a.insert(a.end(), more.begin(), more.end());
+      const AppResult r = run(exe, a);
+      EXPECT_EQ(r.status, 0) << r.err;
+      return slurp(report);
+    };
+    Reports reports;
+    const std::string out = path("single" + fs::path(in).extension().string());
+    reports.single = run_with({in, out}, single_args, path("single.json"));
+    reports.batch =
+        run_with({batch_in.string(), path("batch_out")}, batch_args, path("batch.json"));
+    for (const std::string& key :
+         {"\"input\": \"" + in + "\"", "\"output\": \"" + out + "\"", std::string("\"device\": \""),
+          std::string("\"milliseconds\": {\"read\": ")}) {
+      EXPECT_NE(reports.single.find(key), std::string::npos) << key << " missing in\n"
+                                                             << reports.single;
+    }
+    for (const std::string& name : files()) EXPECT_NE(name[0], '.') << name << " left behind";
+    reports.parameters = json_object(reports.single, "parameters");
+    EXPECT_NE(reports.parameters, "") << reports.single;
+    EXPECT_EQ(reports.parameters, json_object(reports.batch, "parameters")) << reports.batch;
+    return reports;
+  }
+
+  /// Expects `exe IN OUT args... --report X` to be a usage error (exit 2) that writes nothing, for
+  /// X = IN, X = OUT and X = each of `more` (other outputs): the test folder keeps its files and IN
+  /// its content.
+  void expect_report_naming_an_image_refused(const std::string& exe, const std::string& in,
+                                             const std::string& out,
+                                             const std::vector<std::string>& args,
+                                             const std::vector<std::string>& more = {}) const {
+    const std::set<std::string> files_before = files();
+    const std::string before = slurp(in);
+    std::vector<std::string> names{in, out};
+    names.insert(names.end(), more.begin(), more.end());
+    for (const std::string& report : names) {
+      std::vector<std::string> a{in, out, "--report", report};
+      a.insert(a.end(), args.begin(), args.end());
+      const AppResult r = run(exe, a);
+      EXPECT_EQ(r.status, 2) << report << ": " << r.err;
+      EXPECT_NE(r.err.find("--report"), std::string::npos) << r.err;
+      EXPECT_EQ(files(), files_before) << "--report " << report << " wrote a file";
+      EXPECT_EQ(slurp(in), before);
+    }
+  }
+
+  /// The names of the files in the test folder (hidden ones included).
+  std::set<std::string> files() const {
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      names.insert(e.path().filename().string());
+    }
+    return names;
   }
 
   std::filesystem::path dir_;

@@ -295,8 +295,12 @@ TEST_F(Batch, UsageErrorsExitTwoAndInputsAreNeverOverwritten) {
   EXPECT_NE(mag_file.err.find("looks like an image file name"), std::string::npos) << mag_file.err;
   EXPECT_FALSE(fs::exists(path("m.tif")));
   // Folder options on one IN OUT pair would be ignored: refused.
-  EXPECT_EQ(smooth({a, path("one.png"), "--report", path("r.json")}).status, 2);
+  EXPECT_EQ(smooth({a, path("one.png"), "--ext", "tif"}).status, 2);
   EXPECT_EQ(smooth({a, path("one.png"), "--shard", "0/2"}).status, 2);
+  // A --report that would replace an input or name the output folder: refused before any work.
+  EXPECT_EQ(smooth({in_.string(), path("o"), "--report", a}).status, 2);
+  EXPECT_EQ(smooth({in_.string(), path("o"), "--report", path("o")}).status, 2);
+  EXPECT_FALSE(fs::exists(path("o")));
   // --devices: numbers or "all", and only with a backend that has devices.
   const auto devices = [&](const std::string& list, const std::string& backend) {
     return run(PDEIMG_SMOOTH_EXE,

@@ -116,7 +116,7 @@ TEST_F(DenoiseApp, VerboseAndReportNameTheParametersUsed) {
   const std::string json = slurp(path("r.json"));
   for (const char* key : {"\"noise_sigma\"", "\"noise_estimated\": true", "\"k\"", "\"steps\"",
                           "\"dt\"", "\"time\"", "\"diffusivity\": \"rational\"", "\"milliseconds\"",
-                          "\"denoise\"", "\"backend\": \"cpu\"", "\"type\": \"uint8\""})
+                          "\"compute\"", "\"backend\": \"cpu\"", "\"type\": \"uint8\""})
     EXPECT_NE(json.find(key), std::string::npos) << key << " missing in\n" << json;
   // Giving what the report says reproduces the output exactly (no estimate needed).
   Context ctx(Backend::kCpu);
@@ -127,6 +127,27 @@ TEST_F(DenoiseApp, VerboseAndReportNameTheParametersUsed) {
   ASSERT_EQ(r2.status, 0) << r2.err;
   EXPECT_LE(test::max_abs_diff(io::read_image(path("out.png")), io::read_image(path("out2.png"))),
             1.0);
+}
+
+TEST_F(DenoiseApp, ReportListsTheParametersTheBatchReportLists) {
+  io::write_image(path("in.png"), noisy_picture(4, PixelType::kU16));
+  const Reports r = reports_of_both_modes(PDEIMG_DENOISE_EXE, path("in.png"),
+                                          {"--backend", "cpu", "--diffusivity", "tukey"});
+  for (const char* key :
+       {"\"noise_estimated\": true", "\"diffusivity\": \"tukey\"", "\"time_from_noise\": true",
+        "\"channels_diffused\": 3", "\"colour\": \"coupled\"", "\"backend\": \"cpu\""})
+    EXPECT_NE(r.parameters.find(key), std::string::npos) << key << " missing in " << r.parameters;
+  // Explicit K and steps: no noise needed, the time not from the noise.
+  const Reports e = reports_of_both_modes(PDEIMG_DENOISE_EXE, path("in.png"),
+                                          {"--backend", "cpu", "--k", "3000", "--steps", "4"});
+  for (const char* key : {"\"noise_estimated\": false", "\"contrast\": \"absolute\"", "\"k\": 3000",
+                          "\"steps\": 4", "\"time_from_noise\": false"})
+    EXPECT_NE(e.parameters.find(key), std::string::npos) << key << " missing in " << e.parameters;
+}
+
+TEST_F(DenoiseApp, ReportNamingTheInputOrTheOutputIsAUsageError) {
+  io::write_image(path("in.png"), noisy_picture(1, PixelType::kU8));
+  expect_report_naming_an_image_refused(PDEIMG_DENOISE_EXE, path("in.png"), path("out.png"), {});
 }
 
 TEST_F(DenoiseApp, OptionsReachTheLibrary) {

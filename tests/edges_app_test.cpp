@@ -133,6 +133,42 @@ TEST_F(EdgesApp, VerboseReportsThresholdsAndCount) {
   EXPECT_NE(r.out.find("edge pixels"), std::string::npos) << r.out;
 }
 
+TEST_F(EdgesApp, ReportListsTheParametersTheBatchReportListsAndTheMagnitude) {
+  const HostImage in = picture(3, PixelType::kU16);
+  io::write_image(path("in.png"), in);
+  const Reports r = reports_of_both_modes(
+      PDEIMG_EDGES_EXE, path("in.png"), {"--backend", "cpu", "-q", "--low", "0.75"},
+      {"--magnitude", path("m.tif")}, {"--magnitude", path("mags")});
+  for (const char* key :
+       {"{\"smoothing\": \"heat\", \"smoothing_time\": 0.5, \"smoothing_steps\": ",
+        "\"sigma\": 1, \"operator\": \"sobel\", \"thresholds\": \"quantile\", "
+        "\"low_quantile\": 0.75, \"high_quantile\": 0.9",
+        "\"low\": ", "\"high\": ", "\"backend\": \"cpu\""})
+    EXPECT_NE(r.parameters.find(key), std::string::npos) << key << " missing in " << r.parameters;
+  // The magnitude next to the edge map: listed in the report, the library's own.
+  EXPECT_NE(r.single.find("\"extra_outputs\": {\"magnitude\": \"" + path("m.tif") + "\"}"),
+            std::string::npos)
+      << r.single;
+  CannyParams q;
+  q.thresholds = ThresholdMode::kQuantile;
+  q.low = 0.75;
+  HostImage mag;
+  EXPECT_TRUE(identical(io::read_image(path("single.png")), library_edges(in, q, &mag)));
+  EXPECT_TRUE(identical(io::read_image(path("m.tif")), mag));
+  // Perona–Malik smoothing reports its K; absolute default thresholds their values.
+  const Reports pm = reports_of_both_modes(PDEIMG_EDGES_EXE, path("in.png"),
+                                           {"--backend", "cpu", "--smooth", "perona-malik"});
+  for (const char* key : {"{\"smoothing\": \"perona-malik\"", "\"k\": ",
+                          "\"thresholds\": \"absolute\", \"low\": 6553.5, \"high\": 13107"})
+    EXPECT_NE(pm.parameters.find(key), std::string::npos) << key << " missing in " << pm.parameters;
+}
+
+TEST_F(EdgesApp, ReportNamingTheInputTheOutputOrTheMagnitudeIsAUsageError) {
+  io::write_image(path("in.png"), picture(1, PixelType::kU8));
+  expect_report_naming_an_image_refused(PDEIMG_EDGES_EXE, path("in.png"), path("out.png"),
+                                        {"--magnitude", path("m.tif")}, {path("m.tif")});
+}
+
 TEST_F(EdgesApp, BadInputAndUsageErrors) {
   io::write_image(path("in.png"), picture(1, PixelType::kU8));
   const std::string in = path("in.png");

@@ -131,6 +131,26 @@ TEST_F(SmoothApp, VerbosePrintsBackendDeviceStepsAndTimes) {
   EXPECT_TRUE(smooth({path("in.png"), path("out2.png"), "--sigma", "2"}).out.empty());
 }
 
+// --- the report: what the batch report says for the same input ------------------------------
+
+TEST_F(SmoothApp, ReportListsTheParametersTheBatchReportLists) {
+  io::write_image(path("in.png"), picture(3, PixelType::kU16));
+  const Reports r = reports_of_both_modes(PDEIMG_SMOOTH_EXE, path("in.png"),
+                                          {"--sigma", "1.5", "--backend", "cpu"});
+  // T = 1.5^2 / 2, exactly.
+  EXPECT_NE(r.parameters.find("{\"time\": 1.125, \"sigma\": 1.5, \"steps\": " +
+                              std::to_string(heat_steps_for(1.125))),
+            std::string::npos)
+      << r.parameters;
+  EXPECT_NE(r.single.find("\"channels\": 3, \"type\": \"uint16\""), std::string::npos) << r.single;
+}
+
+TEST_F(SmoothApp, ReportNamingTheInputOrTheOutputIsAUsageError) {
+  io::write_image(path("in.png"), picture(1, PixelType::kU8));
+  expect_report_naming_an_image_refused(PDEIMG_SMOOTH_EXE, path("in.png"), path("out.png"),
+                                        {"--sigma", "1"});
+}
+
 TEST_F(SmoothApp, HelpExitsZeroAndDocumentsTheOptions) {
   const Result r = smooth({"--help"});
   EXPECT_EQ(r.status, 0);
