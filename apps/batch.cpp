@@ -460,7 +460,7 @@ const char* const kBatchHelp =
     "run. "
     "Ctrl-C (SIGINT) or SIGTERM stops after the images in flight; the exit status is then 128 + "
     "the signal number (130, 143). --shard I/N processes input number i of the sorted list when "
-    "i mod N == I.";
+    "i mod N == I (--shard-by bytes: shards of about equal bytes instead).";
 
 std::string json_string(const std::string& s) {
   std::string o = "\"";
@@ -525,6 +525,13 @@ void add_batch_options(CLI::App& app, BatchOptions& o) {
                  "processes cover every input once (default: from SLURM_ARRAY_TASK_ID and "
                  "SLURM_ARRAY_TASK_COUNT when set)")
       ->group(g);
+  app.add_option("--shard-by", o.shard_by,
+                 "how --shard deals the inputs: count (input i to shard i mod N) or bytes (the "
+                 "largest files first, each to the shard with the fewest bytes so far: shards of "
+                 "about equal work when the images differ in size)")
+      ->check(CLI::IsMember({"count", "bytes"}))
+      ->capture_default_str()
+      ->group(g);
   app.add_option("--devices", o.devices,
                  "CUDA devices to use, e.g. 0,1, or all: two compute workers on each (default: "
                  "device 0 when the backend is CUDA)")
@@ -551,6 +558,26 @@ SingleFile single_file(const std::vector<std::string>& paths, const BatchOptions
   }
   check_output(paths[0], paths[1]);
   return {paths[0], paths[1]};
+}
+
+std::vector<int> deal_shards(const std::vector<std::uintmax_t>& bytes, int count, bool by_bytes) {
+  std::vector<int> owner(bytes.size(), 0);
+  if (count <= 1) return owner;
+  if (!by_bytes) {
+    for (std::size_t i = 0; i < bytes.size(); ++i) owner[i] = static_cast<int>(i % count);
+    return owner;
+  }
+  std::vector<std::size_t> order(bytes.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return bytes[a] > bytes[b]; });
+  std::vector<std::uintmax_t> load(static_cast<std::size_t>(count), 0);
+  for (const std::size_t i : order) {
+    const auto least = std::min_element(load.begin(), load.end());  // first of equals
+    *least += bytes[i];
+    owner[i] = static_cast<int>(least - load.begin());
+  }
+  return owner;
 }
 
 Shard resolve_shard(const std::string& option) {
@@ -754,13 +781,22 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
     }
   }
 
-  // This shard's part: input number i of the sorted list when i mod N == I.
+  // This shard's part of the sorted list (deal_shards). By bytes, an unreadable size counts 0:
+  // every process sees the same error on shared storage, and the input fails when read.
   if (shard.count > 1) {
+    const bool by_bytes = options.shard_by == "bytes";
+    std::vector<std::uintmax_t> bytes(items.size(), 0);
+    if (by_bytes) {
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        std::error_code e;
+        const std::uintmax_t b = fs::file_size(items[i].input, e);
+        bytes[i] = e ? 0 : b;
+      }
+    }
+    const std::vector<int> owner = deal_shards(bytes, shard.count, by_bytes);
     std::vector<Item> mine;
     for (std::size_t i = 0; i < items.size(); ++i) {
-      if (static_cast<int>(i % static_cast<std::size_t>(shard.count)) == shard.index) {
-        mine.push_back(std::move(items[i]));
-      }
+      if (owner[i] == shard.index) mine.push_back(std::move(items[i]));
     }
     items = std::move(mine);
   }
@@ -984,9 +1020,10 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
       << ",\n  \"backend\": " << json_string(pdeimg::to_string(contexts[0].backend()))
       << ",\n  \"device\": " << json_string(contexts[0].device_name())
       << ",\n  \"shard\": {\"index\": " << shard.index << ", \"count\": " << shard.count
-      << "},\n  \"summary\": {\"done\": " << s.done << ", \"skipped\": " << s.skipped
-      << ", \"failed\": " << s.failed << ", \"not_run\": " << s.not_run
-      << ", \"ignored\": " << s.ignored << ", \"stale_temporaries_removed\": " << s.stale_removed
+      << ", \"by\": " << json_string(options.shard_by) << "},\n  \"summary\": {\"done\": " << s.done
+      << ", \"skipped\": " << s.skipped << ", \"failed\": " << s.failed
+      << ", \"not_run\": " << s.not_run << ", \"ignored\": " << s.ignored
+      << ", \"stale_temporaries_removed\": " << s.stale_removed
       << ", \"seconds\": " << json_number(s.seconds)
       << ", \"interrupted\": " << (sig != 0 ? "true" : "false") << "},\n  \"inputs\": [";
     bool first = true;

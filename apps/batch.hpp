@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -42,14 +43,15 @@ extern const char* const kBatchHelp;
 
 /// The batch options every app takes.
 struct BatchOptions {
-  bool recursive = false;  ///< --recursive: walk sub-folders and mirror them in OUT_DIR
-  std::string ext;         ///< --ext: output format (e.g. "tif"); empty: the input's own
-  bool overwrite = false;  ///< --overwrite: redo outputs that exist (default: skip them)
-  int jobs = 0;            ///< --jobs: decoding/encoding threads; 0: all hardware threads
-  bool quiet = false;      ///< -q: no progress bar, no summary line
-  std::string report;      ///< --report: JSON file listing every input
-  std::string shard;       ///< --shard I/N
-  std::string devices;     ///< --devices 0,1: one CUDA compute worker set per device
+  bool recursive = false;          ///< --recursive: walk sub-folders and mirror them in OUT_DIR
+  std::string ext;                 ///< --ext: output format (e.g. "tif"); empty: the input's own
+  bool overwrite = false;          ///< --overwrite: redo outputs that exist (default: skip them)
+  int jobs = 0;                    ///< --jobs: decoding/encoding threads; 0: all hardware threads
+  bool quiet = false;              ///< -q: no progress bar, no summary line
+  std::string report;              ///< --report: JSON file listing every input
+  std::string shard;               ///< --shard I/N
+  std::string shard_by = "count";  ///< --shard-by count|bytes: how inputs are dealt to shards
+  std::string devices;             ///< --devices 0,1: one CUDA compute worker set per device
 };
 
 /// Adds --recursive, --ext, --overwrite, --jobs, -q, --shard, --devices and --report (which also
@@ -77,6 +79,12 @@ struct Shard {
   int index = 0;
   int count = 1;
 };
+
+/// The shard (0..count-1) of each input: by "count", input i goes to i mod count; by "bytes", the
+/// inputs in decreasing order of `bytes` (ties: list order) each go to the shard with the fewest
+/// bytes so far (ties: the lowest index), so that shards differ by at most the largest input.
+/// Deterministic: every process given the same list decides alike.
+std::vector<int> deal_shards(const std::vector<std::uintmax_t>& bytes, int count, bool by_bytes);
 
 /// --shard "I/N" when given, else Slurm's SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN,
 /// divided by SLURM_ARRAY_TASK_STEP) and SLURM_ARRAY_TASK_COUNT when set, else 0/1. A malformed

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "apps/batch.hpp"
 #include "pdeimg/canny.hpp"
 #include "pdeimg/context.hpp"
 #include "pdeimg/heat.hpp"
@@ -273,6 +275,61 @@ TEST_F(Batch, ShardsCoverEveryInputExactlyOnce) {
   for (const char* bad : {"4/4", "1", "-1/3", "a/b", "1/0"}) {
     EXPECT_EQ(smooth({in_.string(), path("bad"), "--shard", bad}).status, 2) << bad;
   }
+}
+
+// Dealing by bytes: every input to exactly one shard, the same answer every time, and shards
+// that differ by at most the largest input (the greedy rule's bound); by count, i mod N.
+TEST(DealShards, ByBytesBalancesWithinTheLargestInputAndByCountIsModN) {
+  std::vector<std::uintmax_t> bytes;
+  std::uint32_t s = 7;
+  for (int i = 0; i < 101; ++i) {
+    s = s * 1664525u + 1013904223u;
+    bytes.push_back(1000 + (s >> 8) % (i % 10 == 0 ? 900000 : 50000));  // a few large ones
+  }
+  for (const int n : {2, 3, 7, 16}) {
+    const std::vector<int> owner = app::deal_shards(bytes, n, true);
+    EXPECT_EQ(owner, app::deal_shards(bytes, n, true));
+    std::vector<std::uintmax_t> load(n, 0);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      ASSERT_GE(owner[i], 0);
+      ASSERT_LT(owner[i], n);
+      load[owner[i]] += bytes[i];
+    }
+    const auto [lo, hi] = std::minmax_element(load.begin(), load.end());
+    EXPECT_LE(*hi - *lo, *std::max_element(bytes.begin(), bytes.end())) << n << " shards";
+    const std::vector<int> by_count = app::deal_shards(bytes, n, false);
+    for (std::size_t i = 0; i < bytes.size(); ++i) EXPECT_EQ(by_count[i], static_cast<int>(i % n));
+  }
+  EXPECT_EQ(app::deal_shards(bytes, 1, true), std::vector<int>(bytes.size(), 0));
+  EXPECT_TRUE(app::deal_shards({}, 4, true).empty());
+}
+
+// The same end to end: images of very different sizes, 3 shards by bytes, every input once.
+TEST_F(Batch, ShardsByBytesCoverEveryInputExactlyOnce) {
+  fs::create_directories(in_);
+  std::set<std::string> all;
+  for (int i = 0; i < 14; ++i) {
+    const std::string rel = std::to_string(i) + ".png";
+    const int side = i % 5 == 0 ? 200 : 12 + 3 * i;
+    io::write_image((in_ / rel).string(), picture(side, side, 1, PixelType::kU16, 40u + i));
+    all.insert(rel);
+  }
+  std::set<std::string> seen;
+  std::size_t total = 0;
+  for (int i = 0; i < 3; ++i) {
+    const Result r = smooth({in_.string(), path("bytes"), "--shard", std::to_string(i) + "/3",
+                             "--shard-by", "bytes", "--report", path("r" + std::to_string(i))});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find(" 0 skipped"), std::string::npos) << "shards overlap: " << r.out;
+    EXPECT_NE(slurp(path("r" + std::to_string(i))).find("\"by\": \"bytes\""), std::string::npos);
+  }
+  for (const std::string& f : files_under(path("bytes"))) {
+    seen.insert(f);
+    ++total;
+  }
+  EXPECT_EQ(total, all.size());
+  EXPECT_EQ(seen, all);
+  EXPECT_EQ(smooth({in_.string(), path("x"), "--shard", "0/2", "--shard-by", "pixels"}).status, 2);
 }
 
 TEST_F(Batch, UsageErrorsExitTwoAndInputsAreNeverOverwritten) {
