@@ -7,3 +7,5 @@
 #include "pdeimg/gradient.hpp"
 #include "pdeimg/heat.hpp"
 #include "pdeimg/image.hpp"
+#include "pdeimg/noise.hpp"
+#include "pdeimg/perona_malik.hpp"

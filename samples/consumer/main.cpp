@@ -1,28 +1,80 @@
-// Smooths a synthetic step image with pdeimg and checks the result: the smallest program that
-// uses the installed package. Exit 0 when the library behaved as documented.
+// The smallest program that uses the installed package through the umbrella header: smooths a
+// synthetic step, estimates the noise added to it, denoises it blind and finds its edge, and
+// checks each result. Exit 0 when the library behaved as documented.
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include <pdeimg/pdeimg.hpp>
 
+namespace {
+
+/// Mean squared difference of two 8-bit single-channel images.
+double mse(const pdeimg::HostImage& a, const pdeimg::HostImage& b) {
+  double s = 0;
+  for (int y = 0; y < a.height(); ++y)
+    for (int x = 0; x < a.width(); ++x) {
+      const double d = double(a.row<std::uint8_t>(y)[x]) - b.row<std::uint8_t>(y)[x];
+      s += d * d;
+    }
+  return s / (a.width() * a.height());
+}
+
+}  // namespace
+
 int main() {
   try {
-    pdeimg::HostImage in(64, 48, 1, pdeimg::PixelType::kU8);
-    for (int y = 0; y < in.height(); ++y)
-      for (int x = 0; x < in.width(); ++x) in.row<std::uint8_t>(y)[x] = x < 32 ? 0 : 200;
+    const int w = 64, h = 48;
+    pdeimg::HostImage step(w, h, 1, pdeimg::PixelType::kU8);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) step.row<std::uint8_t>(y)[x] = x < 32 ? 60 : 190;
 
     pdeimg::Context ctx;  // CUDA when available, else CPU
-    pdeimg::HostImage out(in.width(), in.height(), 1, pdeimg::PixelType::kF32);
-    pdeimg::HeatParams params;
-    params.sigma = 2.0;
-    const pdeimg::HeatReport r = pdeimg::heat_smooth(in, out, params, ctx);
+    bool ok = true;
 
+    // Heat: sigma 2 is 16 steps of dt 1/8 and keeps the mean.
+    pdeimg::HostImage smooth(w, h, 1, pdeimg::PixelType::kF32);
+    pdeimg::HeatParams heat;
+    heat.sigma = 2.0;
+    const pdeimg::HeatReport r = pdeimg::heat_smooth(step, smooth, heat, ctx);
     double sum = 0;
-    for (int y = 0; y < out.height(); ++y)
-      for (int x = 0; x < out.width(); ++x) sum += out.row<float>(y)[x];
-    const double mean = sum / (out.width() * out.height());
-    std::printf("backend %s, %d steps, mean %.4f (expected 100)\n", pdeimg::to_string(r.backend),
-                r.steps, mean);
-    return (r.steps == 16 && mean > 99.99 && mean < 100.01) ? 0 : 1;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) sum += smooth.row<float>(y)[x];
+    const double mean = sum / (w * h);
+    std::printf("backend %s: heat %d steps, mean %.4f (expected 125)\n",
+                pdeimg::to_string(r.backend), r.steps, mean);
+    ok = ok && r.steps == 16 && std::fabs(mean - 125.0) < 0.01;
+
+    // Noise of deviation about 10 (sum of 12 uniforms), estimated, then removed blind.
+    pdeimg::HostImage noisy(w, h, 1, pdeimg::PixelType::kU8);
+    std::uint32_t s = 12345u;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        double n = -6.0;
+        for (int i = 0; i < 12; ++i) {
+          s ^= s << 13, s ^= s >> 17, s ^= s << 5;
+          n += (s >> 8) / 16777216.0;
+        }
+        const long v = step.row<std::uint8_t>(y)[x] + std::lround(10.0 * n);
+        noisy.row<std::uint8_t>(y)[x] = static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+      }
+    const pdeimg::NoiseEstimate noise = pdeimg::estimate_noise(noisy, ctx);
+    pdeimg::HostImage clean(w, h, 1, pdeimg::PixelType::kU8);
+    const pdeimg::PeronaMalikReport pm = pdeimg::perona_malik(noisy, clean, {}, ctx);
+    std::printf("noise %.2f (added 10), denoised in %d steps: mse %.1f -> %.1f\n", noise.sigma,
+                pm.steps, mse(noisy, step), mse(clean, step));
+    ok = ok && noise.sigma > 7.0 && noise.sigma < 13.0 && mse(clean, step) < 0.5 * mse(noisy, step);
+
+    // The step's edge: found on the columns next to x = 32, nowhere else.
+    pdeimg::HostImage edges(w, h, 1, pdeimg::PixelType::kU8);
+    pdeimg::canny(step, edges, pdeimg::CannyParams{}, ctx);
+    int on_edge = 0, elsewhere = 0;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        if (edges.row<std::uint8_t>(y)[x] != 0) ++((x == 31 || x == 32) ? on_edge : elsewhere);
+    std::printf("edges: %d pixels at the step, %d elsewhere\n", on_edge, elsewhere);
+    ok = ok && on_edge >= h - 2 && elsewhere == 0;
+    return ok ? 0 : 1;
   } catch (const pdeimg::Error& e) {
     std::fprintf(stderr, "consumer: %s\n", e.what());
     return 1;
