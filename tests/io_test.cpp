@@ -392,5 +392,33 @@ TEST(OpenCvAdapter, HeatSmoothOnMatEqualsTheViewApi) {
   EXPECT_TRUE(identical(expect_f, view_of(f)));
 }
 
+TEST(OpenCvAdapter, PeronaMalikNoiseAndCannyOnMatEqualTheViewApi) {
+  Context ctx(Backend::kCpu);
+  const HostImage in = random_image(41, 23, 3, PixelType::kU16, 0, 65535, 13);
+  const cv::Mat src = mat_of(in);
+
+  HostImage expect(41, 23, 3, PixelType::kU16);
+  const PeronaMalikReport want = perona_malik(in, expect, PeronaMalikParams{}, ctx);
+  cv::Mat dst;
+  const PeronaMalikReport got = perona_malik(src, dst, PeronaMalikParams{}, ctx);
+  ASSERT_EQ(dst.type(), CV_16UC3);
+  EXPECT_EQ(got.steps, want.steps);
+  EXPECT_EQ(got.k, want.k);
+  EXPECT_TRUE(identical(expect, view_of(dst)));
+
+  EXPECT_EQ(estimate_noise(src, ctx).sigma, estimate_noise(in, ctx).sigma);
+
+  CannyParams cp;
+  cp.thresholds = ThresholdMode::kQuantile;
+  cp.low = 0.7;
+  cp.high = 0.9;
+  HostImage expect_edges(41, 23, 1, PixelType::kU8);
+  canny(in, expect_edges, cp, ctx);
+  cv::Mat edges(23, 41, CV_8UC3);  // not an edge map: replaced by one
+  canny(src, edges, cp, ctx);
+  ASSERT_EQ(edges.type(), CV_8UC1);
+  EXPECT_TRUE(identical(expect_edges, view_of(edges)));
+}
+
 }  // namespace
 }  // namespace pdeimg

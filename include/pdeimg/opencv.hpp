@@ -6,10 +6,13 @@
 
 #include <opencv2/core.hpp>
 
+#include "pdeimg/canny.hpp"
 #include "pdeimg/context.hpp"
 #include "pdeimg/error.hpp"
 #include "pdeimg/heat.hpp"
 #include "pdeimg/image.hpp"
+#include "pdeimg/noise.hpp"
+#include "pdeimg/perona_malik.hpp"
 
 namespace pdeimg {
 
@@ -78,10 +81,21 @@ inline cv::Mat mat_of(const ImageView& v) {
   return cv::Mat(v.height, v.width, CV_MAKETYPE(cv_depth_of(v.type), v.channels), v.data, v.pitch);
 }
 
-/// heat_smooth (see heat.hpp) on cv::Mat. `dst` is (re)allocated like `src` unless it already has
-/// src's size and channel count and a supported depth; then its buffer and depth are kept and
-/// the result is converted into it once, at the end (e.g. a CV_32F dst keeps the unrounded
-/// result of a CV_8U src). `dst` may be `src` itself (in place), not a partial overlap.
+namespace detail {
+/// Makes `dst` an output for an operation on `src`: kept when it already has src's size, the
+/// channel count `channels` and a depth pdeimg computes (the result is converted to it), else
+/// (re)allocated with src's size, `channels` and `depth`.
+inline void prepare_output(const cv::Mat& src, cv::Mat& dst, int channels, int depth) {
+  const int d = dst.depth();
+  const bool reusable = !dst.empty() && dst.dims == 2 && dst.rows == src.rows &&
+                        dst.cols == src.cols && dst.channels() == channels &&
+                        (d == CV_8U || d == CV_16U || d == CV_32F);
+  if (!reusable) dst.create(src.rows, src.cols, CV_MAKETYPE(depth, channels));
+}
+}  // namespace detail
+
+/// heat_smooth on cv::Mat: `dst` is reused when it has src's size and channels (any supported
+/// depth; the result is converted to it), else allocated like src.
 ///
 ///   cv::Mat img = cv::imread("in.png", cv::IMREAD_UNCHANGED), out;
 ///   pdeimg::Context ctx;
@@ -90,12 +104,37 @@ inline cv::Mat mat_of(const ImageView& v) {
 inline HeatReport heat_smooth(const cv::Mat& src, cv::Mat& dst, const HeatParams& params,
                               Context& ctx) {
   const ImageView in = view_of(src);
-  const int d = dst.depth();
-  const bool reusable = !dst.empty() && dst.dims == 2 && dst.rows == src.rows &&
-                        dst.cols == src.cols && dst.channels() == src.channels() &&
-                        (d == CV_8U || d == CV_16U || d == CV_32F);
-  if (!reusable) dst.create(src.rows, src.cols, src.type());
+  detail::prepare_output(src, dst, src.channels(), src.depth());
   return heat_smooth(in, view_of(dst), params, ctx);
+}
+
+/// perona_malik on cv::Mat, `dst` as for heat_smooth; with default params, the blind denoiser:
+///
+///   cv::Mat noisy = cv::imread("in.png", cv::IMREAD_UNCHANGED), clean;
+///   pdeimg::perona_malik(noisy, clean, {}, ctx);
+inline PeronaMalikReport perona_malik(const cv::Mat& src, cv::Mat& dst,
+                                      const PeronaMalikParams& params, Context& ctx) {
+  const ImageView in = view_of(src);
+  detail::prepare_output(src, dst, src.channels(), src.depth());
+  return perona_malik(in, view_of(dst), params, ctx);
+}
+
+/// estimate_noise of a cv::Mat.
+inline NoiseEstimate estimate_noise(const cv::Mat& image, Context& ctx,
+                                    AlphaMode alpha = AlphaMode::kPreserve) {
+  return estimate_noise(view_of(image), ctx, alpha);
+}
+
+/// canny on cv::Mat: `edges` becomes (or stays, when it already is one of src's size) a
+/// single-channel 8-bit map, 255 on edges and 0 elsewhere.
+inline CannyReport canny(const cv::Mat& src, cv::Mat& edges, const CannyParams& params,
+                         Context& ctx) {
+  const ImageView in = view_of(src);
+  if (edges.empty() || edges.dims != 2 || edges.rows != src.rows || edges.cols != src.cols ||
+      edges.type() != CV_8UC1) {
+    edges.create(src.rows, src.cols, CV_8UC1);
+  }
+  return canny(in, view_of(edges), params, ctx);
 }
 
 }  // namespace pdeimg
