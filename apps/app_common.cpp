@@ -12,6 +12,7 @@
 
 #include "pdeimg/error.hpp"
 #include "pdeimg/io.hpp"
+#include "pdeimg/version.hpp"
 
 namespace pdeimg {
 namespace app {
@@ -23,6 +24,10 @@ const char* const kExitStatusHelp =
     "device). The input file is never overwritten.";
 
 void add_common_options(CLI::App& app, CommonOptions& options) {
+  app.set_version_flag("--version", app.get_name() + " (pdeimg " + version() + ", source " +
+                                        source_commit() + ", CUDA backend " +
+                                        (cuda_compiled() ? "compiled in" : "not compiled in") +
+                                        ")");
   app.add_option("--backend", options.backend,
                  "where to compute: auto (CUDA when a device is present, else CPU; the "
                  "PDEIMG_BACKEND environment variable overrides), cpu, cuda")

@@ -30,6 +30,7 @@
 
 #include "pdeimg/error.hpp"
 #include "pdeimg/io.hpp"
+#include "pdeimg/version.hpp"
 #include "src/io/temp_name.hpp"
 
 namespace pdeimg {
@@ -461,6 +462,12 @@ const char* const kBatchHelp =
     "Ctrl-C (SIGINT) or SIGTERM stops after the images in flight; the exit status is then 128 + "
     "the signal number (130, 143). --shard I/N processes input number i of the sorted list when "
     "i mod N == I (--shard-by bytes: shards of about equal bytes instead).";
+
+std::string pdeimg_json() {
+  return std::string("{\"version\": ") + json_string(version()) +
+         ", \"source\": " + json_string(source_commit()) +
+         ", \"cuda_compiled\": " + (cuda_compiled() ? "true" : "false") + "}";
+}
 
 std::string json_string(const std::string& s) {
   std::string o = "\"";
@@ -1016,7 +1023,7 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
 
   if (!options.report.empty()) {
     std::ostringstream j;
-    j << "{\n  \"program\": " << json_string(program)
+    j << "{\n  \"program\": " << json_string(program) << ",\n  \"pdeimg\": " << pdeimg_json()
       << ",\n  \"backend\": " << json_string(pdeimg::to_string(contexts[0].backend()))
       << ",\n  \"device\": " << json_string(contexts[0].device_name())
       << ",\n  \"shard\": {\"index\": " << shard.index << ", \"count\": " << shard.count
@@ -1131,8 +1138,8 @@ int run_single(const std::string& program, const SingleFile& files, const std::s
   if (report.empty()) return kExitOk;
 
   std::ostringstream j;
-  j << "{\n  \"program\": " << json_string(program) << ",\n  \"input\": " << json_string(in)
-    << ",\n  \"output\": " << json_string(out);
+  j << "{\n  \"program\": " << json_string(program) << ",\n  \"pdeimg\": " << pdeimg_json()
+    << ",\n  \"input\": " << json_string(in) << ",\n  \"output\": " << json_string(out);
   if (!extras.empty()) j << ",\n  \"extra_outputs\": " << extra_outputs_json(job, extras);
   j << ",\n  \"image\": {\"width\": " << src.width() << ", \"height\": " << src.height()
     << ", \"channels\": " << src.channels()

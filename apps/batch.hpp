@@ -159,6 +159,9 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
 int run_single(const std::string& program, const SingleFile& files, const std::string& report,
                const CommonOptions& common, const BatchJob& job);
 
+/// {"version": ..., "source": ..., "cuda_compiled": ...}: which pdeimg made a report's outputs.
+std::string pdeimg_json();
+
 /// JSON text helpers for reports.
 std::string json_string(const std::string& s);
 std::string json_number(double v);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "pdeimg/image.hpp"
+#include "pdeimg/version.hpp"
 
 extern char** environ;
 
@@ -168,6 +169,14 @@ class AppTest : public ::testing::Test {
     reports.parameters = json_object(reports.single, "parameters");
     EXPECT_NE(reports.parameters, "") << reports.single;
     EXPECT_EQ(reports.parameters, json_object(reports.batch, "parameters")) << reports.batch;
+    // Both say which pdeimg made the outputs, alike.
+    const std::string made_by = json_object(reports.single, "pdeimg");
+    EXPECT_NE(made_by.find(std::string("\"version\": \"") + version() + "\""), std::string::npos)
+        << made_by;
+    EXPECT_NE(made_by.find(std::string("\"source\": \"") + source_commit() + "\""),
+              std::string::npos)
+        << made_by;
+    EXPECT_EQ(made_by, json_object(reports.batch, "pdeimg")) << reports.batch;
     return reports;
   }
 

@@ -4,12 +4,23 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "pdeimg/error.hpp"
+#include "pdeimg/version.hpp"
 #include "tests/test_util.hpp"
 
 namespace pdeimg {
 namespace {
+
+// The version the library reports is the project's, and it says which source it was built from.
+TEST(Version, IsTheProjectVersionAndNamesTheSource) {
+  EXPECT_STREQ(version(), PDEIMG_TEST_PROJECT_VERSION);
+  const std::string source = source_commit();
+  EXPECT_TRUE(source == "unknown" ||
+              (source.size() >= 12 && source.find_first_not_of("0123456789abcdef") >= 12))
+      << source;
+}
 
 struct EnvGuard {
   explicit EnvGuard(const char* value) {

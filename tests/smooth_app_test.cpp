@@ -151,6 +151,14 @@ TEST_F(SmoothApp, ReportNamingTheInputOrTheOutputIsAUsageError) {
                                         {"--sigma", "1"});
 }
 
+TEST_F(SmoothApp, VersionNamesTheLibraryAndItsSource) {
+  const Result r = smooth({"--version"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(std::string("smooth (pdeimg ") + version() + ", source " + source_commit()),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(SmoothApp, HelpExitsZeroAndDocumentsTheOptions) {
   const Result r = smooth({"--help"});
   EXPECT_EQ(r.status, 0);

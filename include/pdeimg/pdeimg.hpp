@@ -9,3 +9,4 @@
 #include "pdeimg/image.hpp"
 #include "pdeimg/noise.hpp"
 #include "pdeimg/perona_malik.hpp"
+#include "pdeimg/version.hpp"
