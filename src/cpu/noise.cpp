@@ -135,17 +135,40 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
           last_equal = i;
         }
       }
-      auto kept = [&](std::size_t i, std::uint32_t* b) {
-        const std::uint32_t g = gbits[i];
-        if (g > cut.value || (g == cut.value && i > last_equal)) return false;
-        float v[3][3];
-        neighbourhood<T>(image, c, static_cast<int>(i % iw), static_cast<int>(i / iw), v);
-        *b = float_bits(detail::noise_highpass(v));  // >= 0, so bits order like values
-        return true;
-      };
-      const Rank median = select_rank(n, (keep - 1) / 2, threads, kept);  // the lower median
+      // Their high-passes, gathered once (the median does not depend on their order), then the
+      // lower median of those `keep` values. Before, two rank passes recomputed this test for
+      // every pixel: a third of the estimator's time.
+      std::uint32_t* hp = reinterpret_cast<std::uint32_t*>(impl.host_scratch(3, keep));
+      std::size_t gathered = 0;
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+#endif
+      {
+        std::vector<std::uint32_t> local;
+#if defined(_OPENMP)
+#pragma omp for schedule(static) nowait
+#endif
+        for (int y = 0; y < ih; ++y) {
+          for (int x = 0; x < iw; ++x) {
+            const std::size_t i = static_cast<std::size_t>(y) * iw + x;
+            const std::uint32_t g = gbits[i];
+            if (g > cut.value || (g == cut.value && i > last_equal)) continue;
+            float v[3][3];
+            neighbourhood<T>(image, c, x, y, v);
+            local.push_back(float_bits(detail::noise_highpass(v)));  // >= 0: bits order like values
+          }
+        }
+#if defined(_OPENMP)
+#pragma omp critical
+#endif
+        {
+          std::copy(local.begin(), local.end(), hp + gathered);
+          gathered += local.size();
+        }
+      }
+      std::nth_element(hp, hp + (keep - 1) / 2, hp + keep);  // the lower median
       float m;
-      std::memcpy(&m, &median.value, sizeof m);
+      std::memcpy(&m, &hp[(keep - 1) / 2], sizeof m);
       sigma[c] = static_cast<double>(m) / detail::kMadScale;
     });
   }
