@@ -84,27 +84,17 @@ PDEIMG_FORCE_INLINE void pm_pixel(const float* const* up, const float* const* mi
                                   const G& g, float dt) {
   Neighbours<C> u;
   gather<C>(up, mid, dn, i, xl, xr, u);
+  Neighbours<C> s;  // regularised: g from the smoothed rows' neighbourhood
+  if (kReg) gather<C>(sup, smid, sdn, i, xl, xr, s);
+  const Neighbours<C>& v = kReg ? s : u;
   float g8[8];
-  if (kReg) {
-    Neighbours<C> s;
-    gather<C>(sup, smid, sdn, i, xl, xr, s);
-    g8[0] = g(detail::sq_diff<C>(s.m, s.n));
-    g8[1] = g(detail::sq_diff<C>(s.m, s.s));
-    if (kEight) {
-      g8[4] = g(0.5f * detail::sq_diff<C>(s.m, s.nw));
-      g8[5] = g(0.5f * detail::sq_diff<C>(s.m, s.ne));
-      g8[6] = g(0.5f * detail::sq_diff<C>(s.m, s.sw));
-      g8[7] = g(0.5f * detail::sq_diff<C>(s.m, s.se));
-    }
-  } else {
-    g8[0] = g(detail::sq_diff<C>(u.m, u.n));
-    g8[1] = g(detail::sq_diff<C>(u.m, u.s));
-    if (kEight) {
-      g8[4] = g(0.5f * detail::sq_diff<C>(u.m, u.nw));
-      g8[5] = g(0.5f * detail::sq_diff<C>(u.m, u.ne));
-      g8[6] = g(0.5f * detail::sq_diff<C>(u.m, u.sw));
-      g8[7] = g(0.5f * detail::sq_diff<C>(u.m, u.se));
-    }
+  g8[0] = g(detail::sq_diff<C>(v.m, v.n));
+  g8[1] = g(detail::sq_diff<C>(v.m, v.s));
+  if (kEight) {
+    g8[4] = g(0.5f * detail::sq_diff<C>(v.m, v.nw));
+    g8[5] = g(0.5f * detail::sq_diff<C>(v.m, v.ne));
+    g8[6] = g(0.5f * detail::sq_diff<C>(v.m, v.sw));
+    g8[7] = g(0.5f * detail::sq_diff<C>(v.m, v.se));
   }
   g8[2] = gw;
   g8[3] = ge;
