@@ -14,15 +14,6 @@
 
 namespace pdeimg {
 namespace cuda {
-namespace {
-
-float* scratch_floats(Context& ctx, int slot, std::size_t n) {
-  return static_cast<float*>(
-      ctx.impl().device_scratch(slot, sizeof(float) * std::max<std::size_t>(n, 1)));
-}
-
-}  // namespace
-
 void estimate_noise(const ImageView& image, int channels, double* sigma, long long* samples,
                     Context& ctx) {
   for (int c = 0; c < channels; ++c) sigma[c] = 0.0;

@@ -14,11 +14,6 @@ namespace pdeimg {
 namespace cuda {
 namespace {
 
-float* scratch_floats(Context& ctx, int slot, std::size_t n) {
-  return static_cast<float*>(
-      ctx.impl().device_scratch(slot, sizeof(float) * std::max<std::size_t>(n, 1)));
-}
-
 /// Reads one float of device memory (waits for the stream).
 float read_back(const float* d, Context& ctx) {
   float v = 0.0f;

@@ -1,5 +1,7 @@
 #include "src/cuda/staging.hpp"
 
+#include <algorithm>
+
 #include "src/context_impl.hpp"
 #include "src/cuda/transfer.hpp"
 
@@ -36,6 +38,11 @@ ImageView stage_input(const ImageView& src, Context& ctx) {
 void finish(const Staged& staged, Context& ctx) {
   if (staged.host_dst.data == nullptr) return;
   download(staged.dst, staged.host_dst, ctx);
+}
+
+float* scratch_floats(Context& ctx, int slot, std::size_t n) {
+  return static_cast<float*>(
+      ctx.impl().device_scratch(slot, sizeof(float) * std::max<std::size_t>(n, 1)));
 }
 
 detail::Planes scratch_planes(Context& ctx, int slot, int width, int height, int count) {

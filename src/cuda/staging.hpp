@@ -21,6 +21,8 @@ Staged stage(const ImageView& src, const ImageView& dst, Context& ctx);
 ImageView stage_input(const ImageView& src, Context& ctx);
 /// Downloads dst if it was staged, and waits for the stream when the caller passed host views.
 void finish(const Staged& staged, Context& ctx);
+/// At least n (>= 1) floats of device scratch slot `slot`.
+float* scratch_floats(Context& ctx, int slot, std::size_t n);
 /// `count` float planes of width x height in device scratch slot `slot` (>= 2).
 detail::Planes scratch_planes(Context& ctx, int slot, int width, int height, int count);
 
