@@ -24,6 +24,12 @@ inline double now_s() {
   return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
+/// The upper median of `t` (not empty): the value of rank size/2.
+inline double median_of(std::vector<double> t) {
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  return t[t.size() / 2];
+}
+
 /// Marsaglia's 32-bit xorshift generator with a fixed seed, so that every run and every machine
 /// benchmarks the same images.
 class Xorshift32 {

@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_util.hpp"
@@ -98,8 +99,7 @@ class Bench {
       t.push_back(1e-3 * ms);
     }
     ctx_.synchronize();
-    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-    return t[t.size() / 2];
+    return pdeimg::bench::median_of(std::move(t));
   }
 
   void add(Row row) { rows_.push_back(std::move(row)); }

@@ -64,11 +64,7 @@ struct Case {
   double bytes;        // bytes moved per call as counted for GB/s (read + write, 8 per pixel-step)
   std::vector<double> times;
   double best() const { return *std::min_element(times.begin(), times.end()); }
-  double median() const {
-    std::vector<double> t = times;
-    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-    return t[t.size() / 2];
-  }
+  double median() const { return pdeimg::bench::median_of(times); }
 };
 
 double max_abs_diff(const cv::Mat& a, const cv::Mat& b) {

@@ -46,11 +46,7 @@ struct Case {
   double bytes = 0;        // per call, as counted for GB/s (0: not compared with copy)
   std::vector<double> times;
   double best() const { return *std::min_element(times.begin(), times.end()); }
-  double median() const {
-    std::vector<double> t = times;
-    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-    return t[t.size() / 2];
-  }
+  double median() const { return pdeimg::bench::median_of(times); }
 };
 
 /// A photograph-like test image: smooth shapes with edges plus noise (fixed seed), 8-bit.
