@@ -4,9 +4,11 @@
 # the build simply leaves the CUDA backend out.
 # OpenCV comes as Debian's libopencv-dev: it is the only package with OpenCVConfig.cmake (the
 # per-module -dev packages lack it), and it brings contrib's ximgproc used by the benchmarks.
+# libjpeg-dev: pdeimg::io decodes JPEG itself to fail on libjpeg's corrupt-data warnings;
+# nlohmann-json3-dev: the apps' JSON reports.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libopencv-dev libcli11-dev libgtest-dev libbenchmark-dev)
+packages=(cmake ninja-build g++ pkg-config libopencv-dev libjpeg-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev)
 
 missing=()
 for p in "${packages[@]}"; do

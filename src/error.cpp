@@ -16,6 +16,12 @@ const char* to_string(ErrorCode code) noexcept {
       return "I/O error";
     case ErrorCode::kOutOfMemory:
       return "out of memory";
+    case ErrorCode::kLimitExceeded:
+      return "limit exceeded";
+    case ErrorCode::kCancelled:
+      return "cancelled";
+    case ErrorCode::kResource:
+      return "resource unavailable";
   }
   return "unknown error";
 }

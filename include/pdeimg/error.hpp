@@ -14,6 +14,9 @@ enum class ErrorCode {
   kCuda,         ///< A CUDA runtime call or kernel launch failed; the message has CUDA's text.
   kIo,           ///< Reading or writing a file failed (pdeimg::io only).
   kOutOfMemory,  ///< An allocation failed.
+  kLimitExceeded,  ///< An input is larger than a limit the caller set (e.g. io::ReadOptions).
+  kCancelled,      ///< The caller's progress callback asked the operation to stop.
+  kResource,       ///< The system refused a resource other than memory (e.g. a thread).
 };
 
 /// Human-readable name of an ErrorCode ("invalid argument", ...).
