@@ -4,11 +4,17 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include "pdeimg/error.hpp"
 #include "src/context_impl.hpp"
+#include "src/cpu/thread_pool.hpp"
 #include "src/cuda/runtime.hpp"
 
 namespace pdeimg {
@@ -45,9 +51,54 @@ int cuda_device_count() noexcept {
 
 namespace detail {
 
+namespace {
+
+// CPUs in this process's affinity mask (0: unknown).
+int affinity_cpus() noexcept {
+#if defined(__linux__) && defined(CPU_COUNT)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+  return 0;
+}
+
+// The cgroup v2 CPU quota in CPUs, rounded up ("max" or no cgroup: 0, no limit).
+int cgroup_quota_cpus() noexcept {
+  try {
+    std::ifstream f("/sys/fs/cgroup/cpu.max");
+    std::string quota;
+    long long period = 0;
+    if (!(f >> quota >> period) || quota == "max" || period <= 0) return 0;
+    const long long q = std::stoll(quota);
+    if (q <= 0) return 0;
+    return static_cast<int>(std::min<long long>((q + period - 1) / period, 1 << 20));
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace
+
 int default_threads() noexcept {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
+  static const int n = [] {
+    int cpus = affinity_cpus();
+    if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
+    const int quota = cgroup_quota_cpus();
+    if (quota > 0 && (cpus <= 0 || quota < cpus)) cpus = quota;
+    return std::max(1, std::min(cpus, Context::kMaxThreads));
+  }();
+  return n;
+}
+
+ContextImpl::ContextImpl() = default;
+
+cpu::ThreadPool& ContextImpl::workers() {
+  if (!pool || pool->size() != threads) {
+    pool.reset();  // the old workers end before new ones start
+    pool = std::make_unique<cpu::ThreadPool>(threads);
+  }
+  return *pool;
 }
 
 float* HostScratch::get(int slot, std::size_t floats) {
@@ -215,7 +266,11 @@ const std::string& Context::selection_note() const noexcept {
   return impl_->note;
 }
 
-void Context::set_threads(int n) noexcept {
+void Context::set_threads(int n) {
+  if (n > kMaxThreads) {
+    throw Error(ErrorCode::kInvalidArgument, "threads: at most " + std::to_string(kMaxThreads) +
+                                                 ", got " + std::to_string(n));
+  }
   impl_->threads = n > 0 ? n : detail::default_threads();
 }
 int Context::threads() const noexcept {

@@ -9,6 +9,9 @@
 #include "pdeimg/context.hpp"
 
 namespace pdeimg {
+namespace cpu {
+class ThreadPool;
+}
 namespace detail {
 
 /// Grow-only buffers indexed by slot: a call asks for slot i with at least n elements and gets
@@ -72,12 +75,20 @@ struct ContextImpl {
   HostScratch host;
   DeviceScratch device_mem;
   PinnedStaging pinned;
+  std::unique_ptr<cpu::ThreadPool> pool;  // started on first use, with `threads` workers
 
+  ContextImpl();
   ~ContextImpl();
+  /// The CPU workers, started on first use (and again after set_threads changed their number).
+  /// Throws Error(kResource) when the system refuses a thread.
+  cpu::ThreadPool& workers();
   float* host_scratch(int slot, std::size_t floats) { return host.get(slot, floats); }
   void* device_scratch(int slot, std::size_t bytes) { return device_mem.get(slot, bytes, stream); }
 };
 
+/// The CPU threads a Context uses by default: the CPUs this process may run on (its affinity
+/// mask, e.g. taskset or a container's cpuset), further limited by a cgroup CPU quota
+/// (docker --cpus), so that a container given 2 of 64 cores does not start 64 threads.
 int default_threads() noexcept;
 
 /// For the scope of one operation, makes ctx's CUDA device the calling thread's current device,

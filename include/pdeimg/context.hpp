@@ -57,8 +57,15 @@ class Context {
   /// the backend was requested explicitly.
   const std::string& selection_note() const noexcept;
 
-  /// CPU worker threads (default: all hardware threads). n <= 0 restores the default.
-  void set_threads(int n) noexcept;
+  /// The most CPU threads a context may use.
+  static constexpr int kMaxThreads = 1024;
+
+  /// CPU worker threads, the calling thread included (default: the CPUs this process may use:
+  /// its affinity mask, limited by a cgroup CPU quota). n <= 0 restores the default; n above
+  /// kMaxThreads throws Error(kInvalidArgument). The threads start at the first CPU operation
+  /// (Error(kResource) there if the system refuses one) and sleep between operations: they never
+  /// spin, so a busy machine slows an operation by the share of the CPUs it lost, not more.
+  void set_threads(int n);
   int threads() const noexcept;
 
   /// The cudaStream_t device work is queued on (nullptr on the CPU backend).

@@ -16,22 +16,11 @@
 #include "src/context_impl.hpp"
 #include "src/cpu/gradient_rows.hpp"
 #include "src/cpu/row_io.hpp"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "src/cpu/thread_pool.hpp"
 
 namespace pdeimg {
 namespace cpu {
 namespace {
-
-int worker_id() {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
 
 /// Floats of per-worker memory the candidate pass needs.
 std::size_t candidate_floats(int nc, int w) {
@@ -95,7 +84,8 @@ void canny_candidates(const ImageView& src, const ImageView& mask,
                       const ImageView& labels, const ImageView& magnitude, Context& ctx) {
   auto& impl = ctx.impl();
   const int w = src.width, h = src.height, nc = plan.channels;
-  const int threads = std::max(1, impl.threads);
+  ThreadPool& workers = impl.workers();
+  const int threads = workers.size();
   // A few bands per worker balance the uneven cost of suppression; each costs two halo rows.
   const int bands = std::max(1, std::min(h / 16, 4 * threads));
   const std::size_t per_worker = candidate_floats(nc, w);
@@ -104,15 +94,12 @@ void canny_candidates(const ImageView& src, const ImageView& mask,
   dispatch_type(src.type, [&](auto tag) {
     using T = decltype(tag);
     const ViewLoader<T> load{src, nc};
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-#endif
-    for (int b = 0; b < bands; ++b) {
+    workers.run(bands, [&](int b, int worker) {
       const int y0 = static_cast<int>(static_cast<long long>(h) * b / bands);
       const int y1 = static_cast<int>(static_cast<long long>(h) * (b + 1) / bands);
       candidate_band(load, nc, w, h, y0, y1, mask, labels, magnitude, low, high, plan,
-                     pool + per_worker * worker_id());
-    }
+                     pool + per_worker * worker);
+    });
   });
 }
 
@@ -151,16 +138,16 @@ detail::CannyThresholds canny_quantiles(const ImageView& magnitude, const ImageV
 
 void threshold_labels(const ImageView& values, const ImageView& labels, float low, float high,
                       Context& ctx) {
-  const int threads = std::max(1, ctx.impl().threads);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-  for (int y = 0; y < values.height; ++y) {
-    const float* v = values.row<const float>(y);
-    std::uint8_t* out = labels.row<std::uint8_t>(y);
-    for (int x = 0; x < values.width; ++x) out[x] = detail::threshold_label(v[x], low, high);
-  }
-  (void)threads;
+  parallel_rows(ctx.impl().workers(), values.height, static_cast<std::size_t>(values.width),
+                [&](int y0, int y1, int) {
+                  for (int y = y0; y < y1; ++y) {
+                    const float* v = values.row<const float>(y);
+                    std::uint8_t* out = labels.row<std::uint8_t>(y);
+                    for (int x = 0; x < values.width; ++x) {
+                      out[x] = detail::threshold_label(v[x], low, high);
+                    }
+                  }
+                });
 }
 
 // Exact hysteresis: every strong pixel seeds a flood fill through 8-connected candidates, so a
@@ -218,13 +205,13 @@ void fill_band(const ImageView& labels, int y0, int y1, std::vector<Pixel>& stac
 
 void hysteresis(const ImageView& labels, Context& ctx) {
   const int w = labels.width, h = labels.height;
-  const int threads = std::max(1, ctx.impl().threads);
-  const int bands = std::max(1, std::min(h, threads));
+  ThreadPool& workers = ctx.impl().workers();
+  // Small images in one band (waking threads costs more than it saves), else a few per worker.
+  const long long pixels = static_cast<long long>(w) * h;
+  const int bands =
+      pixels < (1 << 16) ? 1 : std::max(1, std::min(h, 4 * workers.size()));
   std::vector<std::vector<Pixel>> crossing(bands);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static, 1) num_threads(bands)
-#endif
-  for (int b = 0; b < bands; ++b) {
+  workers.run(bands, [&](int b, int) {
     const int y0 = static_cast<int>(static_cast<long long>(h) * b / bands);
     const int y1 = static_cast<int>(static_cast<long long>(h) * (b + 1) / bands);
     std::vector<Pixel> stack;
@@ -238,7 +225,7 @@ void hysteresis(const ImageView& labels, Context& ctx) {
         fill_band(labels, y0, y1, stack, crossing[b]);
       }
     }
-  }
+  });
 
   // Across band borders, on one thread.
   std::vector<Pixel> stack;
@@ -261,14 +248,14 @@ void hysteresis(const ImageView& labels, Context& ctx) {
   }
 
   // Candidates no fill reached are not edges.
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-  for (int y = 0; y < h; ++y) {
-    std::uint8_t* row = labels.row<std::uint8_t>(y);
-    for (int x = 0; x < w; ++x) row[x] = row[x] == detail::kEdge ? detail::kEdge : detail::kNotEdge;
-  }
-  (void)threads;
+  parallel_rows(workers, h, static_cast<std::size_t>(w), [&](int y0, int y1, int) {
+    for (int y = y0; y < y1; ++y) {
+      std::uint8_t* row = labels.row<std::uint8_t>(y);
+      for (int x = 0; x < w; ++x) {
+        row[x] = row[x] == detail::kEdge ? detail::kEdge : detail::kNotEdge;
+      }
+    }
+  });
 }
 
 }  // namespace cpu

@@ -25,7 +25,8 @@ void fused_steps(const ImageView& src, const ImageView& dst, int nc, int steps, 
   auto& impl = ctx.impl();
   const int w = src.width;
   const int h = src.height;
-  const int threads = std::max(1, impl.threads);
+  ThreadPool& pool = impl.workers();
+  const int threads = pool.size();
   const int max_fused = max_fused_cap > 0 ? max_fused_cap : kMaxFusedSteps;
   const bool aliased = src.data == dst.data;
   const std::ptrdiff_t plane_stride = static_cast<std::ptrdiff_t>(w) * h;
@@ -42,7 +43,7 @@ void fused_steps(const ImageView& src, const ImageView& dst, int nc, int steps, 
     PassShape copy = choose_pass_shape(w, h, nc, 1, threads, 1);
     copy.fused = 0;
     float* ring = impl.host_scratch(1, copy.ring_floats * static_cast<std::size_t>(threads));
-    fused_pass(load, store, op, w, h, nc, copy, threads, ring);
+    fused_pass(load, store, op, w, h, nc, copy, pool, ring);
   };
 
   if (steps == 0) {
@@ -88,10 +89,10 @@ void fused_steps(const ImageView& src, const ImageView& dst, int nc, int steps, 
       if (last) {
         dispatch_type(dst.type, [&](auto tag) {
           using Td = decltype(tag);
-          fused_pass(load, ViewStore<Td>{dst, nc}, op, w, h, nc, shape, threads, ring);
+          fused_pass(load, ViewStore<Td>{dst, nc}, op, w, h, nc, shape, pool, ring);
         });
       } else {
-        fused_pass(load, PlaneStore{planes[next]}, op, w, h, nc, shape, threads, ring);
+        fused_pass(load, PlaneStore{planes[next]}, op, w, h, nc, shape, pool, ring);
       }
     };
     if (cur < 0) {

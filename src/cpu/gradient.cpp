@@ -1,5 +1,5 @@
-// CPU backend of gradient(): rows of derivatives from a sliding three-row window, one band of
-// rows per worker (OpenMP).
+// CPU backend of gradient(): rows of derivatives from a sliding three-row window, bands of rows
+// on the context's workers.
 #include <algorithm>
 #include <cstdint>
 
@@ -8,10 +8,7 @@
 #include "src/context_impl.hpp"
 #include "src/cpu/gradient_rows.hpp"
 #include "src/cpu/row_io.hpp"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "src/cpu/thread_pool.hpp"
 
 namespace pdeimg {
 namespace cpu {
@@ -31,7 +28,12 @@ void gradient(const ImageView& src, const GradientImages& out, const detail::Gra
               Context& ctx) {
   auto& impl = ctx.impl();
   const int w = src.width, h = src.height, nc = src.channels, np = plan.channels;
-  const int threads = std::max(1, std::min(impl.threads, h));
+  ThreadPool& workers = impl.workers();
+  const int threads = workers.size();
+  // Bands of rows, a few per worker (each restarts the three-row window: two extra rows), one for
+  // a small image.
+  const long long pixels = static_cast<long long>(w) * h * nc;
+  const int bands = pixels < (1 << 16) ? 1 : std::max(1, std::min(h / 8, 4 * threads));
   // Per worker: the window, dx and dy of every channel, and the tensor rows.
   const std::size_t window = RowWindow<ViewLoader<float>>::window_floats(nc, w);
   const std::size_t per_worker = window + (2 * static_cast<std::size_t>(nc) + 5) * w;
@@ -39,15 +41,7 @@ void gradient(const ImageView& src, const GradientImages& out, const detail::Gra
 
   dispatch_type(src.type, [&](auto tag) {
     using T = decltype(tag);
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
-    {
-      int worker = 0, workers = 1;
-#if defined(_OPENMP)
-      worker = omp_get_thread_num();
-      workers = omp_get_num_threads();
-#endif
+    workers.run(bands, [&](int band, int worker) {
       float* mem = pool + per_worker * worker;
       RowWindow<ViewLoader<T>> rows(ViewLoader<T>{src, nc}, nc, w, h, mem);
       float* gx = mem + window;  // gx of channel c at gx + 2 c w, gy at gx + (2 c + 1) w
@@ -57,8 +51,8 @@ void gradient(const ImageView& src, const GradientImages& out, const detail::Gra
       float* tyy = t + 2 * static_cast<std::size_t>(w);
       float* mag = t + 3 * static_cast<std::size_t>(w);
       float* dir = t + 4 * static_cast<std::size_t>(w);
-      const int y0 = static_cast<int>(static_cast<long long>(h) * worker / workers);
-      const int y1 = static_cast<int>(static_cast<long long>(h) * (worker + 1) / workers);
+      const int y0 = static_cast<int>(static_cast<long long>(h) * band / bands);
+      const int y1 = static_cast<int>(static_cast<long long>(h) * (band + 1) / bands);
       for (int y = y0; y < y1; ++y) {
         rows.advance_to(y);
         for (int c = 0; c < nc; ++c) {
@@ -95,7 +89,7 @@ void gradient(const ImageView& src, const GradientImages& out, const detail::Gra
         store_channel(out.magnitude, y, 0, mag);
         store_channel(out.direction, y, 0, dir);
       }
-    }
+    });
   });
 }
 

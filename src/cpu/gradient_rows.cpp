@@ -91,9 +91,7 @@ PDEIMG_ALWAYS_INLINE void candidate_loop(const float* __restrict up, const float
                                          std::uint8_t* __restrict out, int w, int x0, bool has_top,
                                          float low, float high) {
   // omp simd: the selects of the suppression form a control flow GCC if-converts only when asked.
-#if defined(_OPENMP)
 #pragma omp simd
-#endif
   for (int x = 0; x < w; ++x) {
     const detail::Window3 win{{{up[x - 1], up[x], up[x + 1]},
                                {mid[x - 1], mid[x], mid[x + 1]},
@@ -153,9 +151,7 @@ void edge_row(GradientOperator op, const float* const* up, const float* const* m
     derivative_row(op, up[c], mid[c], dn[c], gx, gy, w);
     accumulate_row(gx, gy, txx, txy, tyy, w);
   }
-#if defined(_OPENMP)
 #pragma omp simd
-#endif
   for (int x = 0; x < w; ++x) {
     const detail::EdgeVector e = detail::colour_edge(detail::Tensor{txx[x], txy[x], tyy[x]}, nc);
     m[x] = scale == 1.0f ? e.m : detail::rn_mul(e.m, scale);

@@ -50,7 +50,7 @@ void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatP
   const int nc = plan.channels;
   fused_steps(src, dst, nc, plan.steps, plan.max_fused, HeatRowOp{nc, plan.dt}, ctx);
   if (nc < src.channels && !(src.data == dst.data && src.type == dst.type)) {
-    copy_channel(src, dst, src.channels - 1, std::max(1, ctx.impl().threads));
+    copy_channel(src, dst, src.channels - 1, ctx.impl().workers());
   }
 }
 

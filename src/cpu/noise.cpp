@@ -1,15 +1,18 @@
 // CPU backend of estimate_noise (algorithm: include/pdeimg/noise.hpp; per-pixel formulas:
 // kernels/noise.cuh).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "kernels/noise.cuh"
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
 #include "src/cpu/row_io.hpp"
+#include "src/cpu/thread_pool.hpp"
 
 namespace pdeimg {
 namespace cpu {
@@ -26,35 +29,32 @@ struct Rank {
 };
 
 template <class Key>
-Rank select_rank(std::size_t n, std::size_t k, int threads, const Key& key) {
+Rank select_rank(std::size_t n, std::size_t k, ThreadPool& pool, const Key& key) {
   constexpr std::size_t kBins = 1u << 16;
   Rank r;
   std::vector<std::size_t> hist(kBins);
+  // Ranges of at least 256K elements, so the 512 KiB histogram of each is worth its cost.
+  const int ranges =
+      static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(n >> 18, pool.size())));
+  std::mutex merge;
   for (int pass = 0; pass < 2; ++pass) {
     std::fill(hist.begin(), hist.end(), 0);
     const std::uint32_t hi = r.value >> 16;
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
-    {
+    pool.run(ranges, [&](int t, int) {
       std::vector<std::size_t> local(kBins, 0);
-#if defined(_OPENMP)
-#pragma omp for schedule(static)
-#endif
-      for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(n); ++i) {
+      const std::size_t i0 = n * t / ranges, i1 = n * (t + 1) / ranges;
+      for (std::size_t i = i0; i < i1; ++i) {
         std::uint32_t bits;
-        if (!key(static_cast<std::size_t>(i), &bits)) continue;
+        if (!key(i, &bits)) continue;
         if (pass == 0) {
           ++local[bits >> 16];
         } else if ((bits >> 16) == hi) {
           ++local[bits & 0xffffu];
         }
       }
-#if defined(_OPENMP)
-#pragma omp critical
-#endif
+      std::lock_guard<std::mutex> lock(merge);
       for (std::size_t b = 0; b < kBins; ++b) hist[b] += local[b];
-    }
+    });
     std::size_t below = 0, b = 0;
     const std::size_t target = k - r.less;  // rank within this pass's candidates
     while (below + hist[b] <= target) below += hist[b++];
@@ -62,7 +62,6 @@ Rank select_rank(std::size_t n, std::size_t k, int threads, const Key& key) {
     r.value =
         pass == 0 ? static_cast<std::uint32_t>(b) << 16 : (r.value | static_cast<std::uint32_t>(b));
   }
-  (void)threads;
   return r;
 }
 
@@ -90,7 +89,7 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
                     Context& ctx) {
   auto& impl = ctx.impl();
   const int w = image.width, h = image.height;
-  const int threads = std::max(1, impl.threads);
+  ThreadPool& pool = impl.workers();
   for (int c = 0; c < channels; ++c) sigma[c] = 0.0;
   *samples = 0;
   if (w < 3 || h < 3) return;
@@ -105,26 +104,27 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
   for (int c = 0; c < channels; ++c) {
     dispatch_type(image.type, [&](auto tag) {
       using T = decltype(tag);
-      std::size_t valid = 0;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : valid)
-#endif
-      for (int y = 0; y < ih; ++y) {
-        for (int x = 0; x < iw; ++x) {
-          float v[3][3];
-          neighbourhood<T>(image, c, x, y, v);
-          const bool flat = detail::flat3x3(v);
-          gbits[static_cast<std::size_t>(y) * iw + x] =
-              float_bits(flat ? detail::kNoiseSkipKey : detail::sobel_sq(v));
-          valid += flat ? 0 : 1;
+      std::atomic<std::size_t> valid{0};
+      parallel_rows(pool, ih, static_cast<std::size_t>(iw) * 9, [&](int y0, int y1, int) {
+        std::size_t local = 0;
+        for (int y = y0; y < y1; ++y) {
+          for (int x = 0; x < iw; ++x) {
+            float v[3][3];
+            neighbourhood<T>(image, c, x, y, v);
+            const bool flat = detail::flat3x3(v);
+            gbits[static_cast<std::size_t>(y) * iw + x] =
+                float_bits(flat ? detail::kNoiseSkipKey : detail::sobel_sq(v));
+            local += flat ? 0 : 1;
+          }
         }
-      }
+        valid += local;
+      });
       if (valid == 0) return;
       const std::size_t keep = detail::noise_keep_count(valid);
       used = std::max<long long>(used, static_cast<long long>(keep));
       // The kept pixels: gradient below the keep-th smallest, plus the first (by index) of those
       // equal to it until `keep` are taken.
-      const Rank cut = select_rank(n, keep - 1, threads, [&](std::size_t i, std::uint32_t* b) {
+      const Rank cut = select_rank(n, keep - 1, pool, [&](std::size_t i, std::uint32_t* b) {
         *b = gbits[i];
         return true;
       });
@@ -140,15 +140,10 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
       // every pixel: a third of the estimator's time.
       std::uint32_t* hp = reinterpret_cast<std::uint32_t*>(impl.host_scratch(3, keep));
       std::size_t gathered = 0;
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
-      {
+      std::mutex append;
+      parallel_rows(pool, ih, static_cast<std::size_t>(iw), [&](int y0, int y1, int) {
         std::vector<std::uint32_t> local;
-#if defined(_OPENMP)
-#pragma omp for schedule(static) nowait
-#endif
-        for (int y = 0; y < ih; ++y) {
+        for (int y = y0; y < y1; ++y) {
           for (int x = 0; x < iw; ++x) {
             const std::size_t i = static_cast<std::size_t>(y) * iw + x;
             const std::uint32_t g = gbits[i];
@@ -158,14 +153,10 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
             local.push_back(float_bits(detail::noise_highpass(v)));  // >= 0: bits order like values
           }
         }
-#if defined(_OPENMP)
-#pragma omp critical
-#endif
-        {
-          std::copy(local.begin(), local.end(), hp + gathered);
-          gathered += local.size();
-        }
-      }
+        std::lock_guard<std::mutex> lock(append);
+        std::copy(local.begin(), local.end(), hp + gathered);
+        gathered += local.size();
+      });
       std::nth_element(hp, hp + (keep - 1) / 2, hp + keep);  // the lower median
       float m;
       std::memcpy(&m, &hp[(keep - 1) / 2], sizeof m);

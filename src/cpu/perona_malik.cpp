@@ -232,13 +232,12 @@ decltype(auto) with_diffusivity(const detail::PeronaMalikPlan& plan, F&& f) {
 
 /// Separable Gaussian of every plane of `in` into `out`, through `tmp` (reflecting boundary).
 void gaussian_planes(const Planes& in, const Planes& tmp, const Planes& out, const float* w, int r,
-                     int threads) {
+                     ThreadPool& pool) {
   const int width = in.width, height = in.height;
   const int rows = in.count * height;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-  for (int k = 0; k < rows; ++k) {
+  const std::size_t row_cost = static_cast<std::size_t>(width) * (2 * r + 1);
+  parallel_rows(pool, rows, row_cost, [&](int k0, int k1, int) {
+  for (int k = k0; k < k1; ++k) {
     const int c = k / height, y = k % height;
     const float* src = in.row(c, y);
     float* dst = tmp.row(c, y);
@@ -253,10 +252,9 @@ void gaussian_planes(const Planes& in, const Planes& tmp, const Planes& out, con
       }
     }
   }
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-  for (int k = 0; k < rows; ++k) {
+  });
+  parallel_rows(pool, rows, row_cost, [&](int k0, int k1, int) {
+  for (int k = k0; k < k1; ++k) {
     const int c = k / height, y = k % height;
     float* dst = out.row(c, y);
     const float* rows_at[2 * detail::kMaxGaussRadius + 1];
@@ -267,7 +265,7 @@ void gaussian_planes(const Planes& in, const Planes& tmp, const Planes& out, con
       dst[x] = s;
     }
   }
-  (void)threads;
+  });
 }
 
 /// Regularised steps: one per pass over planes (see the file comment).
@@ -276,7 +274,8 @@ void regularised_steps(const ImageView& src, const ImageView& dst,
                        const detail::PeronaMalikPlan& plan, const G& g, Context& ctx) {
   auto& impl = ctx.impl();
   const int w = src.width, h = src.height, nc = plan.channels;
-  const int threads = std::max(1, impl.threads);
+  ThreadPool& pool = impl.workers();
+  const std::size_t row_cost = static_cast<std::size_t>(w) * nc;
   const std::ptrdiff_t ps = static_cast<std::ptrdiff_t>(w) * h;
   float* mem = impl.host_scratch(0, 4 * static_cast<std::size_t>(ps) * nc);
   Planes p[4];
@@ -290,24 +289,21 @@ void regularised_steps(const ImageView& src, const ImageView& dst,
   dispatch_type(src.type, [&](auto tag) {
     using T = decltype(tag);
     const ViewLoader<T> load{src, nc};
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-    for (int y = 0; y < h; ++y) {
-      float* rows[4] = {};
-      for (int c = 0; c < nc; ++c) rows[c] = p[0].row(c, y);
-      load(y, 0, w, rows);
-    }
+    parallel_rows(pool, h, row_cost, [&](int y0, int y1, int) {
+      for (int y = y0; y < y1; ++y) {
+        float* rows[4] = {};
+        for (int c = 0; c < nc; ++c) rows[c] = p[0].row(c, y);
+        load(y, 0, w, rows);
+      }
+    });
   });
   int cur = 0;
   for (int s = 0; s < plan.steps; ++s) {
     const Planes& in = p[cur];
     const Planes& out = p[1 - cur];
-    gaussian_planes(in, tmp, smooth, taps, r, threads);
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-    for (int y = 0; y < h; ++y) {
+    gaussian_planes(in, tmp, smooth, taps, r, pool);
+    parallel_rows(pool, h, 8 * row_cost, [&](int y0, int y1, int) {
+    for (int y = y0; y < y1; ++y) {
       const int yu = detail::Reflect::prev(y), yd = detail::Reflect::next(y, h);
       const float *up[4], *mid[4], *dn[4], *sup[4], *smid[4], *sdn[4];
       float* o[4];
@@ -324,19 +320,19 @@ void regularised_steps(const ImageView& src, const ImageView& dst,
         }
       }
     }
+    });
     cur = 1 - cur;
   }
   dispatch_type(dst.type, [&](auto tag) {
     using T = decltype(tag);
     const ViewStore<T> store{dst, nc};
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads)
-#endif
-    for (int y = 0; y < h; ++y) {
-      const float* rows[4] = {};
-      for (int c = 0; c < nc; ++c) rows[c] = p[cur].row(c, y);
-      store(y, 0, w, rows);
-    }
+    parallel_rows(pool, h, row_cost, [&](int y0, int y1, int) {
+      for (int y = y0; y < y1; ++y) {
+        const float* rows[4] = {};
+        for (int c = 0; c < nc; ++c) rows[c] = p[cur].row(c, y);
+        store(y, 0, w, rows);
+      }
+    });
   });
 }
 
@@ -356,7 +352,7 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
     }
   });
   if (nc < src.channels && !(src.data == dst.data && src.type == dst.type)) {
-    copy_channel(src, dst, src.channels - 1, std::max(1, ctx.impl().threads));
+    copy_channel(src, dst, src.channels - 1, ctx.impl().workers());
   }
 }
 
@@ -364,7 +360,6 @@ double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan
                             Context& ctx) {
   auto& impl = ctx.impl();
   const int w = src.width, h = src.height, nc = plan.channels;
-  const int threads = std::max(1, impl.threads);
   const std::size_t per_channel =
       static_cast<std::size_t>(w - 1) * h + static_cast<std::size_t>(w) * (h - 1);
   if (per_channel == 0) return 0.0;
@@ -385,7 +380,7 @@ double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan
   if (plan.regularization > 0.0) {
     float taps[detail::kMaxGaussRadius + 1];
     const int r = detail::gauss_taps(plan.regularization, taps);
-    gaussian_planes(p[0], p[1], p[2], taps, r, threads);
+    gaussian_planes(p[0], p[1], p[2], taps, r, impl.workers());
     v = &p[2];
   }
   const int groups = plan.coupled ? 1 : nc;

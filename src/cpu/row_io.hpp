@@ -12,6 +12,8 @@
 namespace pdeimg {
 namespace cpu {
 
+class ThreadPool;
+
 using detail::Planes;
 
 /// Reads columns [xa, xb) of row y, channels [0, n), from an interleaved typed view.
@@ -114,7 +116,7 @@ decltype(auto) dispatch_type(PixelType type, F&& f) {
 
 /// dst's channel `channel` = src's channel `channel`, converted between the views' types
 /// (value-preserving, saturated), for all pixels. Used to pass alpha through unchanged.
-void copy_channel(const ImageView& src, const ImageView& dst, int channel, int threads);
+void copy_channel(const ImageView& src, const ImageView& dst, int channel, ThreadPool& pool);
 
 }  // namespace cpu
 }  // namespace pdeimg

@@ -13,10 +13,7 @@
 #include <vector>
 
 #include "src/cpu/row_io.hpp"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "src/cpu/thread_pool.hpp"
 
 namespace pdeimg {
 namespace cpu {
@@ -104,22 +101,14 @@ void fused_band(const Load& load, const Store& store, const RowOp& op, int width
   }
 }
 
-/// Runs one pass of `shape.fused` steps over the whole image on `threads` workers (OpenMP),
-/// each with its own ring taken from `ring_pool` (threads * shape.ring_floats floats).
+/// Runs one pass of `shape.fused` steps over the whole image on the pool's workers, each with its
+/// own ring taken from `ring_pool` (pool.size() * shape.ring_floats floats).
 template <class Load, class Store, class RowOp>
 void fused_pass(const Load& load, const Store& store, const RowOp& op, int width, int height,
-                int channels, const PassShape& shape, int threads, float* ring_pool) {
+                int channels, const PassShape& shape, ThreadPool& pool, float* ring_pool) {
   const int tiles_x = (width + shape.tile_w - 1) / shape.tile_w;
   const int bands = (height + shape.band_h - 1) / shape.band_h;
-  const int items = tiles_x * bands;
-#if defined(_OPENMP)
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-#endif
-  for (int item = 0; item < items; ++item) {
-    int worker = 0;
-#if defined(_OPENMP)
-    worker = omp_get_thread_num();
-#endif
+  pool.run(tiles_x * bands, [&](int item, int worker) {
     const int bx = item % tiles_x;
     const int by = item / tiles_x;
     const int x0 = bx * shape.tile_w;
@@ -128,8 +117,7 @@ void fused_pass(const Load& load, const Store& store, const RowOp& op, int width
     const int y1 = std::min(height, y0 + shape.band_h);
     fused_band(load, store, op, width, height, channels, shape.fused, y0, y1, x0, x1,
                ring_pool + static_cast<std::ptrdiff_t>(worker) * shape.ring_floats);
-  }
-  (void)threads;
+  });
 }
 
 }  // namespace cpu
