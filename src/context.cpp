@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 
 #if defined(__linux__)
 #include <sched.h>
@@ -92,6 +93,15 @@ int default_threads() noexcept {
 }
 
 ContextImpl::ContextImpl() = default;
+
+void ContextImpl::report_progress(long long done, long long total, const char* op) {
+  if (!progress || total <= 0) return;
+  if (!progress(static_cast<double>(done) / static_cast<double>(total))) {
+    throw Error(ErrorCode::kCancelled, std::string(op) + ": cancelled after " +
+                                           std::to_string(done) + " of " + std::to_string(total) +
+                                           " steps");
+  }
+}
 
 cpu::ThreadPool& ContextImpl::workers() {
   if (!pool || pool->size() != threads) {
@@ -275,6 +285,9 @@ void Context::set_threads(int n) {
 }
 int Context::threads() const noexcept {
   return impl_->threads;
+}
+void Context::set_progress(std::function<bool(double done)> callback) {
+  impl_->progress = std::move(callback);
 }
 void* Context::stream() const noexcept {
   return impl_->stream;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -76,12 +77,16 @@ struct ContextImpl {
   DeviceScratch device_mem;
   PinnedStaging pinned;
   std::unique_ptr<cpu::ThreadPool> pool;  // started on first use, with `threads` workers
+  std::function<bool(double)> progress;   // Context::set_progress
 
   ContextImpl();
   ~ContextImpl();
   /// The CPU workers, started on first use (and again after set_threads changed their number).
   /// Throws Error(kResource) when the system refuses a thread.
   cpu::ThreadPool& workers();
+  /// Tells the progress callback that `done` of the operation's `total` steps are done; throws
+  /// Error(kCancelled) naming `op` when it asks to stop. A no-op without a callback.
+  void report_progress(long long done, long long total, const char* op);
   float* host_scratch(int slot, std::size_t floats) { return host.get(slot, floats); }
   void* device_scratch(int slot, std::size_t bytes) { return device_mem.get(slot, bytes, stream); }
 };

@@ -320,6 +320,42 @@ TEST_P(HeatTest, TwoRunsAreBitIdentical) {
   EXPECT_TRUE(test::identical(a, b));
 }
 
+// Long smoothings report their progress, and the caller can stop one: fractions grow to 1, a
+// callback returning false ends the call with Error(kCancelled) after the first report, and the
+// context works normally afterwards.
+TEST_P(HeatTest, ReportsProgressAndCanBeCancelled) {
+  HostImage in = test::random_image(200, 150, 1, PixelType::kF32, 0.0f, 1.0f, 4);
+  HostImage out(200, 150, 1, PixelType::kF32), plain(200, 150, 1, PixelType::kF32);
+  Context cx = ctx();
+  std::vector<double> seen;
+  cx.set_progress([&](double done) {
+    seen.push_back(done);
+    return true;
+  });
+  const HeatReport r = heat_smooth(in, out, by_time(20.0), cx);  // 160 steps
+  ASSERT_GE(seen.size(), 2u);
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_GT(seen[i], seen[i - 1]);
+  EXPECT_GT(seen.front(), 0.0);
+  EXPECT_DOUBLE_EQ(seen.back(), 1.0);
+  EXPECT_GE(static_cast<int>(seen.size()), r.steps / 16);
+
+  int calls = 0;
+  cx.set_progress([&](double) { return ++calls < 2; });
+  try {
+    heat_smooth(in, out, by_time(20.0), cx);
+    FAIL() << "expected Error(kCancelled)";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCancelled) << e.what();
+    EXPECT_NE(std::string(e.what()).find("heat_smooth"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(calls, 2);
+  cx.set_progress(nullptr);
+  heat_smooth(in, out, by_time(20.0), cx);
+  Context fresh = ctx();
+  heat_smooth(in, plain, by_time(20.0), fresh);
+  EXPECT_TRUE(test::identical(out, plain));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, HeatTest, ::testing::Values(Backend::kCpu, Backend::kCuda),
                          test::backend_name);
 

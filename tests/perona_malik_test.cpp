@@ -331,6 +331,36 @@ TEST_P(PeronaMalikTest, TwoRunsAreBitIdentical) {
   }
 }
 
+// Progress is reported for fused and regularised steps alike, and cancelling stops the call.
+TEST_P(PeronaMalikTest, ReportsProgressAndCanBeCancelled) {
+  HostImage in = test::random_image(120, 90, 3, PixelType::kU8, 0.0f, 255.0f, 5);
+  HostImage out(120, 90, 3, PixelType::kU8);
+  for (double reg : {0.0, 1.0}) {
+    PeronaMalikParams p;
+    p.contrast = ContrastMode::kAbsolute;
+    p.k = 10.0;
+    p.steps = 40;
+    p.regularization = reg;
+    Context cx = ctx();
+    std::vector<double> seen;
+    cx.set_progress([&](double done) {
+      seen.push_back(done);
+      return true;
+    });
+    perona_malik(in, out, p, cx);
+    ASSERT_GE(seen.size(), 2u) << "regularization " << reg;
+    for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_GT(seen[i], seen[i - 1]);
+    EXPECT_DOUBLE_EQ(seen.back(), 1.0);
+    cx.set_progress([](double) { return false; });
+    try {
+      perona_malik(in, out, p, cx);
+      FAIL() << "expected Error(kCancelled)";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kCancelled) << e.what();
+    }
+  }
+}
+
 TEST_P(PeronaMalikTest, PitchedViewsAndRegionsOfInterest) {
   HostImage big = test::random_image(50, 40, 3, PixelType::kU16, 0.0f, 65535.0f, 21);
   HostImage dst_big = test::random_image(50, 40, 3, PixelType::kU16, 0.0f, 65535.0f, 22);

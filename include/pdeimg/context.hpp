@@ -1,6 +1,7 @@
 // pdeimg::Context: backend selection, the CUDA stream, worker threads and reusable scratch.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -67,6 +68,17 @@ class Context {
   /// spin, so a busy machine slows an operation by the share of the CPUs it lost, not more.
   void set_threads(int n);
   int threads() const noexcept;
+
+  /// Progress of long operations (heat_smooth, perona_malik, and canny's smoothing): `callback`
+  /// is called on the calling thread as the explicit steps advance (after each fused pass on the
+  /// CPU, every 16 steps queued on CUDA) with the fraction of the operation's steps done, in
+  /// (0, 1]. Returning false cancels: the operation stops at its next report and throws
+  /// Error(kCancelled); dst then holds unspecified values. An empty callback (the default)
+  /// reports nothing. The callback must not call pdeimg with this context.
+  ///
+  ///   ctx.set_progress([](double done) { std::fprintf(stderr, "\r%3.0f%%", 100 * done);
+  ///                                      return !interrupted; });
+  void set_progress(std::function<bool(double done)> callback);
 
   /// The cudaStream_t device work is queued on (nullptr on the CPU backend).
   void* stream() const noexcept;

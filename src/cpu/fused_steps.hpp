@@ -18,10 +18,11 @@ namespace cpu {
 
 /// Runs `steps` (>= 0) steps of `op` on the first `nc` channels of src into dst (same shape; dst
 /// may alias src exactly). `max_fused` > 0 caps the steps fused per pass (tests); channels beyond
-/// nc are not touched. Uses host scratch slots 0 (two float plane sets) and 1 (rings).
+/// nc are not touched. Uses host scratch slots 0 (two float plane sets) and 1 (rings). Reports
+/// progress after each pass (Context::set_progress; `name` names the operation if cancelled).
 template <class RowOp>
 void fused_steps(const ImageView& src, const ImageView& dst, int nc, int steps, int max_fused_cap,
-                 const RowOp& op, Context& ctx) {
+                 const RowOp& op, Context& ctx, const char* name) {
   auto& impl = ctx.impl();
   const int w = src.width;
   const int h = src.height;
@@ -105,6 +106,7 @@ void fused_steps(const ImageView& src, const ImageView& dst, int nc, int steps, 
     }
     done += shape.fused;
     cur = next;
+    impl.report_progress(done, steps, name);
   }
 }
 

@@ -48,7 +48,7 @@ struct HeatRowOp {
 void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatPlan& plan,
                  Context& ctx) {
   const int nc = plan.channels;
-  fused_steps(src, dst, nc, plan.steps, plan.max_fused, HeatRowOp{nc, plan.dt}, ctx);
+  fused_steps(src, dst, nc, plan.steps, plan.max_fused, HeatRowOp{nc, plan.dt}, ctx, "heat_smooth");
   if (nc < src.channels && !(src.data == dst.data && src.type == dst.type)) {
     copy_channel(src, dst, src.channels - 1, ctx.impl().workers());
   }

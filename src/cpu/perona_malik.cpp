@@ -322,6 +322,7 @@ void regularised_steps(const ImageView& src, const ImageView& dst,
     }
     });
     cur = 1 - cur;
+    impl.report_progress(s + 1, plan.steps, "perona_malik");
   }
   dispatch_type(dst.type, [&](auto tag) {
     using T = decltype(tag);
@@ -348,7 +349,7 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
     } else {
       const PmRowOp<G> op{RowTable<G>::get(plan.coupled ? nc : 1, plan.eight, false), nc,
                           plan.coupled, g, plan.dt};
-      fused_steps(src, dst, nc, plan.steps, plan.max_fused, op, ctx);
+      fused_steps(src, dst, nc, plan.steps, plan.max_fused, op, ctx, "perona_malik");
     }
   });
   if (nc < src.channels && !(src.data == dst.data && src.type == dst.type)) {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "pdeimg/error.hpp"
 #include "src/context_impl.hpp"
+#include "src/cuda/runtime.hpp"
 #include "src/cuda/transfer.hpp"
 
 namespace pdeimg {
@@ -38,6 +40,15 @@ ImageView stage_input(const ImageView& src, Context& ctx) {
 void finish(const Staged& staged, Context& ctx) {
   if (staged.host_dst.data == nullptr) return;
   download(staged.dst, staged.host_dst, ctx);
+}
+
+void report_queued(Context& ctx, long long done, long long total, const char* op) {
+  try {
+    ctx.impl().report_progress(done, total, op);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kCancelled) synchronize(ctx.stream());
+    throw;
+  }
 }
 
 float* scratch_floats(Context& ctx, int slot, std::size_t n) {

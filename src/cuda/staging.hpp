@@ -21,6 +21,12 @@ Staged stage(const ImageView& src, const ImageView& dst, Context& ctx);
 ImageView stage_input(const ImageView& src, Context& ctx);
 /// Downloads dst if it was staged, and waits for the stream when the caller passed host views.
 void finish(const Staged& staged, Context& ctx);
+/// Steps queued between progress reports of the CUDA step loops.
+constexpr int kProgressSteps = 16;
+/// Reports `done` of `total` steps queued to the context's progress callback; when it cancels,
+/// waits for the stream (queued copies may still read the caller's memory), then throws
+/// Error(kCancelled) naming `op`.
+void report_queued(Context& ctx, long long done, long long total, const char* op);
 /// At least n (>= 1) floats of device scratch slot `slot`.
 float* scratch_floats(Context& ctx, int slot, std::size_t n);
 /// `count` float planes of width x height in device scratch slot `slot` (>= 2).
