@@ -278,8 +278,8 @@ const std::string& Context::selection_note() const noexcept {
 
 void Context::set_threads(int n) {
   if (n > kMaxThreads) {
-    throw Error(ErrorCode::kInvalidArgument, "threads: at most " + std::to_string(kMaxThreads) +
-                                                 ", got " + std::to_string(n));
+    throw Error(ErrorCode::kInvalidArgument,
+                "threads: at most " + std::to_string(kMaxThreads) + ", got " + std::to_string(n));
   }
   impl_->threads = n > 0 ? n : detail::default_threads();
 }

@@ -208,8 +208,7 @@ void hysteresis(const ImageView& labels, Context& ctx) {
   ThreadPool& workers = ctx.impl().workers();
   // Small images in one band (waking threads costs more than it saves), else a few per worker.
   const long long pixels = static_cast<long long>(w) * h;
-  const int bands =
-      pixels < (1 << 16) ? 1 : std::max(1, std::min(h, 4 * workers.size()));
+  const int bands = pixels < (1 << 16) ? 1 : std::max(1, std::min(h, 4 * workers.size()));
   std::vector<std::vector<Pixel>> crossing(bands);
   workers.run(bands, [&](int b, int) {
     const int y0 = static_cast<int>(static_cast<long long>(h) * b / bands);

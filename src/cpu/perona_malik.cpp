@@ -237,34 +237,35 @@ void gaussian_planes(const Planes& in, const Planes& tmp, const Planes& out, con
   const int rows = in.count * height;
   const std::size_t row_cost = static_cast<std::size_t>(width) * (2 * r + 1);
   parallel_rows(pool, rows, row_cost, [&](int k0, int k1, int) {
-  for (int k = k0; k < k1; ++k) {
-    const int c = k / height, y = k % height;
-    const float* src = in.row(c, y);
-    float* dst = tmp.row(c, y);
-    for (int x = 0; x < width; ++x) {
-      if (x >= r && x + r < width) {
-        float s = w[0] * src[x];
-        for (int i = 1; i <= r; ++i) s += w[i] * (src[x - i] + src[x + i]);
-        dst[x] = s;
-      } else {
-        dst[x] =
-            detail::gauss_sum(w, r, [&](int i) { return src[detail::Reflect::map(x + i, width)]; });
+    for (int k = k0; k < k1; ++k) {
+      const int c = k / height, y = k % height;
+      const float* src = in.row(c, y);
+      float* dst = tmp.row(c, y);
+      for (int x = 0; x < width; ++x) {
+        if (x >= r && x + r < width) {
+          float s = w[0] * src[x];
+          for (int i = 1; i <= r; ++i) s += w[i] * (src[x - i] + src[x + i]);
+          dst[x] = s;
+        } else {
+          dst[x] = detail::gauss_sum(
+              w, r, [&](int i) { return src[detail::Reflect::map(x + i, width)]; });
+        }
       }
     }
-  }
   });
   parallel_rows(pool, rows, row_cost, [&](int k0, int k1, int) {
-  for (int k = k0; k < k1; ++k) {
-    const int c = k / height, y = k % height;
-    float* dst = out.row(c, y);
-    const float* rows_at[2 * detail::kMaxGaussRadius + 1];
-    for (int i = -r; i <= r; ++i) rows_at[i + r] = tmp.row(c, detail::Reflect::map(y + i, height));
-    for (int x = 0; x < width; ++x) {
-      float s = w[0] * rows_at[r][x];
-      for (int i = 1; i <= r; ++i) s += w[i] * (rows_at[r - i][x] + rows_at[r + i][x]);
-      dst[x] = s;
+    for (int k = k0; k < k1; ++k) {
+      const int c = k / height, y = k % height;
+      float* dst = out.row(c, y);
+      const float* rows_at[2 * detail::kMaxGaussRadius + 1];
+      for (int i = -r; i <= r; ++i)
+        rows_at[i + r] = tmp.row(c, detail::Reflect::map(y + i, height));
+      for (int x = 0; x < width; ++x) {
+        float s = w[0] * rows_at[r][x];
+        for (int i = 1; i <= r; ++i) s += w[i] * (rows_at[r - i][x] + rows_at[r + i][x]);
+        dst[x] = s;
+      }
     }
-  }
   });
 }
 
@@ -303,23 +304,24 @@ void regularised_steps(const ImageView& src, const ImageView& dst,
     const Planes& out = p[1 - cur];
     gaussian_planes(in, tmp, smooth, taps, r, pool);
     parallel_rows(pool, h, 8 * row_cost, [&](int y0, int y1, int) {
-    for (int y = y0; y < y1; ++y) {
-      const int yu = detail::Reflect::prev(y), yd = detail::Reflect::next(y, h);
-      const float *up[4], *mid[4], *dn[4], *sup[4], *smid[4], *sdn[4];
-      float* o[4];
-      for (int c = 0; c < nc; ++c) {
-        up[c] = in.row(c, yu), mid[c] = in.row(c, y), dn[c] = in.row(c, yd);
-        sup[c] = smooth.row(c, yu), smid[c] = smooth.row(c, y), sdn[c] = smooth.row(c, yd);
-        o[c] = out.row(c, y);
-      }
-      if (plan.coupled) {
-        fn(up, mid, dn, sup, smid, sdn, o, w, true, true, g, plan.dt);
-      } else {
+      for (int y = y0; y < y1; ++y) {
+        const int yu = detail::Reflect::prev(y), yd = detail::Reflect::next(y, h);
+        const float *up[4], *mid[4], *dn[4], *sup[4], *smid[4], *sdn[4];
+        float* o[4];
         for (int c = 0; c < nc; ++c) {
-          fn(up + c, mid + c, dn + c, sup + c, smid + c, sdn + c, o + c, w, true, true, g, plan.dt);
+          up[c] = in.row(c, yu), mid[c] = in.row(c, y), dn[c] = in.row(c, yd);
+          sup[c] = smooth.row(c, yu), smid[c] = smooth.row(c, y), sdn[c] = smooth.row(c, yd);
+          o[c] = out.row(c, y);
+        }
+        if (plan.coupled) {
+          fn(up, mid, dn, sup, smid, sdn, o, w, true, true, g, plan.dt);
+        } else {
+          for (int c = 0; c < nc; ++c) {
+            fn(up + c, mid + c, dn + c, sup + c, smid + c, sdn + c, o + c, w, true, true, g,
+               plan.dt);
+          }
         }
       }
-    }
     });
     cur = 1 - cur;
     impl.report_progress(s + 1, plan.steps, "perona_malik");

@@ -61,8 +61,8 @@ class ThreadPool {
   std::condition_variable done_;  // the last helper finished
   unsigned long generation_ = 0;  // incremented per job
   bool stop_ = false;
-  int helpers_ = 0;               // workers 1..helpers_ take part in the current job
-  int pending_ = 0;               // helpers that have not finished the current job
+  int helpers_ = 0;  // workers 1..helpers_ take part in the current job
+  int pending_ = 0;  // helpers that have not finished the current job
   // The current job (written before generation_ is published under m_).
   Thunk thunk_ = nullptr;
   const void* fn_ = nullptr;

@@ -16,7 +16,8 @@ void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatP
   for (int i = 0; i < plan.steps; ++i) {
     launch_heat_step(a, b, plan.dt, ctx.stream());
     std::swap(a, b);
-    if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps) report_queued(ctx, i + 1, plan.steps, "heat_smooth");
+    if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps)
+      report_queued(ctx, i + 1, plan.steps, "heat_smooth");
   }
   launch_store_planes(a, st.src, st.dst, ctx.stream());
   finish(st, ctx);

@@ -54,7 +54,8 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
     if (reg) launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
     launch_pm_step(a, reg ? smooth : a, b, args, ctx.stream());
     std::swap(a, b);
-    if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps) report_queued(ctx, i + 1, plan.steps, "perona_malik");
+    if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps)
+      report_queued(ctx, i + 1, plan.steps, "perona_malik");
   }
   launch_store_planes(a, st.src, st.dst, ctx.stream());
   finish(st, ctx);
