@@ -33,7 +33,8 @@ dim3 grid_for(int w, int h) {
 
 template <typename T, GradientOperator Op>
 __global__ void canny_nms_kernel(ImageView src, ImageView mag, ImageView mask, float low,
-                                 float high, const float* d_thresholds, int np, ImageView labels) {
+                                 float high, const float* d_thresholds, int np, ImageView labels,
+                                 bool missing) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= src.width || y >= src.height) return;
@@ -60,6 +61,7 @@ __global__ void canny_nms_kernel(ImageView src, ImageView mag, ImageView mask, f
           u[r][k] =
               detail::SampleTraits<T>::to_float(row[static_cast<std::ptrdiff_t>(xs[k]) * nc + c]);
       }
+      if (missing) detail::ghost3x3(u);
       float gx, gy;
       detail::derivatives<Op>(u, &gx, &gy);
       if (np == 1) {
@@ -77,7 +79,7 @@ __global__ void canny_nms_kernel(ImageView src, ImageView mag, ImageView mask, f
     detail::Window3 win;
     for (int r = 0; r < 3; ++r) {
       const float* row = detail::view_row<const float>(mag, ys[r]);
-      for (int k = 0; k < 3; ++k) win.m[r][k] = row[xs[k]];
+      for (int k = 0; k < 3; ++k) win.m[r][k] = missing ? detail::nms_magnitude(row[xs[k]]) : row[xs[k]];
     }
     label = detail::candidate_label(m, ex, ey, win, x > 0, y > 0, true, low, high);
   }
@@ -86,27 +88,28 @@ __global__ void canny_nms_kernel(ImageView src, ImageView mag, ImageView mask, f
 
 template <typename T, GradientOperator Op>
 void launch_nms_typed(const ImageView& src, const ImageView& mag, const ImageView& mask, float low,
-                      float high, const float* d_th, int np, const ImageView& labels,
+                      float high, const float* d_th, int np, const ImageView& labels, bool missing,
                       cudaStream_t s) {
   canny_nms_kernel<T, Op><<<grid_for(src.width, src.height), dim3(kBlockX, kBlockY), 0, s>>>(
-      src, mag, mask, low, high, d_th, np, labels);
+      src, mag, mask, low, high, d_th, np, labels, missing);
 }
 
 template <typename T>
 void launch_nms_op(GradientOperator op, const ImageView& src, const ImageView& mag,
                    const ImageView& mask, float low, float high, const float* d_th, int np,
-                   const ImageView& labels, cudaStream_t s) {
+                   const ImageView& labels, bool missing, cudaStream_t s) {
   switch (op) {
     case GradientOperator::kCentral:
       launch_nms_typed<T, GradientOperator::kCentral>(src, mag, mask, low, high, d_th, np, labels,
-                                                      s);
+                                                      missing, s);
       break;
     case GradientOperator::kScharr:
       launch_nms_typed<T, GradientOperator::kScharr>(src, mag, mask, low, high, d_th, np, labels,
-                                                     s);
+                                                     missing, s);
       break;
     default:
-      launch_nms_typed<T, GradientOperator::kSobel>(src, mag, mask, low, high, d_th, np, labels, s);
+      launch_nms_typed<T, GradientOperator::kSobel>(src, mag, mask, low, high, d_th, np, labels,
+                                                    missing, s);
       break;
   }
 }
@@ -262,19 +265,20 @@ __global__ void quantile_thresholds_kernel(const unsigned* sorted, long long tot
 
 void launch_canny_nms(const ImageView& src, const ImageView& magnitude, const ImageView& mask,
                       float low, float high, const float* d_thresholds, GradientOperator op,
-                      int channels, const ImageView& labels, void* stream) {
+                      int channels, const ImageView& labels, bool missing, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   switch (src.type) {
     case PixelType::kU8:
       launch_nms_op<std::uint8_t>(op, src, magnitude, mask, low, high, d_thresholds, channels,
-                                  labels, s);
+                                  labels, missing, s);
       break;
     case PixelType::kU16:
       launch_nms_op<std::uint16_t>(op, src, magnitude, mask, low, high, d_thresholds, channels,
-                                   labels, s);
+                                   labels, missing, s);
       break;
     default:
-      launch_nms_op<float>(op, src, magnitude, mask, low, high, d_thresholds, channels, labels, s);
+      launch_nms_op<float>(op, src, magnitude, mask, low, high, d_thresholds, channels, labels,
+                           missing, s);
       break;
   }
   PDEIMG_LAUNCH_CHECK("canny_nms_kernel");

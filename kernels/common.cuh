@@ -77,6 +77,36 @@ PDEIMG_HD double rn_mul(double a, double b) {
   return a * b;
 #endif
 }
+// --- missing data (NonFinite::kMissing) -----------------------------------------------------------
+
+/// True when `v` is neither NaN nor infinite, from its exponent bits (a compare the CPU loops
+/// vectorise, the same on the device).
+PDEIMG_HD bool is_finite(float v) {
+  std::uint32_t bits;
+#if defined(__CUDA_ARCH__)
+  bits = __float_as_uint(v);
+#else
+  __builtin_memcpy(&bits, &v, sizeof bits);
+#endif
+  return (bits & 0x7f800000u) != 0x7f800000u;
+}
+
+/// A quiet NaN, the value of a derivative or magnitude at a missing pixel.
+PDEIMG_HD float quiet_nan() {
+#if defined(__CUDA_ARCH__)
+  return __int_as_float(0x7fc00000);
+#else
+  return __builtin_nanf("");
+#endif
+}
+
+/// The value a stencil centred on `centre` reads for the neighbour `v`: v itself, or, when v is
+/// missing (not finite), the centre's own value, the zero-flux ghost of the image border. Exact:
+/// for finite images every stencil reads what it read before.
+PDEIMG_HD float ghost(float v, float centre) {
+  return is_finite(v) ? v : centre;
+}
+
 /// `count` float planes of equal size stacked `plane_stride` floats apart: the internal layout
 /// every operation computes in (one plane per processed channel).
 struct Planes {

@@ -16,7 +16,8 @@ constexpr int kBlockX = 32;
 constexpr int kBlockY = 8;
 
 template <typename T, GradientOperator Op>
-__global__ void gradient_kernel(ImageView src, GradientImages out, int np, float scale) {
+__global__ void gradient_kernel(ImageView src, GradientImages out, int np, float scale,
+                                bool missing) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= src.width || y >= src.height) return;
@@ -33,6 +34,7 @@ __global__ void gradient_kernel(ImageView src, GradientImages out, int np, float
       for (int k = 0; k < 3; ++k)
         u[r][k] =
             detail::SampleTraits<T>::to_float(rows[r][static_cast<std::ptrdiff_t>(xs[k]) * nc + c]);
+    if (missing) detail::ghost3x3(u);
     float gx, gy;
     detail::derivatives<Op>(u, &gx, &gy);
     if (out.dx.data)
@@ -61,24 +63,24 @@ __global__ void gradient_kernel(ImageView src, GradientImages out, int np, float
 
 template <typename T, GradientOperator Op>
 void launch_typed(const ImageView& src, const GradientImages& out, int np, float scale,
-                  cudaStream_t stream) {
+                  bool missing, cudaStream_t stream) {
   const dim3 block(kBlockX, kBlockY);
   const dim3 grid((src.width + kBlockX - 1) / kBlockX, (src.height + kBlockY - 1) / kBlockY);
-  gradient_kernel<T, Op><<<grid, block, 0, stream>>>(src, out, np, scale);
+  gradient_kernel<T, Op><<<grid, block, 0, stream>>>(src, out, np, scale, missing);
 }
 
 template <typename T>
 void launch_op(GradientOperator op, const ImageView& src, const GradientImages& out, int np,
-               float scale, cudaStream_t stream) {
+               float scale, bool missing, cudaStream_t stream) {
   switch (op) {
     case GradientOperator::kCentral:
-      launch_typed<T, GradientOperator::kCentral>(src, out, np, scale, stream);
+      launch_typed<T, GradientOperator::kCentral>(src, out, np, scale, missing, stream);
       break;
     case GradientOperator::kScharr:
-      launch_typed<T, GradientOperator::kScharr>(src, out, np, scale, stream);
+      launch_typed<T, GradientOperator::kScharr>(src, out, np, scale, missing, stream);
       break;
     default:
-      launch_typed<T, GradientOperator::kSobel>(src, out, np, scale, stream);
+      launch_typed<T, GradientOperator::kSobel>(src, out, np, scale, missing, stream);
       break;
   }
 }
@@ -86,17 +88,17 @@ void launch_op(GradientOperator op, const ImageView& src, const GradientImages& 
 }  // namespace
 
 void launch_gradient(const ImageView& src, const GradientImages& out, GradientOperator op,
-                     int channels, float scale, void* stream) {
+                     int channels, float scale, bool missing, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   switch (src.type) {
     case PixelType::kU8:
-      launch_op<std::uint8_t>(op, src, out, channels, scale, s);
+      launch_op<std::uint8_t>(op, src, out, channels, scale, false, s);
       break;
     case PixelType::kU16:
-      launch_op<std::uint16_t>(op, src, out, channels, scale, s);
+      launch_op<std::uint16_t>(op, src, out, channels, scale, false, s);
       break;
     default:
-      launch_op<float>(op, src, out, channels, scale, s);
+      launch_op<float>(op, src, out, channels, scale, missing, s);
       break;
   }
   PDEIMG_LAUNCH_CHECK("gradient_kernel");

@@ -57,6 +57,22 @@ PDEIMG_HD void derivatives(const float (&u)[3][3], float* gx, float* gy) {
   *gy = weigh3<Op>(rn_sub(u[2][0], u[0][0]), rn_sub(u[2][1], u[0][1]), rn_sub(u[2][2], u[0][2]));
 }
 
+/// Missing data (NonFinite::kMissing): every non-finite neighbour of the 3x3 window takes the
+/// centre's value (detail::ghost: the zero-flux ghost of the image border), and a non-finite
+/// centre makes the whole window NaN, so that pixel's derivatives and magnitude are NaN.
+PDEIMG_HD void ghost3x3(float (&u)[3][3]) {
+  const float c = u[1][1];
+  const float fill = is_finite(c) ? c : quiet_nan();
+  for (int r = 0; r < 3; ++r)
+    for (int k = 0; k < 3; ++k) u[r][k] = is_finite(c) ? ghost(u[r][k], c) : fill;
+}
+
+/// The magnitude non-maximum suppression reads for a pixel: a missing pixel's (NaN) reads 0, so
+/// it is never an edge and never blocks a neighbour from being one.
+PDEIMG_HD float nms_magnitude(float m) {
+  return is_finite(m) ? m : 0.0f;
+}
+
 // --- magnitude and the direction across the edge ------------------------------------------------
 
 /// An edge element: the gradient magnitude m and a vector (ex, ey) along the direction of fastest

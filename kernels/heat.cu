@@ -13,6 +13,8 @@ namespace {
 constexpr int kBlockX = 32;
 constexpr int kBlockY = 8;
 
+// kMissing: non-finite samples are missing data (detail::ghost), as on the CPU.
+template <bool kMissing>
 __global__ void heat_step_kernel(detail::Planes in, detail::Planes out, float dt) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
@@ -21,18 +23,37 @@ __global__ void heat_step_kernel(detail::Planes in, detail::Planes out, float dt
   const float* row = in.row(c, y);
   const float* up = in.row(c, detail::Reflect::prev(y));
   const float* dn = in.row(c, detail::Reflect::next(y, in.height));
-  const float w = __ldg(row + detail::Reflect::prev(x));
-  const float e = __ldg(row + detail::Reflect::next(x, in.width));
-  out.row(c, y)[x] = detail::heat_update(__ldg(row + x), __ldg(up + x), __ldg(dn + x), w, e, dt);
+  const float m = __ldg(row + x);
+  float w = __ldg(row + detail::Reflect::prev(x));
+  float e = __ldg(row + detail::Reflect::next(x, in.width));
+  float n = __ldg(up + x);
+  float s = __ldg(dn + x);
+  if (kMissing) {
+    if (!detail::is_finite(m)) {
+      out.row(c, y)[x] = m;
+      return;
+    }
+    n = detail::ghost(n, m);
+    s = detail::ghost(s, m);
+    w = detail::ghost(w, m);
+    e = detail::ghost(e, m);
+  }
+  out.row(c, y)[x] = detail::heat_update(m, n, s, w, e, dt);
 }
 
 }  // namespace
 
-void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, void* stream) {
+void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, bool missing,
+                      void* stream) {
   const dim3 block(kBlockX, kBlockY);
   const dim3 grid((in.width + kBlockX - 1) / kBlockX, (in.height + kBlockY - 1) / kBlockY,
                   in.count);
-  heat_step_kernel<<<grid, block, 0, static_cast<cudaStream_t>(stream)>>>(in, out, dt);
+  const auto s = static_cast<cudaStream_t>(stream);
+  if (missing) {
+    heat_step_kernel<true><<<grid, block, 0, s>>>(in, out, dt);
+  } else {
+    heat_step_kernel<false><<<grid, block, 0, s>>>(in, out, dt);
+  }
   PDEIMG_LAUNCH_CHECK("heat_step_kernel");
 }
 

@@ -6,6 +6,8 @@
 
 #include <climits>
 
+#include <math_constants.h>
+
 #include "kernels/noise.cuh"
 #include "kernels/perona_malik.cuh"
 #include "pdeimg/error.hpp"
@@ -44,8 +46,9 @@ __device__ __forceinline__ void gather(const detail::Planes& p, int c0, int x, i
   }
 }
 
-/// One step on channels [c0, c0 + C) with c0 = blockIdx.z * C; g from `gs` when kReg.
-template <int C, bool kEight, bool kReg, class G>
+/// One step on channels [c0, c0 + C) with c0 = blockIdx.z * C; g from `gs` when kReg. kMissing
+/// (never with kReg): non-finite samples are missing data, as on the CPU (ghost_neighbours).
+template <int C, bool kEight, bool kReg, bool kMissing, class G>
 __global__ void pm_step_kernel(detail::Planes in, detail::Planes gs, detail::Planes out, G g,
                                float dt) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
@@ -57,6 +60,11 @@ __global__ void pm_step_kernel(detail::Planes in, detail::Planes gs, detail::Pla
   detail::Neighbours<C> u;
   gather<C>(in, c0, x, y, xl, xr, yu, yd, u);
   float r[C];
+  if (kMissing && !detail::finite_pixel<C>(u.m)) {
+    for (int c = 0; c < C; ++c) out.row(c0 + c, y)[x] = u.m[c];
+    return;
+  }
+  if (kMissing) detail::ghost_neighbours<C>(u);
   if (kReg) {
     detail::Neighbours<C> s;
     gather<C>(gs, c0, x, y, xl, xr, yu, yd, s);
@@ -95,7 +103,8 @@ __global__ void gauss_cols_kernel(detail::Planes in, detail::Planes out, GaussTa
       t.w, t.r, [&](int i) { return __ldg(in.row(c, detail::Reflect::map(y + i, h)) + x); });
 }
 
-/// Squared differences of the axial pairs, group blockIdx.z (layout: gradient_quantile_sq).
+/// Squared differences of the axial pairs, group blockIdx.z (layout: gradient_quantile_sq). A
+/// pair with a missing (non-finite) sample gets +inf, which sorts after every finite value.
 __global__ void gradient_sq_kernel(detail::Planes v, int per_group, float* out) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
@@ -112,7 +121,7 @@ __global__ void gradient_sq_kernel(detail::Planes v, int per_group, float* out) 
       const float d = v.row(c, y)[x + 1] - v.row(c, y)[x];
       s2 += d * d;
     }
-    o[static_cast<std::size_t>(y) * (w - 1) + x] = s2;
+    o[static_cast<std::size_t>(y) * (w - 1) + x] = detail::is_finite(s2) ? s2 : CUDART_INF_F;
   }
   if (y + 1 < h) {
     float s2 = 0.0f;
@@ -120,8 +129,29 @@ __global__ void gradient_sq_kernel(detail::Planes v, int per_group, float* out) 
       const float d = v.row(c, y + 1)[x] - v.row(c, y)[x];
       s2 += d * d;
     }
-    o[static_cast<std::size_t>(w - 1) * h + static_cast<std::size_t>(y) * w + x] = s2;
+    o[static_cast<std::size_t>(w - 1) * h + static_cast<std::size_t>(y) * w + x] =
+        detail::is_finite(s2) ? s2 : CUDART_INF_F;
   }
+}
+
+/// *out = element floor(q (m - 1)) of the m finite values at the start of `sorted` (n ascending
+/// values, +inf last: the pairs left out), 0 when there are none. One thread.
+__global__ void finite_quantile_kernel(const float* sorted, std::size_t n, double q, float* out) {
+  std::size_t lo = 0, hi = n;  // the first +inf: binary search
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo) / 2;
+    if (detail::is_finite(sorted[mid])) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == 0) {
+    *out = 0.0f;
+    return;
+  }
+  const std::size_t k = static_cast<std::size_t>(floor(__dmul_rn(q, static_cast<double>(lo - 1))));
+  *out = sorted[k];
 }
 
 /// Per interior pixel of plane c: the Sobel gradient² (sort key; kNoiseSkipKey for a flat
@@ -135,50 +165,62 @@ __global__ void noise_values_kernel(detail::Planes p, int c, float* grad, float*
   for (int r = 0; r < 3; ++r)
     for (int k = 0; k < 3; ++k) v[r][k] = p.row(c, y + r)[x + k];
   const std::size_t i = static_cast<std::size_t>(y) * iw + x;
-  const bool flat = detail::flat3x3(v);
+  const bool flat = detail::uninformative3x3(v);
   grad[i] = flat ? detail::kNoiseSkipKey : detail::sobel_sq(v);
   hp[i] = detail::noise_highpass(v);
   valid[i] = flat ? 0 : 1;
 }
 
-template <int C, bool kEight, bool kReg, class G>
+template <int C, bool kEight, bool kReg, bool kMissing, class G>
 void launch_step(const detail::Planes& in, const detail::Planes& gs, const detail::Planes& out,
                  int groups, const G& g, float dt, cudaStream_t s) {
-  pm_step_kernel<C, kEight, kReg, G>
+  pm_step_kernel<C, kEight, kReg, kMissing, G>
       <<<grid_for(in.width, in.height, groups), dim3(kBlockX, kBlockY), 0, s>>>(in, gs, out, g, dt);
+}
+
+// mode: 0 plain, 1 regularised, 2 missing data.
+template <int C, bool kEight, class G>
+void launch_step_mode(const detail::Planes& in, const detail::Planes& gs,
+                      const detail::Planes& out, int groups, int mode, const G& g, float dt,
+                      cudaStream_t s) {
+  if (mode == 1) {
+    launch_step<C, kEight, true, false>(in, gs, out, groups, g, dt, s);
+  } else if (mode == 2) {
+    launch_step<C, kEight, false, true>(in, gs, out, groups, g, dt, s);
+  } else {
+    launch_step<C, kEight, false, false>(in, gs, out, groups, g, dt, s);
+  }
 }
 
 template <int C, class G>
 void launch_step_c(const detail::Planes& in, const detail::Planes& gs, const detail::Planes& out,
-                   int groups, bool eight, bool reg, const G& g, float dt, cudaStream_t s) {
+                   int groups, bool eight, int mode, const G& g, float dt, cudaStream_t s) {
   if (eight) {
-    reg ? launch_step<C, true, true>(in, gs, out, groups, g, dt, s)
-        : launch_step<C, true, false>(in, gs, out, groups, g, dt, s);
+    launch_step_mode<C, true>(in, gs, out, groups, mode, g, dt, s);
   } else {
-    reg ? launch_step<C, false, true>(in, gs, out, groups, g, dt, s)
-        : launch_step<C, false, false>(in, gs, out, groups, g, dt, s);
+    launch_step_mode<C, false>(in, gs, out, groups, mode, g, dt, s);
   }
 }
 
 template <class G>
 void launch_step_g(const detail::Planes& in, const detail::Planes& gs, const detail::Planes& out,
-                   bool coupled, bool eight, bool reg, const G& g, float dt, cudaStream_t s) {
+                   bool coupled, bool eight, int mode, const G& g, float dt, cudaStream_t s) {
   if (!coupled) {
-    launch_step_c<1>(in, gs, out, in.count, eight, reg, g, dt, s);
+    launch_step_c<1>(in, gs, out, in.count, eight, mode, g, dt, s);
     return;
   }
   switch (in.count) {
     case 1:
-      launch_step_c<1>(in, gs, out, 1, eight, reg, g, dt, s);
+      launch_step_c<1>(in, gs, out, 1, eight, mode, g, dt, s);
       break;
     case 2:
-      launch_step_c<2>(in, gs, out, 1, eight, reg, g, dt, s);
+      launch_step_c<2>(in, gs, out, 1, eight, mode, g, dt, s);
       break;
     case 3:
-      launch_step_c<3>(in, gs, out, 1, eight, reg, g, dt, s);
+      launch_step_c<3>(in, gs, out, 1, eight, mode, g, dt, s);
       break;
     default:
-      launch_step_c<4>(in, gs, out, 1, eight, reg, g, dt, s);
+      launch_step_c<4>(in, gs, out, 1, eight, mode, g, dt, s);
       break;
   }
 }
@@ -195,18 +237,17 @@ void check_items(std::size_t n) {
 void launch_pm_step(const detail::Planes& in, const detail::Planes& gsrc, const detail::Planes& out,
                     const PmStepArgs& a, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
+  const int mode = a.regularized ? 1 : a.missing ? 2 : 0;
   switch (a.diffusivity) {
     case 0:
-      launch_step_g(in, gsrc, out, a.coupled, a.eight, a.regularized,
-                    detail::ExponentialG{a.inv_k2}, a.dt, s);
+      launch_step_g(in, gsrc, out, a.coupled, a.eight, mode, detail::ExponentialG{a.inv_k2}, a.dt,
+                    s);
       break;
     case 2:
-      launch_step_g(in, gsrc, out, a.coupled, a.eight, a.regularized, detail::TukeyG{a.inv_k2},
-                    a.dt, s);
+      launch_step_g(in, gsrc, out, a.coupled, a.eight, mode, detail::TukeyG{a.inv_k2}, a.dt, s);
       break;
     default:
-      launch_step_g(in, gsrc, out, a.coupled, a.eight, a.regularized, detail::RationalG{a.inv_k2},
-                    a.dt, s);
+      launch_step_g(in, gsrc, out, a.coupled, a.eight, mode, detail::RationalG{a.inv_k2}, a.dt, s);
       break;
   }
   PDEIMG_LAUNCH_CHECK("pm_step_kernel");
@@ -230,6 +271,12 @@ void launch_gradient_sq(const detail::Planes& v, bool coupled, float* d_out, voi
   gradient_sq_kernel<<<grid_for(v.width, v.height, groups), dim3(kBlockX, kBlockY), 0,
                        static_cast<cudaStream_t>(stream)>>>(v, per_group, d_out);
   PDEIMG_LAUNCH_CHECK("gradient_sq_kernel");
+}
+
+void launch_finite_quantile(const float* d_sorted, std::size_t n, double q, float* d_out,
+                            void* stream) {
+  finite_quantile_kernel<<<1, 1, 0, static_cast<cudaStream_t>(stream)>>>(d_sorted, n, q, d_out);
+  PDEIMG_LAUNCH_CHECK("finite_quantile_kernel");
 }
 
 void launch_noise_values(const detail::Planes& p, int channel, float* d_grad, float* d_hp,

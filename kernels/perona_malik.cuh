@@ -105,6 +105,26 @@ struct Neighbours {
   float m[C], n[C], s[C], w[C], e[C], nw[C], ne[C], sw[C], se[C];
 };
 
+/// True when all C channels of a pixel are finite (NonFinite::kMissing: else it is missing).
+template <int C>
+PDEIMG_PM_HD bool finite_pixel(const float* v) {
+  bool ok = true;
+  for (int c = 0; c < C; ++c) ok = ok && is_finite(v[c]);
+  return ok;
+}
+
+/// Missing data: every neighbour with a non-finite channel takes the centre pixel's values, so
+/// its difference, and the flux across the hole's edge, is 0 (the zero-flux ghost of the image
+/// border). The centre must be finite. Changes nothing in a finite neighbourhood.
+template <int C>
+PDEIMG_PM_HD void ghost_neighbours(Neighbours<C>& u) {
+  float* q[8] = {u.n, u.s, u.w, u.e, u.nw, u.ne, u.sw, u.se};
+  for (int k = 0; k < 8; ++k) {
+    if (finite_pixel<C>(q[k])) continue;
+    for (int c = 0; c < C; ++c) q[k][c] = u.m[c];
+  }
+}
+
 /// The diffusivities of the pairs (centre, neighbour) from the squared differences of `v`, which
 /// is the image itself or, regularised, its smoothed copy. g8[0..3] = N, S, W, E; g8[4..7] =
 /// NW, NE, SW, SE (only with kEight).

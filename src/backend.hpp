@@ -15,7 +15,8 @@ struct HeatPlan {
   int steps = 0;
   float dt = 0.0f;
   int channels = 0;
-  int max_fused = 0;  // 0: backend's choice (tests set it to prove fusion changes nothing)
+  int max_fused = 0;     // 0: backend's choice (tests set it to prove fusion changes nothing)
+  bool missing = false;  // non-finite samples are missing data (NonFinite::kMissing) and present
 };
 
 /// Number of channels an operation diffuses: all, or all but alpha for 2 and 4 channels.
@@ -57,6 +58,7 @@ struct PeronaMalikPlan {
   float inv_k2 = 0.0f;          // the diffusivity's constant: 1/K², or 1/(5K²) for Tukey
   double regularization = 0.0;  // Gaussian sigma for g's gradient (0: none)
   int max_fused = 0;            // 0: backend's choice (tests)
+  bool missing = false;         // non-finite samples are missing data and present
 };
 
 /// Which squared differences gradient_quantile_sq ranks.
@@ -64,6 +66,7 @@ struct GradientStatPlan {
   int channels = 0;
   bool coupled = true;          // one value Σ_c d_c² per pair; else one per pair and channel
   double regularization = 0.0;  // on the Gaussian-smoothed image when > 0
+  bool missing = false;         // pairs with a non-finite sample are left out
 };
 
 }  // namespace detail
@@ -108,8 +111,9 @@ constexpr int kCannyDeviceSlot = 30;     ///< CUDA: labels, sort keys, CUB stora
 /// A validated gradient request.
 struct GradientPlan {
   GradientOperator op = GradientOperator::kSobel;
-  int channels = 1;    ///< the first `channels` channels enter magnitude and direction
-  float scale = 1.0f;  ///< multiplies the magnitude (a power of two: canny's Sobel scale)
+  int channels = 1;      ///< the first `channels` channels enter magnitude and direction
+  float scale = 1.0f;    ///< multiplies the magnitude (a power of two: canny's Sobel scale)
+  bool missing = false;  ///< non-finite samples are missing data (detail::ghost3x3) and present
 };
 
 /// The double threshold on the (Sobel-scale) magnitude. On CUDA, quantile thresholds are computed
@@ -158,4 +162,24 @@ void threshold_labels(const ImageView& values, const ImageView& labels, float lo
 void hysteresis(const ImageView& labels, Context& ctx);
 }  // namespace cuda
 
+}  // namespace pdeimg
+
+// --- non-finite samples and range (src/finite.cpp)
+// ------------------------------------------------
+
+#include "src/finite.hpp"
+
+namespace pdeimg {
+namespace cpu {
+/// detail::scan_samples of a float32 host view.
+detail::SampleScan scan_samples(const ImageView& image, int channels, Context& ctx);
+/// detail::scale_samples of host views.
+void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx);
+}  // namespace cpu
+namespace cuda {
+/// detail::scan_samples of a float32 device view (waits for ctx's stream).
+detail::SampleScan scan_samples(const ImageView& image, int channels, Context& ctx);
+/// detail::scale_samples of device views, queued on ctx's stream.
+void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx);
+}  // namespace cuda
 }  // namespace pdeimg

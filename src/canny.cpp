@@ -16,6 +16,7 @@
 #include "kernels/gradient.cuh"
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
+#include "src/finite.hpp"
 #include "src/context_impl.hpp"
 #include "src/validate.hpp"
 #include "src/work_image.hpp"
@@ -180,7 +181,16 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
   report.backend = ctx.backend();
   report.smoothing = params.smoothing;
   const Staging st = stage_views(src, edges, images.mask, images.magnitude, ctx);
-  ImageView in = st.src;
+  const int np = detail::processed_channels(src.channels, params.alpha == AlphaMode::kPreserve);
+  // Non-finite samples: refused, or missing data. Huge inputs are processed scaled by 2^-e so
+  // that squared derivatives stay finite; thresholds are scaled with them and the reported
+  // values and the magnitude scaled back (src/finite.hpp).
+  const detail::GuardedInput guarded =
+      detail::guard_input(st.src, np, params.non_finite, detail::kGradientRangeLog2, "canny", ctx,
+                          detail::kScaledCannySlot);
+  const int e = guarded.exponent;
+  const bool missing = guarded.scan.non_finite.count > 0;
+  ImageView in = guarded.view;
 
   // --- smoothing
   // ----------------------------------------------------------------------------------
@@ -190,6 +200,7 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
     HeatParams hp;
     hp.sigma = params.sigma;
     hp.alpha = params.alpha;
+    hp.non_finite = NonFinite::kMissing;  // refused above unless params.non_finite allows
     const HeatReport hr = heat_smooth(in, smoothed, hp, ctx);
     report.smoothing_steps = hr.steps;
     report.smoothing_time = hr.time;
@@ -197,7 +208,15 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
   } else if (params.smoothing == CannySmoothing::kPeronaMalik) {
     const ImageView smoothed =
         detail::scratch_image(ctx, detail::kCannySmoothedSlot, w, h, src.channels, PixelType::kF32);
-    report.perona_malik = perona_malik(in, smoothed, params.perona_malik, ctx);
+    PeronaMalikParams pm = params.perona_malik;
+    pm.non_finite = NonFinite::kMissing;  // refused above unless params.non_finite allows
+    if (e != 0) {  // K and the noise level given in src's units, on the scaled copy
+      pm.k = std::ldexp(pm.k, -e);
+      pm.noise_sigma = std::ldexp(pm.noise_sigma, -e);
+    }
+    report.perona_malik = perona_malik(in, smoothed, pm, ctx);
+    report.perona_malik.k = std::ldexp(report.perona_malik.k, e);
+    report.perona_malik.noise_sigma = std::ldexp(report.perona_malik.noise_sigma, e);
     report.smoothing_steps = report.perona_malik.steps;
     report.smoothing_time = report.perona_malik.time;
     in = smoothed;
@@ -207,8 +226,9 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
   // ---------------------------------------------------------------------------------
   detail::GradientPlan plan;
   plan.op = params.op;
-  plan.channels = detail::processed_channels(src.channels, params.alpha == AlphaMode::kPreserve);
+  plan.channels = np;
   plan.scale = detail::sobel_scale(params.op);
+  plan.missing = missing;
   detail::CannyThresholds th;
   if (params.thresholds == ThresholdMode::kQuantile) {
     const ImageView magnitude =
@@ -221,8 +241,8 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
     th = on_cuda(ctx) ? cuda::canny_quantiles(magnitude, st.mask, low, high, ctx)
                       : cpu::canny_quantiles(magnitude, st.mask, low, high, ctx);
   } else {
-    th.low = static_cast<float>(low);
-    th.high = static_cast<float>(high);
+    th.low = static_cast<float>(std::ldexp(low, -e));
+    th.high = static_cast<float>(std::ldexp(high, -e));
   }
 
   // --- suppression, double threshold, hysteresis -----------------------------------------------
@@ -234,8 +254,9 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
     cpu::hysteresis(st.edges, ctx);
   }
 
-  report.low = th.low;
-  report.high = th.high;
+  if (e != 0 && !st.magnitude.empty()) detail::scale_samples(st.magnitude, st.magnitude, e, ctx);
+  report.low = std::ldexp(static_cast<double>(th.low), e);
+  report.high = std::ldexp(static_cast<double>(th.high), e);
   if (th.device != nullptr) {
     report.low = report.high = kNaN;
     if (st.active) {  // host views: the call waits anyway, so the values can be reported
@@ -249,8 +270,8 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
                            Location::kDevice};
       const ImageView to{values, 2, 1, 1, 2 * sizeof(float), PixelType::kF32, Location::kHost};
       detail::copy_image(from, to, ctx);
-      report.low = values[0];
-      report.high = values[1];
+      report.low = std::ldexp(static_cast<double>(values[0]), e);
+      report.high = std::ldexp(static_cast<double>(values[1]), e);
     }
   }
   unstage(st, ctx);

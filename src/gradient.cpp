@@ -8,6 +8,7 @@
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
+#include "src/finite.hpp"
 #include "src/validate.hpp"
 #include "src/work_image.hpp"
 
@@ -84,10 +85,20 @@ void gradient(const ImageView& src, const GradientImages& out, const GradientPar
   plan.op = params.op;
   plan.channels = detail::processed_channels(src.channels, params.alpha == AlphaMode::kPreserve);
   plan.scale = 1.0f;
+  // Non-finite samples: refused, or missing data; huge inputs scaled so that squared derivatives
+  // stay finite, and the derivatives and magnitude scaled back (saturating; src/finite.hpp).
+  const detail::GuardedInput in = detail::guard_input(
+      src, src.channels, params.non_finite, detail::kGradientRangeLog2, "gradient", ctx);
+  plan.missing = in.scan.non_finite.count > 0;
   if (ctx.backend() == Backend::kCuda) {
-    cuda::gradient(src, out, plan, ctx);
+    cuda::gradient(in.view, out, plan, ctx);
   } else {
-    cpu::gradient(src, out, plan, ctx);
+    cpu::gradient(in.view, out, plan, ctx);
+  }
+  if (in.exponent != 0) {
+    for (const ImageView* v : {&out.dx, &out.dy, &out.magnitude}) {
+      if (v->data != nullptr) detail::scale_samples(*v, *v, in.exponent, ctx);
+    }
   }
 }
 

@@ -8,6 +8,7 @@
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
+#include "src/finite.hpp"
 #include "src/validate.hpp"
 
 namespace pdeimg {
@@ -55,11 +56,16 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
 
   detail::check_location(src, dst, ctx, "heat_smooth");
   const detail::DeviceScope device_scope(ctx);
-  if (ctx.backend() == Backend::kCuda) {
-    cuda::heat_smooth(src, dst, plan, ctx);
-  } else {
-    cpu::heat_smooth(src, dst, plan, ctx);
-  }
+  const detail::GuardedInput in = detail::guard_input(
+      src, plan.channels, params.non_finite, detail::kHeatRangeLog2, "heat_smooth", ctx);
+  plan.missing = in.scan.non_finite.count > 0;
+  detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
+    if (ctx.backend() == Backend::kCuda) {
+      cuda::heat_smooth(s, d, plan, ctx);
+    } else {
+      cpu::heat_smooth(s, d, plan, ctx);
+    }
+  });
   HeatReport report;
   report.backend = ctx.backend();
   report.steps = plan.steps;

@@ -6,11 +6,13 @@
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
+#include "src/finite.hpp"
 #include "src/validate.hpp"
 
 namespace pdeimg {
 
-NoiseEstimate estimate_noise(const ImageView& image, Context& ctx, AlphaMode alpha) {
+NoiseEstimate estimate_noise(const ImageView& image, Context& ctx, AlphaMode alpha,
+                             NonFinite non_finite) {
   validate(image, "estimate_noise: image");
   if (image.location == Location::kDevice && ctx.backend() != Backend::kCuda) {
     throw Error(
@@ -23,10 +25,18 @@ NoiseEstimate estimate_noise(const ImageView& image, Context& ctx, AlphaMode alp
   const detail::DeviceScope device_scope(ctx);
   NoiseEstimate e;
   e.channels = detail::processed_channels(image.channels, alpha == AlphaMode::kPreserve);
+  // Squared gradients must not overflow: on a copy scaled below 2^60 when needed (the estimate
+  // scales exactly with the image).
+  const detail::GuardedInput in =
+      detail::guard_input(image, e.channels, non_finite, detail::kStatisticRangeLog2,
+                          "estimate_noise", ctx, detail::kScaledNoiseSlot);
   if (ctx.backend() == Backend::kCuda) {
-    cuda::estimate_noise(image, e.channels, e.channel_sigma, &e.samples, ctx);
+    cuda::estimate_noise(in.view, e.channels, e.channel_sigma, &e.samples, ctx);
   } else {
-    cpu::estimate_noise(image, e.channels, e.channel_sigma, &e.samples, ctx);
+    cpu::estimate_noise(in.view, e.channels, e.channel_sigma, &e.samples, ctx);
+  }
+  for (int c = 0; c < e.channels; ++c) {
+    e.channel_sigma[c] = std::ldexp(e.channel_sigma[c], in.exponent);
   }
   double sum = 0.0;
   for (int c = 0; c < e.channels; ++c) sum += e.channel_sigma[c] * e.channel_sigma[c];

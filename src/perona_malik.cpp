@@ -12,6 +12,7 @@
 #include "pdeimg/error.hpp"
 #include "pdeimg/noise.hpp"
 #include "src/backend.hpp"
+#include "src/finite.hpp"
 #include "src/context_impl.hpp"
 #include "src/validate.hpp"
 
@@ -184,6 +185,17 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   report.colour = p.colour;
   const int nc = detail::processed_channels(src.channels, p.alpha == AlphaMode::kPreserve);
   report.channels = nc;
+  // Non-finite samples: refused, or missing data. Statistics (noise, K quantile) guard their own
+  // range; the steps' scale is chosen from K below.
+  detail::GuardedInput in = detail::scan_input(src, nc, p.non_finite, "perona_malik", ctx);
+  const bool missing = in.scan.non_finite.count > 0;
+  if (missing && p.regularization > 0.0) {
+    throw Error(ErrorCode::kUnsupported,
+                "perona_malik: regularization with missing data (" +
+                    std::to_string(in.scan.non_finite.count) +
+                    " non-finite samples) is not supported: the Gaussian would spread the holes; "
+                    "use regularization 0");
+  }
   const bool coupled = p.colour == ColourMode::kCoupled && nc > 1;
 
   // --- noise, K, time
@@ -194,7 +206,7 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
     if (p.noise_sigma > 0.0) {
       sigma = p.noise_sigma;
     } else {
-      sigma = estimate_noise(src, ctx, p.alpha).sigma;
+      sigma = estimate_noise(src, ctx, p.alpha, p.non_finite).sigma;
       report.noise_estimated = true;
     }
     report.noise_sigma = sigma;
@@ -209,9 +221,14 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
       sp.channels = nc;
       sp.coupled = coupled;
       sp.regularization = p.regularization;
-      const double q2 = cuda ? cuda::gradient_quantile_sq(src, sp, p.k_quantile, ctx)
-                             : cpu::gradient_quantile_sq(src, sp, p.k_quantile, ctx);
-      k = std::sqrt(std::max(0.0, q2));
+      sp.missing = missing;
+      // Squared differences must not overflow: on a copy scaled below 2^60 when needed.
+      const detail::GuardedInput qin = detail::guard_input(
+          src, nc, NonFinite::kMissing, detail::kStatisticRangeLog2, "perona_malik", ctx,
+          detail::kScaledQuantileSlot);
+      const double q2 = cuda ? cuda::gradient_quantile_sq(qin.view, sp, p.k_quantile, ctx)
+                             : cpu::gradient_quantile_sq(qin.view, sp, p.k_quantile, ctx);
+      k = std::ldexp(std::sqrt(std::max(0.0, q2)), qin.exponent);
       break;
     }
     case ContrastMode::kNoise: {
@@ -243,7 +260,21 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   }
   // K = 0 (a flat or noise-free image with automatic K) leaves nothing to diffuse: g would be 0
   // for every non-zero difference.
-  const double k2 = k * k * (p.diffusivity == Diffusivity::kTukey ? 5.0 : 1.0);
+  // The scale the steps run at. g depends on (d / K)², computed as d² / K²: with K far from 1 or
+  // huge values, d² or 1/K² leave the float range (a field of densities around 1e19 would get
+  // d² = inf and no diffusion at all; K = 1e-25 gives subnormal d²). Then the steps run on
+  // src 2^-e with K 2^-e, e = K's binary exponent (K's scale near 1, the same g to the bit, as
+  // power-of-two scaling is exact), or as much more as keeps |u| 2^-e below 2^126.
+  int pm_exponent = 0;
+  if (k > 0.0 && steps > 0) {
+    int ke = 0, me = 0;
+    std::frexp(k, &ke);
+    std::frexp(static_cast<double>(in.scan.max_abs), &me);
+    if (ke > 30 || ke < -30 || me > 62) pm_exponent = std::max(ke, me - 126);
+  }
+  detail::scale_input(in, src, pm_exponent, ctx);
+  const double ks = std::ldexp(k, -in.exponent);
+  const double k2 = ks * ks * (p.diffusivity == Diffusivity::kTukey ? 5.0 : 1.0);
   const double inv_k2 = k2 > 0.0 ? 1.0 / k2 : HUGE_VAL;
   if (!(inv_k2 < FLT_MAX)) steps = 0;
 
@@ -255,13 +286,16 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   plan.eight = p.neighbourhood == Neighbourhood::k8;
   plan.diffusivity = p.diffusivity;
   plan.inv_k2 = steps > 0 ? static_cast<float>(inv_k2) : 0.0f;
+  plan.missing = missing;
   plan.regularization = p.regularization;
   plan.max_fused = detail::test_max_fused();
-  if (cuda) {
-    cuda::perona_malik(src, dst, plan, ctx);
-  } else {
-    cpu::perona_malik(src, dst, plan, ctx);
-  }
+  detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
+    if (cuda) {
+      cuda::perona_malik(s, d, plan, ctx);
+    } else {
+      cpu::perona_malik(s, d, plan, ctx);
+    }
+  });
   report.steps = steps;
   report.dt = steps > 0 ? dt : 0.0;
   report.time = steps * report.dt;

@@ -60,6 +60,10 @@ struct CannyParams {
   double high = std::numeric_limits<double>::quiet_NaN();
   /// Whether the alpha channel of 2- and 4-channel images takes part (it does not by default).
   AlphaMode alpha = AlphaMode::kPreserve;
+  /// Non-finite samples of a float input: refused (default) or missing data (see NonFinite):
+  /// smoothing and derivatives leave them out, a missing pixel is never an edge (its magnitude,
+  /// when asked for, is NaN), and its neighbours may be. Overrides perona_malik.non_finite.
+  NonFinite non_finite = NonFinite::kRefuse;
 };
 
 /// Optional images of canny(); empty views are skipped. Same size as src, where src is.

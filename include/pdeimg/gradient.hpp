@@ -42,6 +42,10 @@ struct GradientParams {
   /// Whether the alpha channel of 2- and 4-channel images enters the magnitude and direction.
   /// It never does by default; dx and dy always hold every channel's derivative.
   AlphaMode alpha = AlphaMode::kPreserve;
+  /// Non-finite samples of a float input: refused (default) or missing data (see NonFinite): a
+  /// missing neighbour reads as the centre, and a missing pixel gets NaN derivatives, magnitude
+  /// and direction. Derivatives beyond the float range saturate at the largest float.
+  NonFinite non_finite = NonFinite::kRefuse;
 };
 
 /// Where gradient() writes. Every member is optional (an empty view is skipped); each given one

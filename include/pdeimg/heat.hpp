@@ -26,6 +26,8 @@ struct HeatParams {
   /// checkerboard pattern is multiplied by 1 - 8dt (= -1 at 0.25) and survives undamped.
   double max_dt = 0.125;
   AlphaMode alpha = AlphaMode::kPreserve;
+  /// Non-finite samples of a float input: refused (default) or missing data (see NonFinite).
+  NonFinite non_finite = NonFinite::kRefuse;
 };
 
 /// What heat_smooth did.

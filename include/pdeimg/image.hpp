@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace pdeimg {
 
@@ -50,6 +51,39 @@ struct ImageView {
 /// Throws Error(kInvalidArgument) naming `what` if `view` is malformed (null data, non-positive
 /// size, channels outside 1..4, pitch smaller than a row).
 void validate(const ImageView& view, const char* what);
+
+/// What an operation does with the non-finite samples (NaN, +infinity, -infinity) of a float32
+/// input. Finite inputs never give non-finite results, whatever their range: an input whose
+/// magnitudes would overflow float32 arithmetic (beyond about 1e18 for gradients and statistics,
+/// 1e37 for smoothing) is computed scaled by an exact power of two and scaled back, saturating at
+/// the largest float; values over 2^60 times smaller than its largest magnitude then lose
+/// precision (float32 underflow).
+enum class NonFinite {
+  /// Refuse the input: Error(kInvalidArgument) naming how many samples are not finite and where
+  /// the first is (the default: one NaN would otherwise spread a little further with every step).
+  kRefuse,
+  /// Missing data (e.g. a NoData mask stored as NaN): left out of every stencil and statistic and
+  /// written to the output as they were. In a stencil, a missing neighbour counts as a copy of the
+  /// stencil's centre: the zero-flux condition of the image border, so a hole is a boundary that
+  /// nothing diffuses across. Where channels are coupled (colour Perona–Malik, the colour
+  /// gradient), a pixel with any missing colour sample is missing as a whole.
+  kMissing,
+};
+/// "refuse" or "missing".
+const char* to_string(NonFinite mode) noexcept;
+/// Parses "refuse" or "missing" (case-insensitive); Error(kInvalidArgument) otherwise.
+NonFinite parse_non_finite(const std::string& name);
+
+/// The non-finite samples of an image: how many, and the first in row-major order.
+struct NonFiniteCount {
+  long long count = 0;
+  int x = -1;
+  int y = -1;
+  int channel = -1;
+};
+/// Counts the non-finite samples of the first `channels` channels (all when <= 0) of a host view;
+/// 0 for uint8 and uint16 images. Lets a caller refuse or report an input before computing.
+NonFiniteCount count_non_finite(const ImageView& image, int channels = 0);
 
 /// An image in host memory that owns its pixels (rows are contiguous: pitch == row_bytes()).
 class HostImage {

@@ -38,12 +38,17 @@ struct NoiseEstimate {
 /// which the estimate includes: 6.6 at an added sigma of 5). Scale invariant: multiplying the
 /// image by a multiplies the estimate by |a|.
 ///
+/// Non-finite samples of a float image are refused (Error(kInvalidArgument)) unless `non_finite`
+/// is NonFinite::kMissing: then a pixel whose 3x3 neighbourhood holds one is left out, like a flat
+/// one.
+///
 /// Host views are processed on the CPU (or staged to the device on the CUDA backend); device
 /// views need the CUDA backend, and the call waits for ctx's stream (the result is a host value).
 ///
 ///   pdeimg::NoiseEstimate n = pdeimg::estimate_noise(img, ctx);  // n.sigma ~ 25 for sigma-25
 ///   noise
 NoiseEstimate estimate_noise(const ImageView& image, Context& ctx,
-                             AlphaMode alpha = AlphaMode::kPreserve);
+                             AlphaMode alpha = AlphaMode::kPreserve,
+                             NonFinite non_finite = NonFinite::kRefuse);
 
 }  // namespace pdeimg

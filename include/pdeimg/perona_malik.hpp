@@ -86,6 +86,10 @@ struct PeronaMalikParams {
 
   ColourMode colour = ColourMode::kCoupled;
   AlphaMode alpha = AlphaMode::kPreserve;
+  /// Non-finite samples of a float input: refused (default) or missing data (see NonFinite): left
+  /// out of the noise estimate, the K quantile and every flux. Missing data cannot be combined
+  /// with regularization (a Gaussian would spread the holes): that is Error(kUnsupported).
+  NonFinite non_finite = NonFinite::kRefuse;
 };
 
 /// What perona_malik used: every value needed to reproduce the result.

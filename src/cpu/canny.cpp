@@ -61,11 +61,14 @@ void candidate_band(const Load& load, int nc, int w, int h, int y0, int y1, cons
     rows.advance_to(r);
     float* m = mag_row(r);
     edge_row(plan.op, rows.up(), rows.mid(), rows.dn(), nc, w, plan.scale, m, ex_row(r), ey_row(r),
-             scratch);
-    pad_row(m, w);
+             scratch, plan.missing);
     if (!magnitude.empty() && r >= y0 && r < y1) {
       std::memcpy(magnitude.row<float>(r), m, sizeof(float) * static_cast<std::size_t>(w));
     }
+    if (plan.missing) {
+      for (int x = 0; x < w; ++x) m[x] = detail::nms_magnitude(m[x]);
+    }
+    pad_row(m, w);
     if (r - 1 >= y0 && r - 1 < y1) label_row(r - 1);
     if (r == h - 1 && r >= y0 && r < y1) label_row(r);  // the last row is its own lower neighbour
   }

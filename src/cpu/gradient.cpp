@@ -58,7 +58,8 @@ void gradient(const ImageView& src, const GradientImages& out, const detail::Gra
         for (int c = 0; c < nc; ++c) {
           float* cx = gx + 2 * static_cast<std::size_t>(c) * w;
           float* cy = cx + w;
-          derivative_row(plan.op, rows.up()[c], rows.mid()[c], rows.dn()[c], cx, cy, w);
+          derivative_row(plan.op, rows.up()[c], rows.mid()[c], rows.dn()[c], cx, cy, w,
+                         plan.missing);
           store_channel(out.dx, y, c, cx);
           store_channel(out.dy, y, c, cy);
         }

@@ -37,11 +37,41 @@ PDEIMG_ALWAYS_INLINE void derivative_loop(const float* __restrict up, const floa
   }
 }
 
+// Missing data: each window ghosted (detail::ghost3x3) before the same derivatives.
+template <GradientOperator Op>
+PDEIMG_ALWAYS_INLINE void derivative_loop_missing(const float* __restrict up,
+                                                  const float* __restrict mid,
+                                                  const float* __restrict dn,
+                                                  float* __restrict gx, float* __restrict gy,
+                                                  int w) {
+  for (int x = 0; x < w; ++x) {
+    float u[3][3] = {{up[x - 1], up[x], up[x + 1]},
+                     {mid[x - 1], mid[x], mid[x + 1]},
+                     {dn[x - 1], dn[x], dn[x + 1]}};
+    detail::ghost3x3(u);
+    detail::derivatives<Op>(u, gx + x, gy + x);
+  }
+}
+
 }  // namespace
 
 PDEIMG_ROW_CLONES
 void derivative_row(GradientOperator op, const float* up, const float* mid, const float* dn,
-                    float* gx, float* gy, int w) {
+                    float* gx, float* gy, int w, bool missing) {
+  if (missing) {
+    switch (op) {
+      case GradientOperator::kCentral:
+        derivative_loop_missing<GradientOperator::kCentral>(up, mid, dn, gx, gy, w);
+        break;
+      case GradientOperator::kScharr:
+        derivative_loop_missing<GradientOperator::kScharr>(up, mid, dn, gx, gy, w);
+        break;
+      default:
+        derivative_loop_missing<GradientOperator::kSobel>(up, mid, dn, gx, gy, w);
+        break;
+    }
+    return;
+  }
   switch (op) {
     case GradientOperator::kCentral:
       derivative_loop<GradientOperator::kCentral>(up, mid, dn, gx, gy, w);
@@ -135,9 +165,9 @@ void candidate_row(const float* up, const float* mid, const float* dn, const flo
 
 void edge_row(GradientOperator op, const float* const* up, const float* const* mid,
               const float* const* dn, int nc, int w, float scale, float* m, float* ex, float* ey,
-              float* scratch) {
+              float* scratch, bool missing) {
   if (nc == 1) {
-    derivative_row(op, up[0], mid[0], dn[0], ex, ey, w);
+    derivative_row(op, up[0], mid[0], dn[0], ex, ey, w, missing);
     gray_magnitude_row(ex, ey, m, w, scale);
     return;
   }
@@ -148,7 +178,7 @@ void edge_row(GradientOperator op, const float* const* up, const float* const* m
   float* tyy = txy + w;
   for (int x = 0; x < w; ++x) txx[x] = txy[x] = tyy[x] = 0.0f;
   for (int c = 0; c < nc; ++c) {
-    derivative_row(op, up[c], mid[c], dn[c], gx, gy, w);
+    derivative_row(op, up[c], mid[c], dn[c], gx, gy, w, missing);
     accumulate_row(gx, gy, txx, txy, tyy, w);
   }
 #pragma omp simd

@@ -18,9 +18,10 @@ inline void pad_row(float* row, int w) {
 }
 
 /// d/dx and d/dy of one channel for x in [0, w): up, mid, dn are the padded rows y-1, y, y+1
-/// (reflected at the image's top and bottom).
+/// (reflected at the image's top and bottom). `missing`: non-finite samples are missing data
+/// (detail::ghost3x3; NaN derivatives at a missing pixel).
 void derivative_row(GradientOperator op, const float* up, const float* mid, const float* dn,
-                    float* gx, float* gy, int w);
+                    float* gx, float* gy, int w, bool missing = false);
 
 /// m[x] = scale sqrt(gx² + gy²).
 void gray_magnitude_row(const float* gx, const float* gy, float* m, int w, float scale);
@@ -36,7 +37,7 @@ inline std::size_t edge_row_scratch(int w) {
 /// tensor (detail::colour_edge).
 void edge_row(GradientOperator op, const float* const* up, const float* const* mid,
               const float* const* dn, int nc, int w, float scale, float* m, float* ex, float* ey,
-              float* scratch);
+              float* scratch, bool missing = false);
 
 /// Canny's labels of one row (detail::candidate_label): `up`, `mid`, `dn` are the padded
 /// magnitude rows y-1, y, y+1, (ex, ey) the directions of row y, `mask` null or row y of the mask.

@@ -33,13 +33,35 @@ void heat_row(const float* __restrict up, const float* __restrict mid, const flo
       detail::heat_update(mid[l], up[l], dn[l], mid[l - 1], right_edge ? mid[l] : mid[l + 1], dt);
 }
 
+// The same step with missing data (NonFinite::kMissing): a non-finite neighbour reads as the
+// centre (detail::ghost, zero flux into the hole) and a non-finite centre is copied. Only used
+// when the image has such samples, so finite images keep the loop above.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void heat_row_missing(const float* __restrict up, const float* __restrict mid,
+                      const float* __restrict dn, float* __restrict out, int n, bool left_edge,
+                      bool right_edge, float dt) {
+  for (int i = 0; i < n; ++i) {
+    const float c = mid[i];
+    const float w = i == 0 && left_edge ? c : mid[i - 1];
+    const float e = i == n - 1 && right_edge ? c : mid[i + 1];
+    const float u = detail::heat_update(c, detail::ghost(up[i], c), detail::ghost(dn[i], c),
+                                        detail::ghost(w, c), detail::ghost(e, c), dt);
+    out[i] = detail::is_finite(c) ? u : c;
+  }
+}
+
 struct HeatRowOp {
   int channels;
   float dt;
+  bool missing;
   void operator()(const float* const* up, const float* const* mid, const float* const* dn,
                   float* const* out, int n, bool left_edge, bool right_edge) const {
-    for (int c = 0; c < channels; ++c)
-      heat_row(up[c], mid[c], dn[c], out[c], n, left_edge, right_edge, dt);
+    for (int c = 0; c < channels; ++c) {
+      (missing ? heat_row_missing : heat_row)(up[c], mid[c], dn[c], out[c], n, left_edge,
+                                              right_edge, dt);
+    }
   }
 };
 
@@ -48,7 +70,7 @@ struct HeatRowOp {
 void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatPlan& plan,
                  Context& ctx) {
   const int nc = plan.channels;
-  fused_steps(src, dst, nc, plan.steps, plan.max_fused, HeatRowOp{nc, plan.dt}, ctx, "heat_smooth");
+  fused_steps(src, dst, nc, plan.steps, plan.max_fused, HeatRowOp{nc, plan.dt, plan.missing}, ctx, "heat_smooth");
   if (nc < src.channels && !(src.data == dst.data && src.type == dst.type)) {
     copy_channel(src, dst, src.channels - 1, ctx.impl().workers());
   }

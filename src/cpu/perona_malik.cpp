@@ -218,6 +218,68 @@ struct PmRowOp {
   }
 };
 
+/// One step with missing data (NonFinite::kMissing), pixel by pixel through detail::pm_update:
+/// neighbours with a non-finite channel read as the centre (detail::ghost_neighbours), a pixel
+/// with one is copied. The same arithmetic as the fast rows for finite neighbourhoods; used only
+/// when the image has non-finite samples.
+template <int C, bool kEight, class G>
+void pm_row_missing(const float* const* up, const float* const* mid, const float* const* dn,
+                    float* const* out, int n, bool le, bool re, const G& g, float dt) {
+  for (int i = 0; i < n; ++i) {
+    const int xl = i == 0 && le ? 0 : i - 1;
+    const int xr = i == n - 1 && re ? i : i + 1;
+    Neighbours<C> u;
+    gather<C>(up, mid, dn, i, xl, xr, u);
+    float r[C];
+    if (detail::finite_pixel<C>(u.m)) {
+      detail::ghost_neighbours<C>(u);
+      detail::pm_update<C, kEight>(u, g, dt, r);
+    } else {
+      for (int c = 0; c < C; ++c) r[c] = u.m[c];
+    }
+    for (int c = 0; c < C; ++c) out[c][i] = r[c];
+  }
+}
+
+template <class G>
+struct PmMissingRowOp {
+  int channels;
+  bool coupled;
+  bool eight;
+  G g;
+  float dt;
+  template <int C>
+  void rows(const float* const* up, const float* const* mid, const float* const* dn,
+            float* const* out, int n, bool le, bool re) const {
+    if (eight) {
+      pm_row_missing<C, true>(up, mid, dn, out, n, le, re, g, dt);
+    } else {
+      pm_row_missing<C, false>(up, mid, dn, out, n, le, re, g, dt);
+    }
+  }
+  void operator()(const float* const* up, const float* const* mid, const float* const* dn,
+                  float* const* out, int n, bool le, bool re) const {
+    if (!coupled) {
+      for (int c = 0; c < channels; ++c) rows<1>(up + c, mid + c, dn + c, out + c, n, le, re);
+      return;
+    }
+    switch (channels) {
+      case 1:
+        rows<1>(up, mid, dn, out, n, le, re);
+        break;
+      case 2:
+        rows<2>(up, mid, dn, out, n, le, re);
+        break;
+      case 3:
+        rows<3>(up, mid, dn, out, n, le, re);
+        break;
+      default:
+        rows<4>(up, mid, dn, out, n, le, re);
+        break;
+    }
+  }
+};
+
 template <class F>
 decltype(auto) with_diffusivity(const detail::PeronaMalikPlan& plan, F&& f) {
   switch (plan.diffusivity) {
@@ -348,6 +410,9 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
     using G = decltype(g);
     if (plan.regularization > 0.0 && plan.steps > 0) {
       regularised_steps(src, dst, plan, g, ctx);
+    } else if (plan.missing) {
+      const PmMissingRowOp<G> op{nc, plan.coupled, plan.eight, g, plan.dt};
+      fused_steps(src, dst, nc, plan.steps, plan.max_fused, op, ctx, "perona_malik");
     } else {
       const PmRowOp<G> op{RowTable<G>::get(plan.coupled ? nc : 1, plan.eight, false), nc,
                           plan.coupled, g, plan.dt};
@@ -388,7 +453,7 @@ double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan
   }
   const int groups = plan.coupled ? 1 : nc;
   const int per_group = plan.coupled ? nc : 1;
-  const std::size_t n = per_channel * groups;
+  std::size_t n = per_channel * groups;
   float* vals = impl.host_scratch(3, n);
   // Layout: for each group, the horizontal pairs row by row, then the vertical pairs.
   for (int gi = 0; gi < groups; ++gi) {
@@ -414,6 +479,13 @@ double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan
         *out++ = s2;
       }
     }
+  }
+  // Missing data: a pair with a non-finite sample (its s2 is not finite) is left out. Finite
+  // inputs are scaled so that no s2 overflows (src/finite.hpp), so nothing else is.
+  if (plan.missing) {
+    n = static_cast<std::size_t>(
+        std::remove_if(vals, vals + n, [](float v) { return !detail::is_finite(v); }) - vals);
+    if (n == 0) return 0.0;
   }
   const std::size_t k = static_cast<std::size_t>(std::floor(q * static_cast<double>(n - 1)));
   std::nth_element(vals, vals + k, vals + n);

@@ -65,9 +65,9 @@ void canny_candidates(const ImageView& src, const ImageView& mask,
                             : magnitude;
   GradientImages g;
   g.magnitude = mag;
-  launch_gradient(src, g, plan.op, plan.channels, plan.scale, ctx.stream());
+  launch_gradient(src, g, plan.op, plan.channels, plan.scale, plan.missing, ctx.stream());
   launch_canny_nms(src, mag, mask, thresholds.low, thresholds.high, thresholds.device, plan.op,
-                   plan.channels, labels, ctx.stream());
+                   plan.channels, labels, plan.missing, ctx.stream());
 }
 
 void threshold_labels(const ImageView& values, const ImageView& labels, float low, float high,

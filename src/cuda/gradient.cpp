@@ -10,7 +10,7 @@ namespace cuda {
 void gradient(const ImageView& src, const GradientImages& out, const detail::GradientPlan& plan,
               Context& ctx) {
   if (src.location == Location::kDevice) {
-    launch_gradient(src, out, plan.op, plan.channels, plan.scale, ctx.stream());
+    launch_gradient(src, out, plan.op, plan.channels, plan.scale, plan.missing, ctx.stream());
     return;
   }
   const ImageView d_src = detail::scratch_image(ctx, detail::kStageSrcSlot, src.width, src.height,
@@ -24,7 +24,7 @@ void gradient(const ImageView& src, const GradientImages& out, const detail::Gra
                                    host[k]->channels, PixelType::kF32);
   }
   launch_gradient(d_src, GradientImages{dev[0], dev[1], dev[2], dev[3]}, plan.op, plan.channels,
-                  plan.scale, ctx.stream());
+                  plan.scale, plan.missing, ctx.stream());
   for (int k = 0; k < 4; ++k) {
     if (host[k]->data != nullptr) detail::copy_image(dev[k], *host[k], ctx);
   }

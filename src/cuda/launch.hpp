@@ -17,8 +17,10 @@ void launch_load_planes(const ImageView& src, const detail::Planes& planes, void
 /// dst (alpha) = src's, converted. src and dst are device views and may be the same.
 void launch_store_planes(const detail::Planes& planes, const ImageView& src, const ImageView& dst,
                          void* stream);
-/// One explicit heat step on every plane: out = in + dt Δin (reflecting boundaries).
-void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, void* stream);
+/// One explicit heat step on every plane: out = in + dt Δin (reflecting boundaries); with
+/// `missing`, non-finite samples are missing data (detail::ghost).
+void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, bool missing,
+                      void* stream);
 
 // --- perona_malik (kernels/perona_malik.cu)
 // --------------------------------------------------------
@@ -31,6 +33,7 @@ struct PmStepArgs {
   bool coupled = true;
   bool eight = false;
   bool regularized = false;  // g from `gsrc` (the smoothed planes) instead of `in`
+  bool missing = false;      // non-finite samples are missing data (never with regularized)
 };
 /// One explicit Perona–Malik step on every plane: out = step(in), g from gsrc when regularized.
 void launch_pm_step(const detail::Planes& in, const detail::Planes& gsrc, const detail::Planes& out,
@@ -41,6 +44,10 @@ void launch_gaussian(const detail::Planes& in, const detail::Planes& tmp, const 
 /// The squared differences of all axially neighbouring pixel pairs (summed over the planes when
 /// coupled, else for each plane): (w-1)h + w(h-1) values per group, into d_out.
 void launch_gradient_sq(const detail::Planes& v, bool coupled, float* d_out, void* stream);
+/// *d_out = element floor(q (m - 1)) of the m finite values that start the ascending d_sorted
+/// (n values; the +inf after them, pairs with missing samples, are left out); 0 when m is 0.
+void launch_finite_quantile(const float* d_sorted, std::size_t n, double q, float* d_out,
+                            void* stream);
 /// Per interior pixel of plane `channel` ((w-2)(h-2) values, row-major): the Sobel gradient² into
 /// d_grad (kNoiseSkipKey for a flat 3x3 neighbourhood), Immerkaer's high-pass into d_hp, and 1
 /// (informative) or 0 (flat) into d_valid (kernels/noise.cuh).
@@ -62,13 +69,15 @@ std::size_t sort_float_pairs(const float* d_keys_in, float* d_keys_out, const fl
 
 /// The derivatives, magnitude (times `scale`) and direction of a device view into the device
 /// outputs of `out` that are given (see pdeimg::gradient); `channels` enter magnitude/direction.
+/// `missing`: non-finite samples are missing data (detail::ghost3x3).
 void launch_gradient(const ImageView& src, const GradientImages& out, GradientOperator op,
-                     int channels, float scale, void* stream);
+                     int channels, float scale, bool missing, void* stream);
 /// labels (uint8) = non-maximum suppression of `magnitude` along the direction recomputed from
 /// src, then the double threshold: {low, high} from d_thresholds when not null. Mask optional.
+/// `missing`: non-finite samples are missing data (ghost3x3, nms_magnitude).
 void launch_canny_nms(const ImageView& src, const ImageView& magnitude, const ImageView& mask,
                       float low, float high, const float* d_thresholds, GradientOperator op,
-                      int channels, const ImageView& labels, void* stream);
+                      int channels, const ImageView& labels, bool missing, void* stream);
 /// labels = detail::threshold_label(values).
 void launch_threshold_labels(const ImageView& values, const ImageView& labels, float low,
                              float high, void* stream);
@@ -84,6 +93,21 @@ std::size_t sort_canny_keys(const unsigned* d_in, unsigned* d_out, std::size_t n
 /// d_out[0..1] = the q_low and q_high quantiles of the kept keys of d_sorted (n keys in all).
 void launch_quantile_thresholds(const unsigned* d_sorted, std::size_t n, double q_low,
                                 double q_high, float* d_out, void* stream);
+
+// --- non-finite samples and range (kernels/finite.cu)
+// ----------------------------------------------
+
+/// What scan_samples_kernel accumulates (atomics): non-finite count, the row-major index of the
+/// first, and the bits of the largest finite magnitude. Initialise to {0, ~0, 0}.
+struct ScanResult {
+  unsigned long long count;
+  unsigned long long first;
+  unsigned int max_abs_bits;
+};
+/// Accumulates the scan of the first `channels` channels of a float32 device view into *d_out.
+void launch_scan_samples(const ImageView& image, int channels, ScanResult* d_out, void* stream);
+/// dst = src * 2^exponent (see detail::scale_samples); device views, any types.
+void launch_scale_samples(const ImageView& src, const ImageView& dst, int exponent, void* stream);
 
 }  // namespace cuda
 }  // namespace pdeimg

@@ -1,6 +1,7 @@
 // CUDA backend of perona_malik and of its gradient quantile: float planes, one launch per step
 // (two more per step when regularising), a CUB radix sort for the quantile. Device scratch slots:
-// 0-1 staging, 2-3 ping-pong planes, 4-5 smoothed planes, 6-8 statistics (noise.cpp: 6-10).
+// 0-1 staging, 2-3 ping-pong planes, 4-5 smoothed planes, 6-8 and 12 statistics (noise.cpp:
+// 6-11).
 #include <algorithm>
 #include <cmath>
 
@@ -49,6 +50,7 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
   args.coupled = plan.coupled;
   args.eight = plan.eight;
   args.regularized = reg;
+  args.missing = plan.missing;
   launch_load_planes(st.src, a, ctx.stream());
   for (int i = 0; i < plan.steps; ++i) {
     if (reg) launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
@@ -81,8 +83,9 @@ double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan
   const std::size_t temp_bytes = sort_floats(vals, sorted, n, nullptr, 0, ctx.stream());
   void* temp = ctx.impl().device_scratch(8, std::max<std::size_t>(temp_bytes, 1));
   sort_floats(vals, sorted, n, temp, temp_bytes, ctx.stream());
-  const std::size_t k = static_cast<std::size_t>(std::floor(q * static_cast<double>(n - 1)));
-  return read_back(sorted + k, ctx);
+  float* q2 = scratch_floats(ctx, 12, 1);
+  launch_finite_quantile(sorted, n, q, q2, ctx.stream());
+  return read_back(q2, ctx);
 }
 
 }  // namespace cuda

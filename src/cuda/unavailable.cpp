@@ -45,5 +45,12 @@ void hysteresis(const ImageView&, Context&) {
   unavailable("hysteresis_threshold");
 }
 
+detail::SampleScan scan_samples(const ImageView&, int, Context&) {
+  unavailable("scan_samples");
+}
+void scale_samples(const ImageView&, const ImageView&, int, Context&) {
+  unavailable("scale_samples");
+}
+
 }  // namespace cuda
 }  // namespace pdeimg
