@@ -79,7 +79,8 @@ __global__ void canny_nms_kernel(ImageView src, ImageView mag, ImageView mask, f
     detail::Window3 win;
     for (int r = 0; r < 3; ++r) {
       const float* row = detail::view_row<const float>(mag, ys[r]);
-      for (int k = 0; k < 3; ++k) win.m[r][k] = missing ? detail::nms_magnitude(row[xs[k]]) : row[xs[k]];
+      for (int k = 0; k < 3; ++k)
+        win.m[r][k] = missing ? detail::nms_magnitude(row[xs[k]]) : row[xs[k]];
     }
     label = detail::candidate_label(m, ex, ey, win, x > 0, y > 0, true, low, high);
   }

@@ -77,7 +77,8 @@ PDEIMG_HD double rn_mul(double a, double b) {
   return a * b;
 #endif
 }
-// --- missing data (NonFinite::kMissing) -----------------------------------------------------------
+// --- missing data (NonFinite::kMissing)
+// -----------------------------------------------------------
 
 /// True when `v` is neither NaN nor infinite, from its exponent bits (a compare the CPU loops
 /// vectorise, the same on the device).

@@ -180,9 +180,8 @@ void launch_step(const detail::Planes& in, const detail::Planes& gs, const detai
 
 // mode: 0 plain, 1 regularised, 2 missing data.
 template <int C, bool kEight, class G>
-void launch_step_mode(const detail::Planes& in, const detail::Planes& gs,
-                      const detail::Planes& out, int groups, int mode, const G& g, float dt,
-                      cudaStream_t s) {
+void launch_step_mode(const detail::Planes& in, const detail::Planes& gs, const detail::Planes& out,
+                      int groups, int mode, const G& g, float dt, cudaStream_t s) {
   if (mode == 1) {
     launch_step<C, kEight, true, false>(in, gs, out, groups, g, dt, s);
   } else if (mode == 2) {

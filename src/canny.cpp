@@ -16,8 +16,8 @@
 #include "kernels/gradient.cuh"
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
-#include "src/finite.hpp"
 #include "src/context_impl.hpp"
+#include "src/finite.hpp"
 #include "src/validate.hpp"
 #include "src/work_image.hpp"
 

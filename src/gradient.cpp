@@ -87,8 +87,8 @@ void gradient(const ImageView& src, const GradientImages& out, const GradientPar
   plan.scale = 1.0f;
   // Non-finite samples: refused, or missing data; huge inputs scaled so that squared derivatives
   // stay finite, and the derivatives and magnitude scaled back (saturating; src/finite.hpp).
-  const detail::GuardedInput in = detail::guard_input(
-      src, src.channels, params.non_finite, detail::kGradientRangeLog2, "gradient", ctx);
+  const detail::GuardedInput in = detail::guard_input(src, src.channels, params.non_finite,
+                                                      detail::kGradientRangeLog2, "gradient", ctx);
   plan.missing = in.scan.non_finite.count > 0;
   if (ctx.backend() == Backend::kCuda) {
     cuda::gradient(in.view, out, plan, ctx);

@@ -56,8 +56,8 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
 
   detail::check_location(src, dst, ctx, "heat_smooth");
   const detail::DeviceScope device_scope(ctx);
-  const detail::GuardedInput in = detail::guard_input(
-      src, plan.channels, params.non_finite, detail::kHeatRangeLog2, "heat_smooth", ctx);
+  const detail::GuardedInput in = detail::guard_input(src, plan.channels, params.non_finite,
+                                                      detail::kHeatRangeLog2, "heat_smooth", ctx);
   plan.missing = in.scan.non_finite.count > 0;
   detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
     if (ctx.backend() == Backend::kCuda) {

@@ -12,8 +12,8 @@
 #include "pdeimg/error.hpp"
 #include "pdeimg/noise.hpp"
 #include "src/backend.hpp"
-#include "src/finite.hpp"
 #include "src/context_impl.hpp"
+#include "src/finite.hpp"
 #include "src/validate.hpp"
 
 namespace pdeimg {
@@ -223,9 +223,9 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
       sp.regularization = p.regularization;
       sp.missing = missing;
       // Squared differences must not overflow: on a copy scaled below 2^60 when needed.
-      const detail::GuardedInput qin = detail::guard_input(
-          src, nc, NonFinite::kMissing, detail::kStatisticRangeLog2, "perona_malik", ctx,
-          detail::kScaledQuantileSlot);
+      const detail::GuardedInput qin =
+          detail::guard_input(src, nc, NonFinite::kMissing, detail::kStatisticRangeLog2,
+                              "perona_malik", ctx, detail::kScaledQuantileSlot);
       const double q2 = cuda ? cuda::gradient_quantile_sq(qin.view, sp, p.k_quantile, ctx)
                              : cpu::gradient_quantile_sq(qin.view, sp, p.k_quantile, ctx);
       k = std::ldexp(std::sqrt(std::max(0.0, q2)), qin.exponent);

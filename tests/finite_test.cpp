@@ -99,7 +99,8 @@ TEST_P(FiniteTest, EveryOperationRefusesNonFiniteInputByDefault) {
   HostImage out(40, 30, 3, PixelType::kF32), mag(40, 30, 1, PixelType::kF32),
       edges(40, 30, 1, PixelType::kU8);
   Context cx = ctx();
-  const std::string where = "3 non-finite samples (NaN or infinity), the first at x 5, y 2, channel 1";
+  const std::string where =
+      "3 non-finite samples (NaN or infinity), the first at x 5, y 2, channel 1";
   HeatParams hp;
   hp.sigma = 1.0;
   test::expect_error([&] { heat_smooth(img, out, hp, cx); }, ErrorCode::kInvalidArgument, where);
@@ -128,7 +129,8 @@ TEST_P(FiniteTest, MissingColumnSplitsTheImageIntoIndependentHalves) {
   for (const int channels : {1, 3}) {
     HostImage img = picture(w, h, channels, 4);
     for (int y = 0; y < h; ++y)
-      for (int c = 0; c < channels; ++c) px(img, hole, y, c) = y % 3 == 0 ? kNaN : (y % 3 == 1 ? kInf : -kInf);
+      for (int c = 0; c < channels; ++c)
+        px(img, hole, y, c) = y % 3 == 0 ? kNaN : (y % 3 == 1 ? kInf : -kInf);
     Context cx = ctx();
     HeatParams hp;
     hp.time = 3.0;
@@ -178,7 +180,8 @@ TEST_P(FiniteTest, ScatteredHolesConserveTheMeanAndKeepConstantsConstant) {
     for (int x = 0; x < w; ++x)
       for (int c = 0; c < 3; ++c) px(flat, x, y, c) = 77.25f;
   for (const auto& p : holes)
-    for (int c = 0; c < 3; ++c) px(img, p.first, p.second, c) = px(flat, p.first, p.second, c) = kNaN;
+    for (int c = 0; c < 3; ++c)
+      px(img, p.first, p.second, c) = px(flat, p.first, p.second, c) = kNaN;
   const auto finite_mean = [&](const ImageView& v, int c) {
     double s = 0;
     long n = 0;
@@ -250,7 +253,8 @@ TEST_P(FiniteTest, HolesLeaveStatisticsGradientsAndEdgesAlone) {
     }
   Context cx = ctx();
   const NoiseEstimate whole = estimate_noise(noisy, cx);
-  const NoiseEstimate missing = estimate_noise(holed, cx, AlphaMode::kPreserve, NonFinite::kMissing);
+  const NoiseEstimate missing =
+      estimate_noise(holed, cx, AlphaMode::kPreserve, NonFinite::kMissing);
   EXPECT_NEAR(whole.sigma, 10.0, 1.5);
   EXPECT_NEAR(missing.sigma, whole.sigma, 0.1 * whole.sigma);
   EXPECT_LT(missing.samples, whole.samples);

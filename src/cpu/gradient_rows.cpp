@@ -41,9 +41,8 @@ PDEIMG_ALWAYS_INLINE void derivative_loop(const float* __restrict up, const floa
 template <GradientOperator Op>
 PDEIMG_ALWAYS_INLINE void derivative_loop_missing(const float* __restrict up,
                                                   const float* __restrict mid,
-                                                  const float* __restrict dn,
-                                                  float* __restrict gx, float* __restrict gy,
-                                                  int w) {
+                                                  const float* __restrict dn, float* __restrict gx,
+                                                  float* __restrict gy, int w) {
   for (int x = 0; x < w; ++x) {
     float u[3][3] = {{up[x - 1], up[x], up[x + 1]},
                      {mid[x - 1], mid[x], mid[x + 1]},

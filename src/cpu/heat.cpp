@@ -70,7 +70,8 @@ struct HeatRowOp {
 void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatPlan& plan,
                  Context& ctx) {
   const int nc = plan.channels;
-  fused_steps(src, dst, nc, plan.steps, plan.max_fused, HeatRowOp{nc, plan.dt, plan.missing}, ctx, "heat_smooth");
+  fused_steps(src, dst, nc, plan.steps, plan.max_fused, HeatRowOp{nc, plan.dt, plan.missing}, ctx,
+              "heat_smooth");
   if (nc < src.channels && !(src.data == dst.data && src.type == dst.type)) {
     copy_channel(src, dst, src.channels - 1, ctx.impl().workers());
   }

@@ -16,8 +16,8 @@ constexpr int kScanSlot = 42;  // device scratch of the scan's ScanResult
 detail::SampleScan scan_samples(const ImageView& image, int channels, Context& ctx) {
   auto* d = static_cast<ScanResult*>(ctx.impl().device_scratch(kScanSlot, sizeof(ScanResult)));
   const ScanResult init{0, ~0ull, 0};
-  copy_2d(d, sizeof init, &init, sizeof init, sizeof init, 1, CopyKind::kHostToDevice,
-          ctx.stream(), false);
+  copy_2d(d, sizeof init, &init, sizeof init, sizeof init, 1, CopyKind::kHostToDevice, ctx.stream(),
+          false);
   launch_scan_samples(image, channels, d, ctx.stream());
   ScanResult r{};
   copy_2d(&r, sizeof r, d, sizeof r, sizeof r, 1, CopyKind::kDeviceToHost, ctx.stream(), true);
