@@ -3,10 +3,15 @@
 // nothing behind.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <ostream>
@@ -20,6 +25,7 @@
 #include "pdeimg/heat.hpp"
 #include "pdeimg/io.hpp"
 #include "pdeimg/opencv.hpp"
+#include "tests/io_test_files.hpp"
 #include "tests/test_util.hpp"
 
 namespace fs = std::filesystem;
@@ -305,6 +311,447 @@ TEST_F(IoTest, UnsupportedSampleTypeNamesTheFileAndTheType) {
   cv::Mat m(4, 5, CV_16SC1, cv::Scalar(-7));
   ASSERT_TRUE(cv::imwrite(file, m));
   expect_error([&] { io::read_image(file); }, ErrorCode::kUnsupported, {file, "int16"});
+}
+
+// --- read_info: the header says what read_image returns -------------------------------------
+
+/// An image of OpenCV type `cv_type` written by cv::imwrite with `params` (formats and depths
+/// write_image refuses or does not offer, as well as the ones it does).
+struct CvFile {
+  const char* name;
+  int cv_type;
+  std::vector<int> params;
+  const char* format;  // ImageInfo::format expected
+  bool inspected;      // read_info knows the size
+};
+
+void PrintTo(const CvFile& f, std::ostream* os) {
+  *os << f.name;
+}
+
+cv::Mat sample_mat(int rows, int cols, int cv_type, unsigned seed) {
+  cv::Mat m(rows, cols, cv_type);
+  cv::RNG rng(seed);
+  if (CV_MAT_DEPTH(cv_type) == CV_32F) {
+    rng.fill(m, cv::RNG::UNIFORM, 0.0, 4.0);
+  } else {
+    rng.fill(m, cv::RNG::UNIFORM, 0, CV_MAT_DEPTH(cv_type) == CV_16U ? 65536 : 256);
+  }
+  return m;
+}
+
+/// read_info agrees with read_image, and read_image with cv::imread (pixels included) for the
+/// decoders pdeimg leaves to OpenCV or replaces bit for bit (JPEG).
+void expect_info_and_pixels_agree(const std::string& file, bool same_pixels_as_opencv = true) {
+  SCOPED_TRACE(file);
+  const io::ImageInfo info = io::read_info(file);
+  io::ReadOptions unlimited;
+  unlimited.max_samples = 0;
+  const HostImage img = io::read_image(file, unlimited);
+  if (info.known()) {
+    EXPECT_EQ(info.width, img.width());
+    EXPECT_EQ(info.height, img.height());
+    EXPECT_EQ(info.channels, img.channels());
+    EXPECT_EQ(info.type, img.type());
+    EXPECT_EQ(info.samples(), std::uint64_t(img.width()) * img.height() * img.channels());
+  }
+  EXPECT_EQ(info.pages, 1);
+  if (same_pixels_as_opencv) {
+    const cv::Mat m = cv::imread(file, cv::IMREAD_UNCHANGED);
+    ASSERT_FALSE(m.empty());
+    EXPECT_TRUE(test::identical(view_of(m), img)) << "differs from cv::imread";
+  }
+}
+
+class IoInfo : public IoTest, public ::testing::WithParamInterface<CvFile> {};
+
+TEST_P(IoInfo, AgreesWithReadImageAndOpenCv) {
+  const CvFile f = GetParam();
+  // Odd sizes; 37 columns is also not a multiple of any block or MCU. (OpenJPEG's default of
+  // 6 resolutions needs 32 pixels a side.)
+  const bool jp2 = std::string(f.name).find(".jp2") != std::string::npos;
+  const cv::Mat m = sample_mat(jp2 ? 35 : 23, jp2 ? 37 : 37, f.cv_type, 5);
+  const std::string file = path(f.name);
+  ASSERT_TRUE(cv::imwrite(file, m, f.params)) << f.name;
+  const io::ImageInfo info = io::read_info(file);
+  EXPECT_EQ(info.format, f.format);
+  EXPECT_EQ(info.known(), f.inspected);
+  if (f.inspected) {
+    EXPECT_EQ(info.width, m.cols);
+    EXPECT_EQ(info.height, m.rows);
+  } else {
+    EXPECT_EQ(info.samples(), 0u);
+  }
+  expect_info_and_pixels_agree(file);
+}
+
+std::string cv_file_name(const ::testing::TestParamInfo<CvFile>& info) {
+  std::string n = info.param.name;
+  std::replace(n.begin(), n.end(), '.', '_');
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryFormatOpenCvWrites, IoInfo,
+    ::testing::Values(
+        CvFile{"g8.png", CV_8UC1, {}, "PNG", true}, CvFile{"c8.png", CV_8UC3, {}, "PNG", true},
+        CvFile{"a8.png", CV_8UC4, {}, "PNG", true}, CvFile{"g16.png", CV_16UC1, {}, "PNG", true},
+        CvFile{"c16.png", CV_16UC3, {}, "PNG", true}, CvFile{"a16.png", CV_16UC4, {}, "PNG", true},
+        CvFile{"g8.tif", CV_8UC1, {}, "TIFF", true}, CvFile{"c8.tif", CV_8UC3, {}, "TIFF", true},
+        CvFile{"a8.tif", CV_8UC4, {}, "TIFF", true}, CvFile{"g16.tif", CV_16UC1, {}, "TIFF", true},
+        CvFile{"c16.tif", CV_16UC3, {}, "TIFF", true},
+        CvFile{"a16.tif", CV_16UC4, {}, "TIFF", true},
+        CvFile{"gf.tif", CV_32FC1, {cv::IMWRITE_TIFF_COMPRESSION, 5}, "TIFF", true},
+        CvFile{"cf.tif", CV_32FC3, {cv::IMWRITE_TIFF_COMPRESSION, 5}, "TIFF", true},
+        CvFile{"af.tif", CV_32FC4, {cv::IMWRITE_TIFF_COMPRESSION, 5}, "TIFF", true},
+        CvFile{"raw8.tif", CV_8UC3, {cv::IMWRITE_TIFF_COMPRESSION, 1}, "TIFF", true},
+        CvFile{"raw16.tif", CV_16UC1, {cv::IMWRITE_TIFF_COMPRESSION, 1}, "TIFF", true},
+        CvFile{"g.jpg", CV_8UC1, {}, "JPEG", true}, CvFile{"c.jpg", CV_8UC3, {}, "JPEG", true},
+        CvFile{"gp.jpg", CV_8UC1, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}, "JPEG", true},
+        CvFile{"cp.jpg", CV_8UC3, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}, "JPEG", true},
+        CvFile{"rst.jpg", CV_8UC3, {cv::IMWRITE_JPEG_RST_INTERVAL, 2}, "JPEG", true},
+        CvFile{"g.bmp", CV_8UC1, {}, "BMP", true}, CvFile{"c.bmp", CV_8UC3, {}, "BMP", true},
+        CvFile{"c.webp", CV_8UC3, {}, "WebP", true}, CvFile{"a.webp", CV_8UC4, {}, "WebP", true},
+        CvFile{"cl.webp", CV_8UC3, {cv::IMWRITE_WEBP_QUALITY, 101}, "WebP", true},
+        CvFile{"al.webp", CV_8UC4, {cv::IMWRITE_WEBP_QUALITY, 101}, "WebP", true},
+        CvFile{"g8.pgm", CV_8UC1, {}, "PNM", true}, CvFile{"g16.pgm", CV_16UC1, {}, "PNM", true},
+        CvFile{"c8.ppm", CV_8UC3, {}, "PNM", true}, CvFile{"c16.ppm", CV_16UC3, {}, "PNM", true},
+        CvFile{"a.pgm", CV_8UC1, {cv::IMWRITE_PXM_BINARY, 0}, "PNM", true},
+        CvFile{"b.pbm", CV_8UC1, {}, "PNM", true}, CvFile{"g.pfm", CV_32FC1, {}, "PFM", true},
+        CvFile{"c.pfm", CV_32FC3, {}, "PFM", true},
+        CvFile{"c.hdr", CV_32FC3, {}, "Radiance HDR", true},
+        CvFile{"g.ras", CV_8UC1, {}, "Sun raster", true},
+        CvFile{"c.ras", CV_8UC3, {}, "Sun raster", true},
+        CvFile{"g.exr", CV_32FC1, {}, "OpenEXR", false},
+        CvFile{"c.exr", CV_32FC3, {}, "OpenEXR", false},
+        CvFile{"a.exr", CV_32FC4, {}, "OpenEXR", false}, CvFile{"g.pam", CV_8UC1, {}, "PAM", false},
+        CvFile{"c.pam", CV_8UC3, {}, "PAM", false},
+        CvFile{"c.jp2", CV_8UC3, {}, "JPEG 2000", false}),
+    cv_file_name);
+
+TEST_F(IoTest, InfoAgreesForEveryPngColourType) {
+  // Palette -> 3 channels, 4 with tRNS; grey+alpha -> 4 (B,G,R,A); grey tRNS ignored; bit
+  // depths below 8 expand to 8 bits.
+  using test::PngImage;
+  namespace pt = test::png;
+  struct Case {
+    PngImage png;
+    int channels;
+    PixelType type;
+  };
+  const auto make = [](int color_type, int depth, int transparent = 0, bool grey_palette = false) {
+    PngImage p;
+    p.color_type = color_type;
+    p.bit_depth = depth;
+    p.transparent = transparent;
+    p.grey_palette = grey_palette;
+    p.palette_size = std::min(16, 1 << depth);
+    return p;
+  };
+  const std::vector<Case> cases = {
+      {make(pt::kGrey, 1), 1, PixelType::kU8},
+      {make(pt::kGrey, 2), 1, PixelType::kU8},
+      {make(pt::kGrey, 4), 1, PixelType::kU8},
+      {make(pt::kGrey, 8), 1, PixelType::kU8},
+      {make(pt::kGrey, 16), 1, PixelType::kU16},
+      {make(pt::kGrey, 8, 1), 1, PixelType::kU8},
+      {make(pt::kGrey, 16, 1), 1, PixelType::kU16},
+      {make(pt::kGreyAlpha, 8), 4, PixelType::kU8},
+      {make(pt::kGreyAlpha, 16), 4, PixelType::kU16},
+      {make(pt::kRgb, 8), 3, PixelType::kU8},
+      {make(pt::kRgb, 16), 3, PixelType::kU16},
+      {make(pt::kRgb, 8, 1), 4, PixelType::kU8},
+      {make(pt::kRgb, 16, 1), 4, PixelType::kU16},
+      {make(pt::kRgba, 8), 4, PixelType::kU8},
+      {make(pt::kRgba, 16), 4, PixelType::kU16},
+      {make(pt::kPalette, 1), 3, PixelType::kU8},
+      {make(pt::kPalette, 2), 3, PixelType::kU8},
+      {make(pt::kPalette, 4), 3, PixelType::kU8},
+      {make(pt::kPalette, 8), 3, PixelType::kU8},
+      {make(pt::kPalette, 8, 5), 4, PixelType::kU8},
+      {make(pt::kPalette, 4, 16), 4, PixelType::kU8},
+      {make(pt::kPalette, 8, 0, true), 3, PixelType::kU8},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string file = path("p" + std::to_string(n++) + ".png");
+    test::write_png(file, c.png);
+    const io::ImageInfo info = io::read_info(file);
+    EXPECT_EQ(info.channels, c.channels) << file;
+    EXPECT_EQ(info.type, c.type) << file;
+    expect_info_and_pixels_agree(file);
+  }
+}
+
+TEST_F(IoTest, InfoAgreesForBmpPnmAndSunRasterVariants) {
+  struct Case {
+    std::string name, bytes;
+    int channels;
+  };
+  const std::vector<Case> cases = {
+      {"os2_24.bmp", test::bmp_bytes(12, 24, 0, 13, 7, false), 1},  // OpenCV reads OS/2 as grey
+      {"os2_8.bmp", test::bmp_bytes(12, 8, 0, 13, 7, true), 1},
+      {"rgb32.bmp", test::bmp_bytes(40, 32, 0, 13, 7, false), 3},  // BI_RGB: no alpha
+      {"bitfields32.bmp", test::bmp_bytes(40, 32, 3, 13, 7, false), 4},
+      {"rgb16.bmp", test::bmp_bytes(40, 16, 0, 13, 7, false), 3},
+      {"bitfields16.bmp", test::bmp_bytes(40, 16, 3, 13, 7, false), 3},
+      {"grey8.bmp", test::bmp_bytes(40, 8, 0, 13, 7, false), 1},
+      {"colour8.bmp", test::bmp_bytes(40, 8, 0, 13, 7, true), 3},
+      {"grey4.bmp", test::bmp_bytes(40, 4, 0, 13, 7, false), 1},
+      {"grey1.bmp", test::bmp_bytes(40, 1, 0, 13, 7, false), 1},
+      {"v5.bmp", test::bmp_bytes(124, 24, 0, 13, 7, false), 3},
+      {"p1.pbm", "P1\n# a comment\n3 2\n1 0 1\n0 1 0\n", 1},
+      {"p2.pgm", "P2\n3 2\n# maximum above 255: 16 bits\n300\n1 2 3\n300 0 7\n", 1},
+      {"p3.ppm", "P3 2 1 255 1 2 3 4 5 6\n", 3},
+      {"p5.pgm", std::string("P5\n2 1\n1000\n\x01\x02\x03\x04", 16), 1},
+      {"grey_map.ras", test::sun_raster_bytes(8, 13, 7, 256, false), 1},
+      {"colour_map.ras", test::sun_raster_bytes(8, 13, 7, 200, true), 3},
+      {"bits32.ras", test::sun_raster_bytes(32, 13, 7, 0, false), 3},
+      {"bits1.ras", test::sun_raster_bytes(1, 13, 7, 0, false), 1},
+  };
+  for (const Case& c : cases) {
+    const std::string file = path(c.name);
+    write_bytes(file, c.bytes);
+    EXPECT_EQ(io::read_info(file).channels, c.channels) << c.name;
+    expect_info_and_pixels_agree(file);
+  }
+}
+
+TEST_F(IoTest, InfoAgreesForTiffLayoutsOpenCvDecodes) {
+  namespace t = test::tiff;
+  using test::TiffImage;
+  const auto make = [](int photometric, int bits, int samples, int format = t::kUint) {
+    TiffImage im;
+    im.photometric = photometric;
+    im.bits = bits;
+    im.samples = samples;
+    im.sample_format = format;
+    if (samples > (photometric == t::kRgb ? 3 : 1)) im.extra_sample = t::kAssociatedAlpha;
+    return im;
+  };
+  std::vector<TiffImage> cases = {
+      make(t::kMinIsBlack, 1, 1),
+      make(t::kMinIsWhite, 1, 1),
+      make(t::kMinIsBlack, 8, 1),
+      make(t::kMinIsWhite, 8, 1),
+      make(t::kMinIsBlack, 12, 1),
+      make(t::kMinIsBlack, 16, 1),
+      make(t::kMinIsBlack, 32, 1, t::kFloat),
+      make(t::kRgb, 8, 3),
+      make(t::kRgb, 8, 4),
+      make(t::kRgb, 16, 3),
+      make(t::kRgb, 16, 4),
+      make(t::kRgb, 32, 3, t::kFloat),
+      make(t::kRgb, 32, 4, t::kFloat),
+      make(t::kPalette, 8, 1),
+      make(t::kPalette, 1, 1),
+      make(t::kCmyk, 8, 4),
+  };
+  TiffImage planar = make(t::kRgb, 8, 3);  // 8 bits: OpenCV decodes separate planes right
+  planar.planar = t::kSeparate;
+  cases.push_back(planar);
+  TiffImage tiled = make(t::kRgb, 16, 3);
+  tiled.width = 37;
+  tiled.height = 21;
+  tiled.tile = 16;
+  cases.push_back(tiled);
+  tiled.bits = 8;
+  tiled.photometric = t::kMinIsBlack;
+  tiled.samples = 1;
+  cases.push_back(tiled);
+  for (int compression : {t::kLzw, t::kDeflate, t::kPackBits}) {
+    TiffImage c = make(t::kRgb, 8, 3);
+    c.compression = compression;
+    cases.push_back(c);
+    c.bits = 16;
+    cases.push_back(c);
+  }
+  TiffImage unspecified = make(t::kRgb, 8, 4);
+  unspecified.extra_sample = t::kUnspecified;
+  cases.push_back(unspecified);
+  int n = 0;
+  for (const TiffImage& im : cases) {
+    const std::string file = path("t" + std::to_string(n++) + ".tif");
+    test::write_tiff(file, {im});
+    expect_info_and_pixels_agree(file);
+  }
+}
+
+TEST_F(IoTest, InfoAgreesForTheSampleImagesAndSharedData) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(fs::path(PDEIMG_SOURCE_DIR) / "samples" / "images"))
+    if (e.path().extension() != ".md") files.push_back(e.path().string());
+  const fs::path data = PDEIMG_TEST_DATA_DIR;
+  bool have_data = fs::is_directory(data);
+  if (have_data) {
+    const auto first = [&files](const fs::path& dir, std::size_t n) {
+      std::vector<std::string> all;
+      for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().extension() != ".md") all.push_back(e.path().string());
+      std::sort(all.begin(), all.end());
+      all.resize(std::min(n, all.size()));
+      files.insert(files.end(), all.begin(), all.end());
+    };
+    first(data / "images", 100);
+    first(data / "set12", 3);
+    first(data / "kodak24", 3);
+    first(data / "bsds500-train", 6);  // baseline colour JPEGs
+  }
+  for (const std::string& f : files) expect_info_and_pixels_agree(f);
+  if (!have_data) GTEST_SKIP() << "checked the samples only: " << data << " is absent";
+}
+
+// --- the memory guard -----------------------------------------------------------------------
+
+TEST_F(IoTest, SizeLimitIsCheckedFromTheHeaderBeforeDecoding) {
+  // Headers claiming 16000x12000 with no pixel data after them: decoding any of them fails
+  // (checked below with the limit off), so a refusal for size can only come from the header.
+  io::ReadOptions options;
+  options.max_samples = 1000000;
+  options.limit_name = "--max-pixels";
+  io::ReadOptions unlimited;
+  unlimited.max_samples = 0;
+  for (const char* format : {"png", "jpeg", "tiff", "webp", "bmp", "ppm", "pfm", "hdr", "ras"}) {
+    SCOPED_TRACE(format);
+    const std::string file = path(std::string("big.") + format);
+    write_bytes(file, test::lying_header(format, 16000, 12000));
+    const io::ImageInfo info = io::read_info(file);
+    EXPECT_EQ(info.width, 16000);
+    EXPECT_EQ(info.height, 12000);
+    EXPECT_EQ(info.channels, 3);
+    expect_error(
+        [&] { io::read_image(file, options); }, ErrorCode::kLimitExceeded,
+        {file, "16000x12000, 3 channels: 576000000 samples", "limit of 1000000", "(--max-pixels)"});
+    if (std::string(format) == "jpeg") continue;  // OpenCV decodes it grey, warning only
+    try {
+      io::read_image(file, unlimited);
+      ADD_FAILURE() << "a header without pixels decoded";
+    } catch (const Error& e) {
+      EXPECT_NE(e.code(), ErrorCode::kLimitExceeded) << e.what();
+    }
+  }
+}
+
+TEST_F(IoTest, DefaultLimitIsTwoToTheThirtySamplesNamedByTheOption) {
+  const std::string file = path("rgba.png");
+  write_bytes(file, test::lying_header("png", 32768, 32768, true));
+  expect_error([&] { io::read_image(file); }, ErrorCode::kLimitExceeded,
+               {file, "32768x32768, 4 channels: 4294967296 samples", "limit of 1073741824",
+                "(io::ReadOptions::max_samples)"});
+  EXPECT_EQ(io::read_info(file).samples(), 4294967296u);
+}
+
+TEST_F(IoTest, LimitAdmitsExactlyMaxSamples) {
+  const std::string file = path("small.png");
+  io::write_image(file, sample_image(37, 23, 3, PixelType::kU8, 1));
+  io::ReadOptions options;
+  options.max_samples = 37 * 23 * 3;
+  EXPECT_EQ(io::read_image(file, options).width(), 37);
+  options.max_samples -= 1;
+  expect_error([&] { io::read_image(file, options); }, ErrorCode::kLimitExceeded,
+               {"37x23, 3 channels: 2553 samples", "limit of 2552"});
+}
+
+long peak_rss_kib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+TEST_F(IoTest, ValidHugeJpegIsRefusedInMillisecondsWithoutItsMemory) {
+  // The generator makes valid JPEGs: a small one decodes to its uniform grey.
+  const std::string small = path("small.jpg");
+  write_bytes(small, test::uniform_grey_jpeg(61, 75));
+  const cv::Mat m = cv::imread(small, cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(m.type(), CV_8UC1);
+  ASSERT_EQ(m.cols, 61);
+  ASSERT_EQ(m.rows, 75);
+  EXPECT_EQ(cv::countNonZero(m != 128), 0);
+  EXPECT_TRUE(test::identical(io::read_image(small), view_of(m)));
+
+  // 32768x32776: 2^30 + 2^18 samples, one over the default limit by 262144. A decode would take
+  // seconds and 1 GiB.
+  const std::string big = path("big.jpg");
+  write_bytes(big, test::uniform_grey_jpeg(32768, 32776));
+  const long rss_before = peak_rss_kib();
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_error([&] { io::read_image(big); }, ErrorCode::kLimitExceeded,
+               {big, "32768x32776, 1 channel: 1074003968 samples", "limit of 1073741824"});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(seconds, 0.5);
+  EXPECT_LT(peak_rss_kib() - rss_before, 100 * 1024) << "KiB of peak memory grown";
+}
+
+TEST_F(IoTest, UninspectedFormatIsCheckedAfterDecoding) {
+  const std::string file = path("c.exr");
+  ASSERT_TRUE(cv::imwrite(file, sample_mat(30, 40, CV_32FC3, 2)));
+  const io::ImageInfo info = io::read_info(file);
+  EXPECT_FALSE(info.known());
+  EXPECT_EQ(info.format, "OpenEXR");
+  io::ReadOptions options;
+  options.max_samples = 1000;
+  expect_error([&] { io::read_image(file, options); }, ErrorCode::kLimitExceeded,
+               {file, "40x30, 3 channels: 3600 samples", "limit of 1000"});
+}
+
+// --- TIFF -------------------------------------------------------------------------------------
+
+TEST_F(IoTest, InfoCountsTiffPagesButNotReducedResolutionOnes) {
+  namespace t = test::tiff;
+  test::TiffImage page;
+  const std::string pages = path("pages.tif");
+  test::write_tiff(pages, {page, page, page});
+  EXPECT_EQ(io::read_info(pages).pages, 3);
+  test::TiffImage thumbnail = page;
+  thumbnail.width = 7;
+  thumbnail.height = 4;
+  thumbnail.subfile_type = t::kReducedImage;
+  const std::string overview = path("overview.tif");
+  test::write_tiff(overview, {page, thumbnail, thumbnail});
+  EXPECT_EQ(io::read_info(overview).pages, 1);
+  EXPECT_EQ(io::read_info(overview).width, 13);
+}
+
+TEST_F(IoTest, TiffLayoutsPdeimgRefusesAreNamedFromTheHeader) {
+  namespace t = test::tiff;
+  struct Case {
+    const char* name;
+    test::TiffImage im;
+    std::vector<std::string> says;
+  };
+  const auto make = [](int photometric, int bits, int samples, int format = t::kUint) {
+    test::TiffImage im;
+    im.photometric = photometric;
+    im.bits = bits;
+    im.samples = samples;
+    im.sample_format = format;
+    return im;
+  };
+  std::vector<Case> cases = {
+      {"five.tif", make(t::kRgb, 8, 5), {"5 channels; pdeimg reads 1 to 4"}},
+      {"five16.tif", make(t::kRgb, 16, 5), {"5 channels; pdeimg reads 1 to 4"}},
+      {"six_grey.tif", make(t::kMinIsBlack, 32, 6, t::kFloat), {"6 channels; pdeimg reads 1 to 4"}},
+      {"grey3.tif", make(t::kMinIsBlack, 8, 3), {"grey TIFF with 2 extra samples"}},
+      {"grey_alpha.tif", make(t::kMinIsBlack, 8, 2), {"grey+alpha TIFF", "would drop"}},
+      {"float64.tif",
+       make(t::kMinIsBlack, 64, 1, t::kFloat),
+       {"samples are float64; pdeimg reads uint8, uint16 and float32"}},
+      {"int8.tif", make(t::kMinIsBlack, 8, 1, t::kInt), {"samples are int8"}},
+      {"int32.tif", make(t::kMinIsBlack, 32, 1, t::kInt), {"samples are int32"}},
+      {"uint32.tif", make(t::kMinIsBlack, 32, 1, t::kUint), {"samples are uint32"}},
+      {"half.tif", make(t::kMinIsBlack, 16, 1, t::kFloat), {"samples are float16"}},
+      {"grey4.tif", make(t::kMinIsBlack, 4, 1), {"4-bit samples"}},
+      {"palette4.tif", make(t::kPalette, 4, 1), {"4-bit palette"}},
+  };
+  for (const Case& c : cases) {
+    const std::string file = path(c.name);
+    test::write_tiff(file, {c.im});
+    std::vector<std::string> says = c.says;
+    says.push_back(file);
+    expect_error([&] { io::read_info(file); }, ErrorCode::kUnsupported, says);
+    expect_error([&] { io::read_image(file); }, ErrorCode::kUnsupported, says);
+  }
 }
 
 // --- helpers --------------------------------------------------------------------------------
