@@ -622,7 +622,6 @@ TEST_F(IoTest, SizeLimitIsCheckedFromTheHeaderBeforeDecoding) {
     expect_error(
         [&] { io::read_image(file, options); }, ErrorCode::kLimitExceeded,
         {file, "16000x12000, 3 channels: 576000000 samples", "limit of 1000000", "(--max-pixels)"});
-    if (std::string(format) == "jpeg") continue;  // OpenCV decodes it grey, warning only
     try {
       io::read_image(file, unlimited);
       ADD_FAILURE() << "a header without pixels decoded";
@@ -693,6 +692,201 @@ TEST_F(IoTest, UninspectedFormatIsCheckedAfterDecoding) {
   options.max_samples = 1000;
   expect_error([&] { io::read_image(file, options); }, ErrorCode::kLimitExceeded,
                {file, "40x30, 3 channels: 3600 samples", "limit of 1000"});
+}
+
+// --- JPEG through libjpeg ---------------------------------------------------------------------
+
+TEST_F(IoTest, JpegDecodesBitIdenticallyToOpenCvInEveryColourSpace) {
+  using test::JpegColour;
+  int n = 0;
+  for (const JpegColour colour : {JpegColour::kGrey, JpegColour::kYCbCr, JpegColour::kRgb,
+                                  JpegColour::kCmyk, JpegColour::kYcck})
+    for (const bool progressive : {false, true})
+      for (const auto& size : {std::pair<int, int>{1, 1}, {13, 7}, {321, 257}}) {
+        test::JpegImage im;
+        im.colour = colour;
+        im.progressive = progressive;
+        im.width = size.first;
+        im.height = size.second;
+        im.restart_rows = n % 3 == 2 ? 1 : 0;
+        const std::string file = path("j" + std::to_string(n++) + ".jpg");
+        test::write_jpeg(file, im);
+        const io::ImageInfo info = io::read_info(file);
+        EXPECT_EQ(info.channels, colour == JpegColour::kGrey ? 1 : 3) << file;
+        expect_info_and_pixels_agree(file);
+      }
+}
+
+TEST_F(IoTest, TruncatedJpegFailsNamingLibjpegsWarning) {
+  // OpenCV returns these with the missing part grey; libjpeg only warns.
+  test::JpegImage im;
+  im.width = 321;
+  im.height = 257;
+  const std::string good = path("good.jpg");
+  test::write_jpeg(good, im);
+  im.progressive = true;
+  const std::string progressive = path("progressive.jpg");
+  test::write_jpeg(progressive, im);
+  for (const std::string& source : {good, progressive}) {
+    const std::string bytes = bytes_of(source);
+    for (const double keep : {0.2, 0.5, 0.9}) {
+      const std::string file = path("cut.jpg");
+      write_bytes(file, bytes.substr(0, static_cast<std::size_t>(bytes.size() * keep)));
+      expect_error([&] { io::read_image(file); }, ErrorCode::kIo,
+                   {file, "corrupt or truncated JPEG data", "libjpeg: Premature end of JPEG file"});
+    }
+    const std::string file = path("no_eoi.jpg");  // every scan complete, the end marker missing
+    write_bytes(file, bytes.substr(0, bytes.size() - 2));
+    expect_error([&] { io::read_image(file); }, ErrorCode::kIo,
+                 {file, "libjpeg: Premature end of JPEG file"});
+  }
+}
+
+TEST_F(IoTest, CorruptJpegDataFails) {
+  test::JpegImage im;
+  im.width = 321;
+  im.height = 257;
+  const std::string good = path("good.jpg");
+  test::write_jpeg(good, im);
+  const std::string bytes = bytes_of(good);
+  for (const double at : {0.3, 0.5, 0.7}) {
+    std::string bad = bytes;
+    const std::size_t i = static_cast<std::size_t>(bytes.size() * at);
+    bad[i] = static_cast<char>(bad[i] ^ 0xff);
+    bad[i + 1] = static_cast<char>(bad[i + 1] ^ 0x55);
+    const std::string file = path("flipped.jpg");
+    write_bytes(file, bad);
+    expect_error([&] { io::read_image(file); }, ErrorCode::kIo,
+                 {file, "corrupt or truncated JPEG data (libjpeg: Corrupt JPEG data"});
+  }
+}
+
+TEST_F(IoTest, JpegVariantLibjpegCannotDecodeIsNamed) {
+  const std::string good = path("good.jpg");
+  test::write_jpeg(good, test::JpegImage{});
+  std::string bytes = bytes_of(good);
+  const std::size_t sof = bytes.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  bytes[sof + 4] = 12;  // sample precision: 12 bits
+  const std::string file = path("twelve.jpg");
+  write_bytes(file, bytes);
+  expect_error([&] { io::read_info(file); }, ErrorCode::kUnsupported,
+               {file, "libjpeg: Unsupported JPEG data precision 12"});
+  expect_error([&] { io::read_image(file); }, ErrorCode::kUnsupported, {file, "precision 12"});
+}
+
+TEST_F(IoTest, DISABLED_JpegDecodeSpeedAgainstOpenCv) {
+  // Run: build/tests/io_test --gtest_also_run_disabled_tests --gtest_filter='*JpegDecodeSpeed*'
+  cv::Mat m(1024, 1024, CV_8UC3);
+  for (int y = 0; y < m.rows; ++y)
+    for (int x = 0; x < m.cols; ++x)
+      m.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(x / 4), static_cast<uchar>(y / 4),
+                                        static_cast<uchar>((x + y) / 8));
+  cv::Mat noise(m.size(), CV_8UC3);
+  cv::randu(noise, 0, 32);
+  m += noise;
+  const std::string file = path("speed.jpg");
+  io::write_image(file, view_of(m));  // quality 95
+  // Interleaved, so that neither profits from a warmer cache or clock.
+  std::vector<double> opencv, pdeimg, header;
+  const auto time_ms = [](std::vector<double>& t, const std::function<void()>& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    t.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  };
+  for (int i = 0; i < 31; ++i) {
+    time_ms(opencv, [&] { cv::imread(file, cv::IMREAD_UNCHANGED); });
+    time_ms(pdeimg, [&] { io::read_image(file); });
+    time_ms(header, [&] { io::read_info(file); });
+  }
+  const auto median = [](std::vector<double> t) {
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    return t[t.size() / 2];
+  };
+  std::printf(
+      "1024x1024 colour JPEG (%zu bytes), median of 31: cv::imread %.2f ms, "
+      "io::read_image %.2f ms, io::read_info %.3f ms\n",
+      bytes_of(file).size(), median(opencv), median(pdeimg), median(header));
+}
+
+// --- damaged files ----------------------------------------------------------------------------
+
+/// One damaged variant of a good file.
+struct Damage {
+  std::string what;
+  std::string bytes;
+};
+
+std::vector<Damage> truncations(const std::string& bytes) {
+  std::vector<Damage> out;
+  for (const double keep : {0.1, 0.5, 0.9})
+    out.push_back({"cut to " + std::to_string(int(keep * 100)) + "%",
+                   bytes.substr(0, static_cast<std::size_t>(bytes.size() * keep))});
+  out.push_back({"last byte cut", bytes.substr(0, bytes.size() - 1)});
+  return out;
+}
+
+std::vector<Damage> flips(const std::string& bytes) {
+  std::vector<Damage> out;
+  for (const double at : {0.3, 0.5, 0.7}) {
+    std::string b = bytes;
+    const std::size_t i = static_cast<std::size_t>(b.size() * at);
+    const unsigned char mask[4] = {0xff, 0x55, 0xaa, 0x33};
+    for (int k = 0; k < 4; ++k) b[i + k] = static_cast<char>(b[i + k] ^ mask[k]);
+    out.push_back({"4 bytes flipped at " + std::to_string(int(at * 100)) + "%", b});
+  }
+  return out;
+}
+
+/// A damaged file must fail with Error(kIo) naming it and saying it is corrupt or truncated.
+void expect_damage_refused(const std::string& file, const std::string& what) {
+  try {
+    const HostImage img = io::read_image(file);
+    ADD_FAILURE() << what << ": decoded to " << io::describe(img);
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(e.code(), ErrorCode::kIo) << what << ": " << m;
+    EXPECT_NE(m.find(file), std::string::npos) << m;
+    EXPECT_TRUE(m.find("corrupt") != std::string::npos || m.find("truncated") != std::string::npos)
+        << what << ": " << m;
+  }
+}
+
+/// Damage at 15 places through a file: wherever the codec library itself notices (`complaint`
+/// non-empty), read_image must fail; where it does not, the damage is invisible to any decoder
+/// without a checksum, and the file decodes. Returns how many places it noticed.
+int expect_refused_where_noticed(const std::string& good, const std::string& damaged,
+                                 const std::function<std::string(const std::string&)>& complaint) {
+  const std::string bytes = test::read_bytes(good);
+  int noticed = 0;
+  for (int k = 1; k < 16; ++k) {
+    std::string b = bytes;
+    const std::size_t i = b.size() * k / 16;
+    const unsigned char mask[4] = {0xff, 0x55, 0xaa, 0x33};
+    for (int m = 0; m < 4; ++m) b[i + m] = static_cast<char>(b[i + m] ^ mask[m]);
+    test::write_bytes(damaged, b);
+    const std::string said = complaint(damaged);
+    const std::string what = good + ", 4 bytes flipped at " + std::to_string(k) + "/16";
+    if (!said.empty()) {
+      ++noticed;
+      expect_damage_refused(damaged, what + " (" + said + ")");
+    }
+  }
+  return noticed;
+}
+
+TEST_F(IoTest, CorruptJpegFailsWhereverLibjpegNotices) {
+  for (const bool progressive : {false, true}) {
+    test::JpegImage im;
+    im.width = 321;
+    im.height = 257;
+    im.progressive = progressive;
+    const std::string good = path("good.jpg");
+    test::write_jpeg(good, im);
+    EXPECT_GE(expect_refused_where_noticed(good, path("damaged.jpg"), test::libjpeg_complaint), 8)
+        << (progressive ? "progressive" : "baseline");
+  }
 }
 
 // --- TIFF -------------------------------------------------------------------------------------

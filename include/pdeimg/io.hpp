@@ -72,6 +72,7 @@ struct ReadOptions {
 
 /// Reads an image file as stored: no colour conversion, no depth conversion, no EXIF rotation
 /// (OpenCV's IMREAD_UNCHANGED). Sample types uint8, uint16 and float32 are kept; channels 1..4.
+/// OpenCV 4.6 decodes, except JPEG, which libjpeg decodes directly (below).
 ///
 /// Channel order is OpenCV's: a colour file reads as B,G,R (and A last when present), and
 /// write_image expects the same order, so a read/write round trip keeps colours. Every pdeimg
@@ -79,21 +80,32 @@ struct ReadOptions {
 /// never changes a result. A grey+alpha PNG is read by OpenCV as 4 channels (BGRA).
 /// Multi-page files (TIFF) give their first page.
 ///
-/// Refused from the header, before any pixel memory is allocated:
+/// Refused, never read partially or approximately:
 ///  - Size: more samples than `options.max_samples`. Error(kLimitExceeded) naming the file, its
 ///    size and the limit by its `limit_name` ("cannot read 'x.png': 32768x32768, 4 channels:
-///    4294967296 samples, more than the limit of 1073741824 samples (--max-pixels)"): a 1 MB PNG
-///    of 32768x32768 zeros costs milliseconds (see ReadOptions for formats without an inspected
-///    header). With the limit off, OpenCV still decodes at most 2^20 pixels a side and 2^30.
+///    4294967296 samples, more than the limit of 1073741824 samples (--max-pixels)"), from the
+///    header before any pixel memory is allocated: a 1 MB PNG of 32768x32768 zeros costs
+///    milliseconds (see ReadOptions for formats without an inspected header). With the limit
+///    off, OpenCV still decodes at most 2^20 pixels a side and 2^30 pixels (JPEG excepted).
+///  - Damage: a JPEG fails with Error(kIo) "corrupt or truncated JPEG data (libjpeg: Premature
+///    end of JPEG file)" on every libjpeg warning, where OpenCV returns a truncated JPEG with its
+///    missing part grey. A changed byte in JPEG data is caught where it breaks the code (usually).
 ///  - Layouts: Error(kUnsupported) naming them: samples other than uint8, uint16 and float32
 ///    ("samples are int16; pdeimg reads uint8, uint16 and float32"), more than 4 channels
 ///    ("5 channels; pdeimg reads 1 to 4"), a grey+alpha TIFF (OpenCV would drop its alpha), a
-///    grey TIFF with more extra samples, and TIFF variants OpenCV does not decode (4-bit grey).
+///    grey TIFF with more extra samples, and variants OpenCV or libjpeg do not decode (4-bit
+///    grey TIFF, 12-bit JPEG).
+///
+/// JPEG is bit-identical to cv::imread(path, IMREAD_UNCHANGED): grey gives 1 channel, colour
+/// B,G,R, CMYK and YCCK B,G,R by OpenCV's conversion.
 ///
 /// Throws Error(kIo) naming the file when it does not exist, is not a regular file, is empty,
 /// cannot be opened, is not in a format OpenCV recognises, or cannot be decoded (corrupt or
 /// truncated); Error(kUnsupported) and Error(kLimitExceeded) as above; Error(kOutOfMemory) when
 /// the pixels cannot be allocated.
+///
+/// Thread-safe: the batch apps decode on several threads at once; the codec libraries' error
+/// handlers keep their state per call.
 ///
 ///   pdeimg::HostImage img = pdeimg::io::read_image("scan.tif");  // e.g. 2048x2048 1ch uint16
 ///   pdeimg::io::ReadOptions upload;

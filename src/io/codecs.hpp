@@ -1,4 +1,5 @@
-// The codec layer of pdeimg::io (src/io/io.cpp is its only user): header inspection per format.
+// The codec layer of pdeimg::io (src/io/io.cpp is its only user): header inspection per format,
+// and libjpeg decoding.
 // Every function throws pdeimg::Error naming the file; none keeps global state, so all may run on
 // several threads.
 //
@@ -84,6 +85,12 @@ struct TiffPlan {
 /// Reads every directory (counting pages) and the first image's tags; throws Error(kUnsupported)
 /// for what pdeimg refuses from the header (see read_image) and Error(kIo) for a corrupt one.
 TiffPlan tiff_plan(const std::string& path);
+
+// --- decoding ----------------------------------------------------------------------------------
+
+/// Decodes a JPEG through libjpeg as cv::imread(IMREAD_UNCHANGED) does, failing on every libjpeg
+/// warning. `expected` is what jpeg_info said (the file must still say so).
+HostImage jpeg_read(const std::string& path, const ImageInfo& expected);
 
 }  // namespace detail
 }  // namespace io

@@ -433,7 +433,11 @@ HostImage read_image(const std::string& path, const ReadOptions& options) {
   if (info.known()) check_limit(path, info.width, info.height, info.channels, options);
   HostImage img;
   try {
-    img = read_with_opencv(path, in);
+    if (in.kind == Kind::kJpeg) {
+      img = detail::jpeg_read(path, info);
+    } else {
+      img = read_with_opencv(path, in);
+    }
   } catch (const std::bad_alloc&) {
     fail_read(path, ErrorCode::kOutOfMemory, "out of memory while decoding");
   } catch (const Error& e) {

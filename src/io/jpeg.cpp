@@ -1,12 +1,20 @@
-// JPEG header through libjpeg(-turbo) directly (jpeg_read_header), for read_info: OpenCV's
-// JpegDecoder returns 1 channel for 1 component and B,G,R for 3 or 4 (CMYK, YCCK). Every libjpeg
-// warning (emit_message with a level < 0) fails the file.
+// JPEG through libjpeg(-turbo) directly: the header for read_info, and decoding that fails on
+// libjpeg's warnings. OpenCV 4.6 lets libjpeg print "Premature end of JPEG file" and returns the
+// image with its missing rows grey; here every warning (emit_message with a level < 0) ends the
+// decode with an error naming the file.
+//
+// The output is what cv::imread(IMREAD_UNCHANGED) returns (OpenCV's JpegDecoder): 1 component ->
+// grey, otherwise B,G,R through libjpeg-turbo's JCS_EXT_BGR, and 4 components (CMYK, YCCK) as
+// libjpeg's CMYK converted with OpenCV's formula. libjpeg's defaults (ISLOW DCT, fancy upsampling)
+// are OpenCV's too, so the pixels are bit-identical (tests/io_test.cpp compares them).
 //
 // Errors leave libjpeg through longjmp. Every setjmp is in a function holding only trivially
 // destructible locals, so no destructor is ever skipped; the C++ objects live in the callers.
 #include <csetjmp>
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <jpeglib.h>
 // jpeglib.h must come first.
@@ -51,6 +59,17 @@ bool unsupported_feature(int code) {
          code == JERR_NOTIMPL || code == JERR_CONVERSION_NOTIMPL || code == JERR_ARITH_NOTIMPL;
 }
 
+// OpenCV's CMYK -> BGR for libjpeg's (Adobe-inverted) CMYK output: each of C, M, Y becomes
+// k - ((255 - v) * k >> 8), stored as B = Y', G = M', R = C'.
+void cmyk_to_bgr(const JSAMPLE* cmyk, std::uint8_t* bgr, JDIMENSION width) {
+  for (JDIMENSION x = 0; x < width; ++x, cmyk += 4, bgr += 3) {
+    const int k = cmyk[3];
+    bgr[0] = static_cast<std::uint8_t>(k - ((255 - cmyk[2]) * k >> 8));
+    bgr[1] = static_cast<std::uint8_t>(k - ((255 - cmyk[1]) * k >> 8));
+    bgr[2] = static_cast<std::uint8_t>(k - ((255 - cmyk[0]) * k >> 8));
+  }
+}
+
 class JpegDecompressor {
  public:
   explicit JpegDecompressor(const std::string& path) : path_(path), file_(path) {
@@ -83,6 +102,13 @@ class JpegDecompressor {
     return info;
   }
 
+  void decode(const ImageView& out) {
+    std::vector<JSAMPLE> cmyk;
+    if (cinfo_.num_components == 4) cmyk.resize(static_cast<std::size_t>(cinfo_.image_width) * 4);
+    if (!decompress(out, cmyk.empty() ? nullptr : cmyk.data())) fail();
+  }
+
+ private:
   [[noreturn]] void fail() const {
     const std::string said = std::string("(libjpeg: ") + err_.text + ")";
     if (err_.warning) fail_read(path_, ErrorCode::kIo, "corrupt or truncated JPEG data " + said);
@@ -106,6 +132,46 @@ class JpegDecompressor {
     return true;
   }
 
+  // Decodes into `out` (already shaped as header() said); `cmyk` is a row buffer for 4
+  // components, else null.
+  bool decompress(const ImageView& out, JSAMPLE* cmyk) {
+    if (setjmp(err_.jump)) return false;
+    if (cinfo_.num_components == 1) {
+      cinfo_.out_color_space = JCS_GRAYSCALE;
+    } else if (cmyk != nullptr) {
+      cinfo_.out_color_space = JCS_CMYK;
+    } else {
+      cinfo_.out_color_space = JCS_EXT_BGR;
+    }
+    jpeg_start_decompress(&cinfo_);
+    const JDIMENSION height = cinfo_.output_height;
+    while (cinfo_.output_scanline < height) {
+      const JDIMENSION y = cinfo_.output_scanline;
+      std::uint8_t* row = out.row<std::uint8_t>(static_cast<int>(y));
+      if (cmyk != nullptr) {
+        JSAMPROW rows[1] = {cmyk};
+        if (jpeg_read_scanlines(&cinfo_, rows, 1) != 1) return no_rows();
+        cmyk_to_bgr(cmyk, row, cinfo_.output_width);
+      } else {
+        // Straight into the image, up to 8 rows a call.
+        JSAMPROW rows[8];
+        JDIMENSION n = 0;
+        for (; n < 8 && y + n < height; ++n) rows[n] = out.row<JSAMPLE>(static_cast<int>(y + n));
+        if (jpeg_read_scanlines(&cinfo_, rows, n) == 0) return no_rows();
+      }
+    }
+    jpeg_finish_decompress(&cinfo_);  // reads up to EOI: a file cut just before it warns here
+    return true;
+  }
+
+  // jpeg_read_scanlines made no progress (only a suspending data source does that).
+  bool no_rows() {
+    std::snprintf(err_.text, sizeof err_.text, "no rows decoded at row %u", cinfo_.output_scanline);
+    err_.code = 0;
+    err_.warning = false;
+    return false;
+  }
+
   std::string path_;
   InputFile file_;
   jpeg_decompress_struct cinfo_{};
@@ -118,6 +184,18 @@ class JpegDecompressor {
 ImageInfo jpeg_info(const std::string& path) {
   JpegDecompressor jpeg(path);
   return jpeg.header();
+}
+
+HostImage jpeg_read(const std::string& path, const ImageInfo& expected) {
+  JpegDecompressor jpeg(path);
+  const ImageInfo info = jpeg.header();
+  if (info.width != expected.width || info.height != expected.height ||
+      info.channels != expected.channels) {
+    fail_read(path, ErrorCode::kIo, "the file changed while it was being read");
+  }
+  HostImage img(info.width, info.height, info.channels, PixelType::kU8);
+  jpeg.decode(img.view());
+  return img;
 }
 
 }  // namespace detail
