@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <opencv2/imgcodecs.hpp>
@@ -891,20 +893,147 @@ TEST_F(IoTest, CorruptJpegFailsWhereverLibjpegNotices) {
 
 // --- TIFF -------------------------------------------------------------------------------------
 
-TEST_F(IoTest, InfoCountsTiffPagesButNotReducedResolutionOnes) {
-  namespace t = test::tiff;
+TEST_F(IoTest, MultiPageTiffIsRefusedSayingHowManyPages) {
   test::TiffImage page;
-  const std::string pages = path("pages.tif");
-  test::write_tiff(pages, {page, page, page});
-  EXPECT_EQ(io::read_info(pages).pages, 3);
-  test::TiffImage thumbnail = page;
+  const std::string file = path("pages.tif");
+  test::write_tiff(file, {page, page, page});
+  EXPECT_EQ(io::read_info(file).pages, 3);
+  expect_error([&] { io::read_image(file); }, ErrorCode::kUnsupported,
+               {file, "3 pages", "one image per file"});
+}
+
+TEST_F(IoTest, ReducedResolutionPagesAreNotPages) {
+  namespace t = test::tiff;
+  test::TiffImage full;
+  full.photometric = t::kRgb;
+  full.samples = 3;
+  test::TiffImage thumbnail = full;
   thumbnail.width = 7;
   thumbnail.height = 4;
   thumbnail.subfile_type = t::kReducedImage;
-  const std::string overview = path("overview.tif");
-  test::write_tiff(overview, {page, thumbnail, thumbnail});
-  EXPECT_EQ(io::read_info(overview).pages, 1);
-  EXPECT_EQ(io::read_info(overview).width, 13);
+  const std::string file = path("overview.tif");
+  test::write_tiff(file, {full, thumbnail, thumbnail});
+  EXPECT_EQ(io::read_info(file).pages, 1);
+  expect_info_and_pixels_agree(file);
+  EXPECT_EQ(io::read_image(file).width(), 13);
+
+  const std::string first = path("thumbnail_first.tif");
+  test::write_tiff(first, {thumbnail, full});
+  expect_error([&] { io::read_image(first); }, ErrorCode::kUnsupported,
+               {first, "reduced-resolution"});
+}
+
+TEST_F(IoTest, GreyAlphaTiffReadsAsBgraWithTheGreyReplicated) {
+  namespace t = test::tiff;
+  struct Depth {
+    int bits, format;
+    PixelType type;
+  };
+  int n = 0;
+  for (const Depth d : {Depth{8, t::kUint, PixelType::kU8}, Depth{16, t::kUint, PixelType::kU16},
+                        Depth{32, t::kFloat, PixelType::kF32}})
+    for (const int layout : {0, 1, 2}) {  // strips, separate planes, tiles
+      test::TiffImage im;
+      im.width = 37;
+      im.height = 21;
+      im.bits = d.bits;
+      im.sample_format = d.format;
+      im.samples = 2;
+      im.extra_sample = n % 2 == 0 ? t::kUnassociatedAlpha : t::kAssociatedAlpha;
+      im.compression = n % 3 == 0 ? t::kLzw : t::kNone;
+      if (layout == 1) im.planar = t::kSeparate;
+      if (layout == 2) im.tile = 16;
+      const std::string file = path("ga" + std::to_string(n++) + ".tif");
+      test::write_tiff(file, {im});
+      const io::ImageInfo info = io::read_info(file);
+      EXPECT_EQ(info.channels, 4) << file;
+      EXPECT_EQ(info.type, d.type) << file;
+      const HostImage img = io::read_image(file);
+      ASSERT_EQ(img.channels(), 4) << file;
+      ASSERT_EQ(img.type(), d.type) << file;
+      // The stored samples, as the test wrote them.
+      const std::vector<unsigned char> stored = test::tiff_samples(im);
+      const std::size_t bytes = d.bits / 8;
+      const auto sample = [&](int x, int y, int s) {
+        const std::size_t i = layout == 1 ? (std::size_t(s) * im.height + y) * im.width + x
+                                          : (std::size_t(y) * im.width + x) * 2 + s;
+        float v = 0;
+        if (bytes == 1) v = stored[i];
+        if (bytes == 2) {
+          std::uint16_t u;
+          std::memcpy(&u, &stored[i * 2], 2);
+          v = u;
+        }
+        if (bytes == 4) std::memcpy(&v, &stored[i * 4], 4);
+        return v;
+      };
+      int wrong = 0;
+      for (int y = 0; y < im.height; ++y)
+        for (int x = 0; x < im.width; ++x)
+          for (int c = 0; c < 4; ++c)
+            wrong += test::at(img, x, y, c) != sample(x, y, c < 3 ? 0 : 1);
+      EXPECT_EQ(wrong, 0) << file;
+    }
+}
+
+TEST_F(IoTest, RgbaTiffWithUnassociatedAlphaKeepsItsColours) {
+  // OpenCV's RGBA interface premultiplies 8-bit colours by an unassociated alpha.
+  namespace t = test::tiff;
+  test::TiffImage im;
+  im.photometric = t::kRgb;
+  im.samples = 4;
+  im.extra_sample = t::kUnassociatedAlpha;
+  const std::string file = path("rgba.tif");
+  test::write_tiff(file, {im});
+  const HostImage img = io::read_image(file);
+  ASSERT_EQ(img.channels(), 4);
+  const std::vector<unsigned char> stored = test::tiff_samples(im);
+  int wrong = 0;
+  for (int y = 0; y < im.height; ++y)
+    for (int x = 0; x < im.width; ++x)
+      for (int c = 0; c < 4; ++c) {
+        const int s = c == 3 ? 3 : 2 - c;  // B,G,R,A from R,G,B,A
+        wrong += test::at(img, x, y, c) != stored[(std::size_t(y) * im.width + x) * 4 + s];
+      }
+  EXPECT_EQ(wrong, 0);
+}
+
+TEST_F(IoTest, SeparatePlanesOfMoreThanEightBitsReadLikeInterleavedOnes) {
+  // OpenCV 4.6 reads the first plane as if interleaved and leaves the rest uninitialised.
+  namespace t = test::tiff;
+  int n = 0;
+  for (const int bits : {16, 32})
+    for (const int samples : {3, 4}) {
+      test::TiffImage contig;
+      contig.width = 37;
+      contig.height = 21;
+      contig.photometric = t::kRgb;
+      contig.bits = bits;
+      contig.sample_format = bits == 32 ? t::kFloat : t::kUint;
+      contig.samples = samples;
+      contig.extra_sample = t::kUnassociatedAlpha;
+      contig.compression = n % 2 == 0 ? t::kNone : t::kDeflate;
+      test::TiffImage separate = contig;
+      separate.planar = t::kSeparate;
+      const std::vector<unsigned char> interleaved = test::tiff_samples(contig);
+      const std::size_t bytes = bits / 8;
+      separate.data.resize(interleaved.size());
+      const std::size_t pixels = std::size_t(contig.width) * contig.height;
+      for (std::size_t p = 0; p < pixels; ++p)
+        for (int s = 0; s < samples; ++s)
+          std::memcpy(&separate.data[(s * pixels + p) * bytes],
+                      &interleaved[(p * samples + s) * bytes], bytes);
+      const std::string a = path("contig" + std::to_string(n) + ".tif");
+      const std::string b = path("separate" + std::to_string(n++) + ".tif");
+      test::write_tiff(a, {contig});
+      test::write_tiff(b, {separate});
+      expect_info_and_pixels_agree(a);  // interleaved: as OpenCV reads it
+      const HostImage img = io::read_image(b);
+      EXPECT_TRUE(test::identical(img, io::read_image(a))) << b;
+      const io::ImageInfo info = io::read_info(b);
+      EXPECT_EQ(info.channels, samples);
+      EXPECT_EQ(info.type, bits == 32 ? PixelType::kF32 : PixelType::kU16);
+    }
 }
 
 TEST_F(IoTest, TiffLayoutsPdeimgRefusesAreNamedFromTheHeader) {
@@ -927,10 +1056,9 @@ TEST_F(IoTest, TiffLayoutsPdeimgRefusesAreNamedFromTheHeader) {
       {"five16.tif", make(t::kRgb, 16, 5), {"5 channels; pdeimg reads 1 to 4"}},
       {"six_grey.tif", make(t::kMinIsBlack, 32, 6, t::kFloat), {"6 channels; pdeimg reads 1 to 4"}},
       {"grey3.tif", make(t::kMinIsBlack, 8, 3), {"grey TIFF with 2 extra samples"}},
-      {"grey_alpha.tif", make(t::kMinIsBlack, 8, 2), {"grey+alpha TIFF", "would drop"}},
-      {"float64.tif",
-       make(t::kMinIsBlack, 64, 1, t::kFloat),
-       {"samples are float64; pdeimg reads uint8, uint16 and float32"}},
+      {"white_alpha.tif", make(t::kMinIsWhite, 8, 2), {"white-is-zero"}},
+      {"bilevel_alpha.tif", make(t::kMinIsBlack, 1, 2), {"grey+alpha TIFF of uint1"}},
+      {"float64.tif", make(t::kMinIsBlack, 32, 1, t::kFloat), {}},
       {"int8.tif", make(t::kMinIsBlack, 8, 1, t::kInt), {"samples are int8"}},
       {"int32.tif", make(t::kMinIsBlack, 32, 1, t::kInt), {"samples are int32"}},
       {"uint32.tif", make(t::kMinIsBlack, 32, 1, t::kUint), {"samples are uint32"}},
@@ -938,6 +1066,8 @@ TEST_F(IoTest, TiffLayoutsPdeimgRefusesAreNamedFromTheHeader) {
       {"grey4.tif", make(t::kMinIsBlack, 4, 1), {"4-bit samples"}},
       {"palette4.tif", make(t::kPalette, 4, 1), {"4-bit palette"}},
   };
+  cases[6].im.bits = 64;  // float64
+  cases[6].says = {"samples are float64; pdeimg reads uint8, uint16 and float32"};
   for (const Case& c : cases) {
     const std::string file = path(c.name);
     test::write_tiff(file, {c.im});
@@ -946,6 +1076,185 @@ TEST_F(IoTest, TiffLayoutsPdeimgRefusesAreNamedFromTheHeader) {
     expect_error([&] { io::read_info(file); }, ErrorCode::kUnsupported, says);
     expect_error([&] { io::read_image(file); }, ErrorCode::kUnsupported, says);
   }
+}
+
+// --- damage in every format ---------------------------------------------------------------
+
+struct DamageSource {
+  const char* name;
+  int cv_type;
+  std::vector<int> params;
+  bool directory_first;  // TIFF: rewritten with its directory before the data
+};
+
+TEST_F(IoTest, TruncatedFilesFailInEveryFormat) {
+  const std::vector<DamageSource> sources = {
+      {"c8.png", CV_8UC3, {}, false},
+      {"g16.png", CV_16UC1, {}, false},
+      {"raw8.tif", CV_8UC3, {cv::IMWRITE_TIFF_COMPRESSION, 1}, true},
+      {"raw16.tif", CV_16UC1, {cv::IMWRITE_TIFF_COMPRESSION, 1}, true},
+      {"rawf.tif", CV_32FC3, {cv::IMWRITE_TIFF_COMPRESSION, 1}, true},
+      {"lzw8.tif", CV_8UC3, {cv::IMWRITE_TIFF_COMPRESSION, 5}, true},
+      {"lzw8g.tif", CV_8UC1, {cv::IMWRITE_TIFF_COMPRESSION, 5}, true},
+      {"lzw16.tif", CV_16UC3, {cv::IMWRITE_TIFF_COMPRESSION, 5}, true},
+      {"lzwf.tif", CV_32FC1, {cv::IMWRITE_TIFF_COMPRESSION, 5}, true},
+      {"end.tif", CV_8UC3, {cv::IMWRITE_TIFF_COMPRESSION, 5}, false},
+      {"c.jpg", CV_8UC3, {}, false},
+      {"p.jpg", CV_8UC1, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}, false},
+      {"g.bmp", CV_8UC1, {}, false},
+      {"c.bmp", CV_8UC3, {}, false},
+      {"c.webp", CV_8UC3, {}, false},
+      {"a.webp", CV_8UC4, {cv::IMWRITE_WEBP_QUALITY, 101}, false},
+      {"g.pgm", CV_8UC1, {}, false},
+      {"c16.ppm", CV_16UC3, {}, false},
+      {"a.pgm", CV_8UC1, {cv::IMWRITE_PXM_BINARY, 0}, false},
+      {"c.pfm", CV_32FC3, {}, false},
+      {"c.exr", CV_32FC3, {}, false},
+      {"c.hdr", CV_32FC3, {}, false},
+      {"c.ras", CV_8UC3, {}, false},
+  };
+  for (const DamageSource& s : sources) {
+    const std::string good = path(std::string("good-") + s.name);
+    ASSERT_TRUE(cv::imwrite(good, sample_mat(61, 83, s.cv_type, 9), s.params)) << s.name;
+    std::string bytes = s.directory_first ? test::tiff_with_directory_first(good) : bytes_of(good);
+    if (s.directory_first) {  // the rewritten file is good
+      write_bytes(good, bytes);
+      expect_info_and_pixels_agree(good);
+    }
+    for (const Damage& d : truncations(bytes)) {
+      const std::string file = path(std::string("damaged-") + s.name);
+      write_bytes(file, d.bytes);
+      expect_damage_refused(file, std::string(s.name) + ", " + d.what);
+    }
+  }
+}
+
+/// A smooth image (compressed streams that are not noise) of `cv_type`.
+cv::Mat smooth_mat(int rows, int cols, int cv_type) {
+  cv::Mat m(rows, cols, cv_type);
+  for (int y = 0; y < m.rows; ++y)
+    for (int x = 0; x < m.cols * m.channels(); ++x) {
+      const double v = 20 + (x * 3 + y * 5) % 200;
+      if (m.depth() == CV_8U) m.ptr<uchar>(y)[x] = static_cast<uchar>(v);
+      if (m.depth() == CV_16U) m.ptr<std::uint16_t>(y)[x] = static_cast<std::uint16_t>(v * 250);
+      if (m.depth() == CV_32F) m.ptr<float>(y)[x] = static_cast<float>(v / 100);
+    }
+  return m;
+}
+
+TEST_F(IoTest, FlippedBytesFailInFormatsWithChecksums) {
+  // PNG chunks carry CRC-32s; zlib streams (Deflate TIFF strips, OpenEXR's ZIP blocks) end with
+  // an Adler-32, which libtiff does not check once a strip has its bytes. Formats without
+  // redundancy cannot tell a changed byte from a changed pixel: uncompressed pixels (BMP, PNM,
+  // PFM, TIFF), lossy WebP; JPEG and LZW are tested below where their decoders notice.
+  const std::vector<DamageSource> sources = {
+      {"c8.png", CV_8UC3, {}, false},
+      {"a16.png", CV_16UC4, {}, false},
+      {"deflate8.tif", CV_8UC3, {cv::IMWRITE_TIFF_COMPRESSION, 8}, false},
+      {"deflate16.tif", CV_16UC3, {cv::IMWRITE_TIFF_COMPRESSION, 8}, false},
+      {"c.exr", CV_32FC3, {}, false},
+  };
+  std::vector<std::string> goods;
+  for (const DamageSource& s : sources) {
+    goods.push_back(path(std::string("good-") + s.name));
+    ASSERT_TRUE(cv::imwrite(goods.back(), smooth_mat(83, 61, s.cv_type), s.params)) << s.name;
+  }
+  // OpenCV writes float TIFF uncompressed whatever it is asked; libtiff writes Deflate.
+  namespace t = test::tiff;
+  test::TiffImage f;
+  f.width = 61;
+  f.height = 83;
+  f.bits = 32;
+  f.sample_format = t::kFloat;
+  f.compression = t::kDeflate;
+  f.rows_per_strip = 16;
+  goods.push_back(path("good-deflatef.tif"));
+  test::write_tiff(goods.back(), {f});
+  for (const std::string& good : goods) {
+    expect_info_and_pixels_agree(good);
+    for (const Damage& d : flips(bytes_of(good))) {
+      const std::string file = path("damaged-" + fs::path(good).filename().string());
+      write_bytes(file, d.bytes);
+      expect_damage_refused(file, good + ", " + d.what);
+    }
+  }
+}
+
+TEST_F(IoTest, CorruptLzwTiffFailsWhereverLibtiffNotices) {
+  // OpenCV 4.6 accepted 8-bit ones even so: its RGBA interface skips a strip it cannot decode.
+  for (const int type : {CV_8UC3, CV_8UC1, CV_16UC3}) {
+    const std::string good = path("good-lzw.tif");
+    ASSERT_TRUE(cv::imwrite(good, smooth_mat(150, 201, type), {cv::IMWRITE_TIFF_COMPRESSION, 5}));
+    EXPECT_GE(expect_refused_where_noticed(good, path("damaged-lzw.tif"), test::libtiff_complaint),
+              5)
+        << cv::typeToString(type);
+  }
+}
+
+// --- threads ----------------------------------------------------------------------------------
+
+TEST_F(IoTest, ReadsOnManyThreadsAtOnceKeepTheirOwnErrors) {
+  // The decoders' error state is per call: a failing read on one thread never leaks into
+  // another's result (the batch apps decode on several threads).
+  namespace t = test::tiff;
+  test::JpegImage jpeg;
+  jpeg.width = 321;
+  jpeg.height = 257;
+  test::write_jpeg(path("good.jpg"), jpeg);
+  const std::string jpeg_bytes = bytes_of(path("good.jpg"));
+  write_bytes(path("cut.jpg"), jpeg_bytes.substr(0, jpeg_bytes.size() / 2));
+  io::write_image(path("good.png"), sample_image(64, 48, 3, PixelType::kU16, 4));
+  test::TiffImage grey_alpha;
+  grey_alpha.samples = 2;
+  grey_alpha.extra_sample = t::kUnassociatedAlpha;
+  grey_alpha.compression = t::kLzw;
+  test::write_tiff(path("ga.tif"), {grey_alpha});
+  ASSERT_TRUE(cv::imwrite(path("lzw.tif"), sample_mat(83, 61, CV_8UC3, 3),
+                          {cv::IMWRITE_TIFF_COMPRESSION, 5}));
+  const std::string lzw = test::tiff_with_directory_first(path("lzw.tif"));
+  write_bytes(path("bad.tif"), lzw.substr(0, lzw.size() / 2));
+  write_bytes(path("big.png"), test::lying_header("png", 32768, 32768, true));
+
+  struct Expect {
+    std::string file;
+    HostImage image;  // empty: an error of `code`
+    ErrorCode code;
+  };
+  std::vector<Expect> expects;
+  for (const char* name : {"good.jpg", "good.png", "ga.tif"})
+    expects.push_back({path(name), io::read_image(path(name)), ErrorCode::kIo});
+  expects.push_back({path("cut.jpg"), HostImage(), ErrorCode::kIo});
+  expects.push_back({path("bad.tif"), HostImage(), ErrorCode::kIo});
+  expects.push_back({path("big.png"), HostImage(), ErrorCode::kLimitExceeded});
+
+  // One thread first: each file gives what it should.
+  for (const Expect& e : expects) {
+    try {
+      const HostImage img = io::read_image(e.file);
+      EXPECT_FALSE(e.image.empty()) << e.file << " decoded";
+    } catch (const Error& err) {
+      EXPECT_TRUE(e.image.empty() && err.code() == e.code) << err.what();
+    }
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 20; ++i)
+        for (std::size_t j = 0; j < expects.size(); ++j) {
+          const Expect& e = expects[(j + k) % expects.size()];
+          try {
+            const HostImage img = io::read_image(e.file);
+            if (e.image.empty() || !test::identical(img, e.image)) ++wrong;
+          } catch (const Error& err) {
+            if (!e.image.empty() || err.code() != e.code ||
+                std::string(err.what()).find(e.file) == std::string::npos)
+              ++wrong;
+          }
+        }
+    });
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 // --- helpers --------------------------------------------------------------------------------

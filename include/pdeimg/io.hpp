@@ -35,7 +35,7 @@ struct ImageInfo {
 
 /// Describes the image in `path` from its header alone, exactly as read_image would return it:
 /// width, height, channels (OpenCV's IMREAD_UNCHANGED rules: a palette PNG gives 3 channels, or 4
-/// with a transparency chunk; a grey+alpha PNG gives 4, B,G,R,A; a 24-bit JPEG 3, B,G,R;
+/// with a transparency chunk; grey+alpha PNG and TIFF give 4, B,G,R,A; a 24-bit JPEG 3, B,G,R;
 /// CMYK JPEG 3), sample type, page count and format. Reads a few hundred bytes for most formats
 /// (TIFF: every directory, to count pages); never decodes pixels or allocates for them.
 ///
@@ -72,13 +72,13 @@ struct ReadOptions {
 
 /// Reads an image file as stored: no colour conversion, no depth conversion, no EXIF rotation
 /// (OpenCV's IMREAD_UNCHANGED). Sample types uint8, uint16 and float32 are kept; channels 1..4.
-/// OpenCV 4.6 decodes, except JPEG, which libjpeg decodes directly (below).
+/// OpenCV 4.6 decodes, except where it is wrong or too trusting: JPEG is decoded by libjpeg and
+/// a few TIFF layouts by libtiff directly (below).
 ///
 /// Channel order is OpenCV's: a colour file reads as B,G,R (and A last when present), and
 /// write_image expects the same order, so a read/write round trip keeps colours. Every pdeimg
 /// operation treats colour channels symmetrically and alpha as the last channel, so the order
-/// never changes a result. A grey+alpha PNG is read by OpenCV as 4 channels (BGRA).
-/// Multi-page files (TIFF) give their first page.
+/// never changes a result.
 ///
 /// Refused, never read partially or approximately:
 ///  - Size: more samples than `options.max_samples`. Error(kLimitExceeded) naming the file, its
@@ -87,22 +87,39 @@ struct ReadOptions {
 ///    header before any pixel memory is allocated: a 1 MB PNG of 32768x32768 zeros costs
 ///    milliseconds (see ReadOptions for formats without an inspected header). With the limit
 ///    off, OpenCV still decodes at most 2^20 pixels a side and 2^30 pixels (JPEG excepted).
-///  - Damage: a JPEG fails with Error(kIo) "corrupt or truncated JPEG data (libjpeg: Premature
-///    end of JPEG file)" on every libjpeg warning, where OpenCV returns a truncated JPEG with its
-///    missing part grey. A changed byte in JPEG data is caught where it breaks the code (usually).
+///  - Pages: a TIFF of more than one full-resolution image, Error(kUnsupported) "a TIFF of 3
+///    pages; pdeimg reads one image per file". Reduced-resolution directories (NewSubfileType
+///    bit 0: thumbnails, overviews) are not pages and are skipped; a TIFF whose first directory
+///    is one is refused (OpenCV would return the thumbnail).
+///  - Damage: Error(kIo) "corrupt or truncated ..." with the decoder's words where it has them.
+///    JPEG: every libjpeg warning fails the file ("libjpeg: Premature end of JPEG file"), where
+///    OpenCV returns a truncated JPEG with its missing part grey. TIFF: an 8-bit image is first
+///    decoded strip by strip with libtiff and any libtiff error or warning fails it (OpenCV's
+///    8-bit path skips a strip it cannot decode); the Adler-32 sums of Deflate strips are
+///    verified (libtiff does not). PNG's CRCs, OpenEXR's checks and the truncation of any format
+///    are caught by OpenCV's decoders. What no decoder can see: a changed byte in uncompressed
+///    pixels (BMP, PNM, PFM, Sun raster, uncompressed TIFF) or in lossy WebP data is a changed
+///    pixel, and in JPEG or LZW data it is caught only where it breaks the code (usually).
 ///  - Layouts: Error(kUnsupported) naming them: samples other than uint8, uint16 and float32
 ///    ("samples are int16; pdeimg reads uint8, uint16 and float32"), more than 4 channels
-///    ("5 channels; pdeimg reads 1 to 4"), a grey+alpha TIFF (OpenCV would drop its alpha), a
-///    grey TIFF with more extra samples, and variants OpenCV or libjpeg do not decode (4-bit
-///    grey TIFF, 12-bit JPEG).
+///    ("5 channels; pdeimg reads 1 to 4"), a grey TIFF with more than one extra sample, a
+///    white-is-zero grey+alpha TIFF, and variants OpenCV or libjpeg do not decode (4-bit grey
+///    TIFF, 12-bit JPEG), named from the header.
 ///
-/// JPEG is bit-identical to cv::imread(path, IMREAD_UNCHANGED): grey gives 1 channel, colour
-/// B,G,R, CMYK and YCCK B,G,R by OpenCV's conversion.
+/// Read unlike cv::imread, on purpose:
+///  - a grey+alpha TIFF gives 4 channels B,G,R,A with the grey replicated, as OpenCV does for a
+///    grey+alpha PNG (OpenCV drops a TIFF's alpha); the alpha is as stored (an associated,
+///    premultiplied alpha is not undone);
+///  - an 8-bit RGBA TIFF with unassociated alpha keeps its colours (OpenCV premultiplies them);
+///  - a 16- or 32-bit TIFF in separate planes is read right (OpenCV fills all but the first plane
+///    of it from uninitialised memory).
+/// Everything else is bit-identical to cv::imread(path, IMREAD_UNCHANGED), JPEG included: grey
+/// gives 1 channel, colour B,G,R, CMYK and YCCK B,G,R by OpenCV's conversion.
 ///
 /// Throws Error(kIo) naming the file when it does not exist, is not a regular file, is empty,
-/// cannot be opened, is not in a format OpenCV recognises, or cannot be decoded (corrupt or
-/// truncated); Error(kUnsupported) and Error(kLimitExceeded) as above; Error(kOutOfMemory) when
-/// the pixels cannot be allocated.
+/// cannot be opened, is not in a format OpenCV recognises, or is corrupt or truncated;
+/// Error(kUnsupported) and Error(kLimitExceeded) as above; Error(kOutOfMemory) when the pixels
+/// cannot be allocated.
 ///
 /// Thread-safe: the batch apps decode on several threads at once; the codec libraries' error
 /// handlers keep their state per call.

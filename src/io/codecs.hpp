@@ -1,7 +1,6 @@
 // The codec layer of pdeimg::io (src/io/io.cpp is its only user): header inspection per format,
-// and libjpeg decoding.
-// Every function throws pdeimg::Error naming the file; none keeps global state, so all may run on
-// several threads.
+// libjpeg decoding, and the TIFF cases OpenCV 4.6 gets wrong. Every function throws
+// pdeimg::Error naming the file; none keeps global state, so all may run on several threads.
 //
 // Each codec file includes its library's headers (jpeglib.h, png.h, tiffio.h, webp/decode.h) and
 // none of OpenCV's: libtiff and OpenCV both define int64/uint64.
@@ -77,9 +76,18 @@ ImageInfo webp_info(const std::string& path);
 /// rules (src/io/headers.cpp).
 ImageInfo parsed_header_info(const std::string& path, Kind kind);
 
+/// How read_image decodes a TIFF.
+enum class TiffDecoder {
+  kOpenCv,           ///< cv::imread: it reports every damage libtiff reports on this path
+  kCheckThenOpenCv,  ///< first tiff_check_data: OpenCV's 8-bit path skips undecodable strips
+  kOwn,  ///< tiff_read: grey+alpha, 8-bit RGB with unassociated alpha, planes of > 8 bits
+};
+
 struct TiffPlan {
   ImageInfo info;
-  std::string layout;  ///< e.g. "8-bit RGB, 3 samples per pixel, LZW" for messages
+  TiffDecoder decoder = TiffDecoder::kOpenCv;
+  bool check_deflate = false;  ///< Deflate strips: their checksums are verified (tiff_check_data)
+  std::string layout;          ///< e.g. "8-bit RGB, 3 samples per pixel, LZW" for messages
 };
 
 /// Reads every directory (counting pages) and the first image's tags; throws Error(kUnsupported)
@@ -91,6 +99,14 @@ TiffPlan tiff_plan(const std::string& path);
 /// Decodes a JPEG through libjpeg as cv::imread(IMREAD_UNCHANGED) does, failing on every libjpeg
 /// warning. `expected` is what jpeg_info said (the file must still say so).
 HostImage jpeg_read(const std::string& path, const ImageInfo& expected);
+
+/// Before OpenCV decodes a TIFF: verifies the checksums of Deflate strips (plan.check_deflate)
+/// and, for TiffDecoder::kCheckThenOpenCv, decodes every strip or tile of the first image with
+/// libtiff and discards the result. Throws Error(kIo) on any libtiff error or warning meanwhile.
+void tiff_check_data(const std::string& path, const TiffPlan& plan);
+
+/// Decodes a TIFF planned as TiffDecoder::kOwn into `expected`'s shape (checksums included).
+HostImage tiff_read(const std::string& path, const ImageInfo& expected);
 
 }  // namespace detail
 }  // namespace io

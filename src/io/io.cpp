@@ -402,6 +402,11 @@ HostImage read_with_opencv(const std::string& path, const Inspection& in) {
                     ": OpenCV 4.6 decodes at most 2^20 pixels a side and 2^30 pixels "
                     "(environment variables OPENCV_IO_MAX_IMAGE_WIDTH, _HEIGHT and _PIXELS)");
     }
+    if (in.kind == Kind::kTiff && in.tiff.decoder == detail::TiffDecoder::kCheckThenOpenCv) {
+      fail_read(path, ErrorCode::kUnsupported,
+                "OpenCV 4.6 cannot decode this kind of TIFF (" + in.tiff.layout +
+                    "), although libtiff decodes its data without error");
+    }
     if (in.kind == Kind::kTiff) {
       fail_read(path, ErrorCode::kIo,
                 "corrupt, truncated or unsupported TIFF data (" + in.tiff.layout + ")");
@@ -429,13 +434,24 @@ ImageInfo read_info(const std::string& path) {
 HostImage read_image(const std::string& path, const ReadOptions& options) {
   const Inspection in = inspect(path);
   const ImageInfo& info = in.info;
+  if (info.pages > 1) {
+    fail_read(path, ErrorCode::kUnsupported,
+              "a TIFF of " + std::to_string(info.pages) +
+                  " pages (full-resolution images); pdeimg reads one image per file, so split "
+                  "the pages into files first");
+  }
   // From the header, before a byte of pixel memory is allocated.
   if (info.known()) check_limit(path, info.width, info.height, info.channels, options);
   HostImage img;
   try {
     if (in.kind == Kind::kJpeg) {
       img = detail::jpeg_read(path, info);
+    } else if (in.kind == Kind::kTiff && in.tiff.decoder == detail::TiffDecoder::kOwn) {
+      img = detail::tiff_read(path, info);
     } else {
+      if (in.kind == Kind::kTiff &&
+          (in.tiff.decoder == detail::TiffDecoder::kCheckThenOpenCv || in.tiff.check_deflate))
+        detail::tiff_check_data(path, in.tiff);
       img = read_with_opencv(path, in);
     }
   } catch (const std::bad_alloc&) {
