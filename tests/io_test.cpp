@@ -577,6 +577,12 @@ TEST_F(IoTest, InfoAgreesForTiffLayoutsOpenCvDecodes) {
     test::write_tiff(file, {im});
     expect_info_and_pixels_agree(file);
   }
+  for (const TiffImage& im : {make(t::kRgb, 8, 3), make(t::kMinIsBlack, 16, 1)}) {
+    const std::string file = path("big" + std::to_string(n++) + ".tif");
+    test::write_tiff(file, {im}, true);  // BigTIFF: "II+", 64-bit offsets
+    EXPECT_EQ(io::read_info(file).format, "TIFF");
+    expect_info_and_pixels_agree(file);
+  }
 }
 
 TEST_F(IoTest, InfoAgreesForTheSampleImagesAndSharedData) {

@@ -109,8 +109,8 @@ bool tiff_codec_available(int compression) {
   return TIFFIsCODECConfigured(static_cast<std::uint16_t>(compression)) != 0;
 }
 
-void write_tiff(const std::string& path, const std::vector<TiffImage>& pages) {
-  TIFF* tif = TIFFOpen(path.c_str(), "w");
+void write_tiff(const std::string& path, const std::vector<TiffImage>& pages, bool big) {
+  TIFF* tif = TIFFOpen(path.c_str(), big ? "w8" : "w");
   if (tif == nullptr) throw std::runtime_error("libtiff cannot create " + path);
   const auto fail = [&](const std::string& why) {
     TIFFClose(tif);

@@ -46,9 +46,9 @@ struct TiffImage {
   std::vector<unsigned char> data;
 };
 
-/// Writes `pages` as the directories of one TIFF with libtiff; throws std::runtime_error when
-/// libtiff refuses.
-void write_tiff(const std::string& path, const std::vector<TiffImage>& pages);
+/// Writes `pages` as the directories of one TIFF (a BigTIFF when `big`) with libtiff; throws
+/// std::runtime_error when libtiff refuses.
+void write_tiff(const std::string& path, const std::vector<TiffImage>& pages, bool big = false);
 
 /// The stored samples write_tiff writes for `image` (its `data`, or the pattern).
 std::vector<unsigned char> tiff_samples(const TiffImage& image);

@@ -138,7 +138,9 @@ HostImage read_image(const std::string& path, const ReadOptions& options = {});
 ///
 ///   extension            sample types               channels
 ///   .png                 uint8, uint16              1, 3, 4
-///   .tif .tiff           uint8, uint16, float32     1, 3, 4   (LZW, lossless for all three)
+///   .tif .tiff           uint8, uint16, float32     1, 3, 4   (lossless: LZW; float32
+///                                                             uncompressed, as OpenCV 4.6
+///                                                             writes it whatever is asked)
 ///   .jpg .jpeg .jpe      uint8                      1, 3      (lossy, quality 95)
 ///   .bmp .dib            uint8                      1, 3
 ///   .webp                uint8                      3, 4
