@@ -5,10 +5,12 @@
 # OpenCV comes as Debian's libopencv-dev: it is the only package with OpenCVConfig.cmake (the
 # per-module -dev packages lack it), and it brings contrib's ximgproc used by the benchmarks.
 # libjpeg-dev: pdeimg::io decodes JPEG itself to fail on libjpeg's corrupt-data warnings;
+# libpng-dev, libtiff-dev, libwebp-dev: pdeimg::io reads image headers through them (and TIFF
+# pages, grey+alpha and strip checks through libtiff); zlib1g-dev: Deflate TIFF checksums;
 # nlohmann-json3-dev: the apps' JSON reports.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libopencv-dev libjpeg-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev)
+packages=(cmake ninja-build g++ pkg-config libopencv-dev libjpeg-dev libpng-dev libtiff-dev libwebp-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev)
 
 missing=()
 for p in "${packages[@]}"; do

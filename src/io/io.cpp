@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <new>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "pdeimg/error.hpp"
 #include "pdeimg/opencv.hpp"
+#include "src/io/codecs.hpp"
 #include "src/io/temp_name.hpp"
 
 #if defined(_WIN32)
@@ -30,18 +32,98 @@
 
 namespace pdeimg {
 namespace io {
-namespace {
 
-namespace fs = std::filesystem;
+// --- shared by the codec files (src/io/codecs.hpp) ---------------------------------------------
+namespace detail {
 
-/// errno's text; thread-safe (the batch apps read and write on several threads), unlike strerror.
 std::string errno_text() {
   return std::error_code(errno, std::generic_category()).message();
 }
 
-[[noreturn]] void fail_read(const std::string& path, ErrorCode code, const std::string& why) {
+void fail_read(const std::string& path, ErrorCode code, const std::string& why) {
   throw Error(code, "cannot read '" + path + "': " + why);
 }
+
+InputFile::InputFile(const std::string& path) : file_(std::fopen(path.c_str(), "rb")) {
+  if (file_ == nullptr) fail_read(path, ErrorCode::kIo, errno_text());
+}
+
+InputFile::~InputFile() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+Kind sniff(const unsigned char* h, std::size_t n) noexcept {
+  const auto starts = [h, n](const char* sig, std::size_t len) {
+    return n >= len && std::memcmp(h, sig, len) == 0;
+  };
+  const auto space = [](unsigned char c) { return std::isspace(c) != 0; };
+  if (starts("\xFF\xD8\xFF", 3)) return Kind::kJpeg;
+  if (starts("\x89PNG\r\n\x1A\n", 8)) return Kind::kPng;
+  if (starts("II*\0", 4) || starts("MM\0*", 4) || starts("II+\0", 4) || starts("MM\0+", 4))
+    return Kind::kTiff;  // classic and BigTIFF
+  if (n >= 12 && starts("RIFF", 4) && std::memcmp(h + 8, "WEBP", 4) == 0) return Kind::kWebp;
+  if (starts("BM", 2)) return Kind::kBmp;
+  if (n >= 3 && h[0] == 'P' && space(h[2])) {
+    if (h[1] >= '1' && h[1] <= '6') return Kind::kPnm;
+    if (h[1] == 'f' || h[1] == 'F') return Kind::kPfm;
+    if (h[1] == '7') return Kind::kPam;
+  }
+  if (starts("#?RGBE", 6) || starts("#?RADIANCE", 10)) return Kind::kHdr;
+  if (starts("\x59\xA6\x6A\x95", 4)) return Kind::kSunRaster;
+  if (starts("\x76\x2F\x31\x01", 4)) return Kind::kExr;
+  if (starts("\0\0\0\x0CjP  \r\n\x87\n", 12) || starts("\xFF\x4F\xFF\x51", 4))
+    return Kind::kJpeg2000;
+  return Kind::kOther;
+}
+
+const char* format_name(Kind kind) noexcept {
+  switch (kind) {
+    case Kind::kJpeg:
+      return "JPEG";
+    case Kind::kPng:
+      return "PNG";
+    case Kind::kTiff:
+      return "TIFF";
+    case Kind::kWebp:
+      return "WebP";
+    case Kind::kBmp:
+      return "BMP";
+    case Kind::kPnm:
+      return "PNM";
+    case Kind::kPfm:
+      return "PFM";
+    case Kind::kHdr:
+      return "Radiance HDR";
+    case Kind::kSunRaster:
+      return "Sun raster";
+    case Kind::kExr:
+      return "OpenEXR";
+    case Kind::kJpeg2000:
+      return "JPEG 2000";
+    case Kind::kPam:
+      return "PAM";
+    case Kind::kOther:
+      break;
+  }
+  return "other";
+}
+
+std::string channels_refusal(int channels) {
+  return std::to_string(channels) + " channels; pdeimg reads 1 to 4";
+}
+
+std::string sample_type_refusal(const std::string& type_name) {
+  return "samples are " + type_name + "; pdeimg reads uint8, uint16 and float32";
+}
+
+}  // namespace detail
+
+namespace {
+
+namespace fs = std::filesystem;
+using detail::errno_text;
+using detail::fail_read;
+using detail::Kind;
 
 [[noreturn]] void fail_write(const std::string& path, ErrorCode code, const std::string& why) {
   throw Error(code, "cannot write '" + path + "': " + why);
@@ -211,7 +293,10 @@ void check_writable(const std::string& path, PixelType type, int channels) {
   }
 }
 
-HostImage read_image(const std::string& path) {
+namespace {
+
+// The checks every read starts with: OpenCV reports these only as a failed decode.
+void check_input_file(const std::string& path) {
   if (path.empty()) fail_read(path, ErrorCode::kIo, "the file name is empty");
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
@@ -222,40 +307,165 @@ HostImage read_image(const std::string& path) {
   const std::uintmax_t size = fs::file_size(path, ec);
   if (ec) fail_read(path, ErrorCode::kIo, ec.message());
   if (size == 0) fail_read(path, ErrorCode::kIo, "file is empty");
-  // OpenCV reports an unreadable file only as a failed decode; ask the system for the reason.
-  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-    std::fclose(f);
-  } else {
-    fail_read(path, ErrorCode::kIo, errno_text());
-  }
+}
 
+struct Inspection {
+  Kind kind = Kind::kOther;
+  ImageInfo info;
+  detail::TiffPlan tiff;
+};
+
+// The format by signature, then its header through the codec layer.
+Inspection inspect(const std::string& path) {
+  check_input_file(path);
+  unsigned char head[16] = {};
+  std::size_t n = 0;
+  {
+    const detail::InputFile file(path);  // names errno's reason when it cannot be opened
+    n = std::fread(head, 1, sizeof head, file.get());
+  }
+  Inspection in;
+  in.kind = detail::sniff(head, n);
+  bool readable = false;
+  try {
+    readable = cv::haveImageReader(path);  // by signature, like sniff
+  } catch (const cv::Exception& e) {
+    fail_read(path, ErrorCode::kIo, "OpenCV: " + e.err);
+  }
+  if (!readable) fail_read(path, ErrorCode::kIo, "not an image in a format OpenCV can read");
+  switch (in.kind) {
+    case Kind::kJpeg:
+      in.info = detail::jpeg_info(path);
+      break;
+    case Kind::kPng:
+      in.info = detail::png_info(path);
+      break;
+    case Kind::kTiff:
+      in.tiff = detail::tiff_plan(path);
+      in.info = in.tiff.info;
+      break;
+    case Kind::kWebp:
+      in.info = detail::webp_info(path);
+      break;
+    case Kind::kBmp:
+    case Kind::kPnm:
+    case Kind::kPfm:
+    case Kind::kHdr:
+    case Kind::kSunRaster:
+      in.info = detail::parsed_header_info(path, in.kind);
+      break;
+    default:  // decoded by OpenCV, size unknown until then
+      in.info.format = detail::format_name(in.kind);
+      break;
+  }
+  return in;
+}
+
+std::string size_text(std::uint64_t width, std::uint64_t height, int channels) {
+  return std::to_string(width) + "x" + std::to_string(height) + ", " + std::to_string(channels) +
+         (channels == 1 ? " channel" : " channels");
+}
+
+void check_limit(const std::string& path, int width, int height, int channels,
+                 const ReadOptions& options) {
+  const std::uint64_t samples = static_cast<std::uint64_t>(width) *
+                                static_cast<std::uint64_t>(height) *
+                                static_cast<std::uint64_t>(channels);
+  if (options.max_samples == 0 || samples <= options.max_samples) return;
+  std::string why = size_text(width, height, channels) + ": " + std::to_string(samples) +
+                    " samples, more than the limit of " + std::to_string(options.max_samples) +
+                    " samples";
+  if (!options.limit_name.empty()) why += " (" + options.limit_name + ")";
+  fail_read(path, ErrorCode::kLimitExceeded, why);
+}
+
+// OpenCV 4.6's defaults for OPENCV_IO_MAX_IMAGE_WIDTH, _HEIGHT and _PIXELS (loadsave.cpp).
+bool beyond_opencv_limits(const ImageInfo& info) {
+  constexpr std::uint64_t kMaxSide = std::uint64_t{1} << 20, kMaxPixels = std::uint64_t{1} << 30;
+  const auto w = static_cast<std::uint64_t>(info.width),
+             h = static_cast<std::uint64_t>(info.height);
+  return w > kMaxSide || h > kMaxSide || w * h > kMaxPixels;
+}
+
+HostImage read_with_opencv(const std::string& path, const Inspection& in) {
   cv::Mat m;
   try {
-    // haveImageReader looks at the file's signature, not its extension.
-    if (!cv::haveImageReader(path)) {
-      fail_read(path, ErrorCode::kIo, "not an image in a format OpenCV can read");
-    }
     m = cv::imread(path, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
     fail_read(path, ErrorCode::kIo, "OpenCV: " + e.err);
-  } catch (const std::bad_alloc&) {
-    fail_read(path, ErrorCode::kOutOfMemory, "out of memory while decoding");
   }
-  if (m.empty()) fail_read(path, ErrorCode::kIo, "corrupt or truncated image data");
-
+  if (m.empty()) {
+    const ImageInfo& info = in.info;
+    if (info.known() && beyond_opencv_limits(info)) {
+      fail_read(path, ErrorCode::kLimitExceeded,
+                size_text(info.width, info.height, info.channels) +
+                    ": OpenCV 4.6 decodes at most 2^20 pixels a side and 2^30 pixels "
+                    "(environment variables OPENCV_IO_MAX_IMAGE_WIDTH, _HEIGHT and _PIXELS)");
+    }
+    if (in.kind == Kind::kTiff && in.tiff.decoder == detail::TiffDecoder::kCheckThenOpenCv) {
+      fail_read(path, ErrorCode::kUnsupported,
+                "OpenCV 4.6 cannot decode this kind of TIFF (" + in.tiff.layout +
+                    "), although libtiff decodes its data without error");
+    }
+    if (in.kind == Kind::kTiff) {
+      fail_read(path, ErrorCode::kIo,
+                "corrupt, truncated or unsupported TIFF data (" + in.tiff.layout + ")");
+    }
+    fail_read(path, ErrorCode::kIo, "corrupt or truncated image data");
+  }
   const int depth = m.depth();
   if (depth != CV_8U && depth != CV_16U && depth != CV_32F) {
     static const char* const kNames[] = {"uint8", "int8",    "uint16",  "int16",
                                          "int32", "float32", "float64", "float16"};
     const std::string name = depth >= 0 && depth < 8 ? kNames[depth] : std::to_string(depth);
-    fail_read(path, ErrorCode::kUnsupported,
-              "samples are " + name + "; pdeimg reads uint8, uint16 and float32");
+    fail_read(path, ErrorCode::kUnsupported, detail::sample_type_refusal(name));
   }
-  if (m.channels() > 4) {
-    fail_read(path, ErrorCode::kUnsupported,
-              std::to_string(m.channels()) + " channels; pdeimg reads 1 to 4");
-  }
+  if (m.channels() > 4)
+    fail_read(path, ErrorCode::kUnsupported, detail::channels_refusal(m.channels()));
   return HostImage::copy_of(view_of(m));
+}
+
+}  // namespace
+
+ImageInfo read_info(const std::string& path) {
+  return inspect(path).info;
+}
+
+HostImage read_image(const std::string& path, const ReadOptions& options) {
+  const Inspection in = inspect(path);
+  const ImageInfo& info = in.info;
+  if (info.pages > 1) {
+    fail_read(path, ErrorCode::kUnsupported,
+              "a TIFF of " + std::to_string(info.pages) +
+                  " pages (full-resolution images); pdeimg reads one image per file, so split "
+                  "the pages into files first");
+  }
+  // From the header, before a byte of pixel memory is allocated.
+  if (info.known()) check_limit(path, info.width, info.height, info.channels, options);
+  HostImage img;
+  try {
+    if (in.kind == Kind::kJpeg) {
+      img = detail::jpeg_read(path, info);
+    } else if (in.kind == Kind::kTiff && in.tiff.decoder == detail::TiffDecoder::kOwn) {
+      img = detail::tiff_read(path, info);
+    } else {
+      if (in.kind == Kind::kTiff &&
+          (in.tiff.decoder == detail::TiffDecoder::kCheckThenOpenCv || in.tiff.check_deflate))
+        detail::tiff_check_data(path, in.tiff);
+      img = read_with_opencv(path, in);
+    }
+  } catch (const std::bad_alloc&) {
+    fail_read(path, ErrorCode::kOutOfMemory, "out of memory while decoding");
+  } catch (const Error& e) {
+    // HostImage's own allocation failure does not know the file.
+    if (e.code() != ErrorCode::kOutOfMemory || std::string(e.what()).rfind("cannot read '", 0) == 0)
+      throw;
+    fail_read(path, ErrorCode::kOutOfMemory, e.what());
+  }
+  // Formats whose header was not inspected are checked now; for the others this is the header's
+  // answer again.
+  check_limit(path, img.width(), img.height(), img.channels(), options);
+  return img;
 }
 
 void write_image(const std::string& path, const ImageView& image) {
