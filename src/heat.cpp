@@ -2,6 +2,7 @@
 #include "pdeimg/heat.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "kernels/heat.cuh"
@@ -11,6 +12,16 @@
 #include "src/validate.hpp"
 
 namespace pdeimg {
+
+namespace {
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+}  // namespace
 
 int heat_steps_for(double time, double max_dt) {
   if (!(max_dt > 0.0) || max_dt > detail::kHeatMaxDt) {
@@ -32,9 +43,7 @@ int heat_steps_for(double time, double max_dt) {
   return static_cast<int>(std::max(1.0, n));
 }
 
-HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatParams& params,
-                       Context& ctx) {
-  detail::check_src_dst(src, dst, "heat_smooth");
+void validate(const HeatParams& params) {
   const bool has_time = params.time != 0.0;
   const bool has_sigma = params.sigma != 0.0;
   if (has_time == has_sigma) {
@@ -47,6 +56,27 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
                 "sigma: must be positive and finite, got " + std::to_string(params.sigma));
   }
   const double time = has_sigma ? 0.5 * params.sigma * params.sigma : params.time;
+  if (has_sigma && !(time > 0.0)) {  // sigma below ~1e-162: its square underflows
+    throw Error(ErrorCode::kInvalidArgument,
+                "sigma: " + num(params.sigma) +
+                    " is too small (the time sigma^2 / 2 is 0 in double precision)");
+  }
+  if (has_sigma && !std::isfinite(time)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "sigma: " + num(params.sigma) + " is too large (the time sigma^2 / 2 overflows)");
+  }
+  if (params.alpha != AlphaMode::kPreserve && params.alpha != AlphaMode::kProcess) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "alpha: unknown value " + std::to_string(static_cast<int>(params.alpha)));
+  }
+  heat_steps_for(time, params.max_dt);  // max_dt's range, a finite time, at most 1e9 steps
+}
+
+HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatParams& params,
+                       Context& ctx) {
+  detail::check_src_dst(src, dst, "heat_smooth");
+  validate(params);
+  const double time = params.sigma != 0.0 ? 0.5 * params.sigma * params.sigma : params.time;
   detail::HeatPlan plan;
   plan.steps = heat_steps_for(time, params.max_dt);
   plan.dt = static_cast<float>(time / plan.steps);
