@@ -3,10 +3,10 @@
 // A single IN OUT pair runs the same job through run_single, so both modes compute, check, write
 // and report alike.
 //
-//   input discovery   image files by extension, sorted by relative path (deterministic); other
+//   input discovery   apps/batch_plan.cpp: image files by extension, sorted by relative path (deterministic); other
 //                     files are ignored and counted; names starting with '.' are skipped (they
 //                     include write_image's temporary files)
-//   output mapping    OUT_DIR/<relative path>, sub-folders mirrored with --recursive, the
+//   output mapping    apps/batch_plan.cpp: OUT_DIR/<relative path>, sub-folders mirrored with --recursive, the
 //                     extension replaced with --ext
 //   sharding          --shard I/N (or Slurm's array variables) keeps input number i of the sorted
 //                     list when i mod N == I, so N processes cover every input exactly once
@@ -14,13 +14,14 @@
 //                     mirroring OUT_DIR's layout with its own extension
 //   resuming          an input whose outputs all exist is skipped unless --overwrite; one with
 //                     some missing is computed again and only the missing ones are written
-//   stale temporaries at the start, the output folders lose the hidden temporary files of
+//   stale temporaries apps/batch_files.cpp: at the start, the output folders lose the hidden temporary files of
 //                     processes of this host that no longer run (killed mid-write)
-//   pipeline          reader threads -> compute workers (one Context each) -> writer threads,
-//                     joined by bounded queues
+//   pipeline          apps/batch_pipeline.cpp: reader threads -> compute workers (one Context
+//                     each) -> writer threads, joined by bounded queues
 //   stopping          SIGINT/SIGTERM stop reading new inputs; images already computed are written
 //                     (temporary file + rename, so never a truncated output); a second signal
 //                     kills the process at once
+//   reporting         apps/batch_report.cpp: the summary line and the JSON report (nlohmann::json)
 #pragma once
 
 #include <cstddef>
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "apps/app_common.hpp"
 #include "pdeimg/context.hpp"
@@ -37,6 +39,15 @@
 
 namespace pdeimg {
 namespace app {
+
+/// The JSON type of the reports: keys in the order they were added where the installed
+/// nlohmann::json has ordered_json (3.9 and later), else sorted.
+#if NLOHMANN_JSON_VERSION_MAJOR > 3 || \
+    (NLOHMANN_JSON_VERSION_MAJOR == 3 && NLOHMANN_JSON_VERSION_MINOR >= 9)
+using Json = nlohmann::ordered_json;
+#else
+using Json = nlohmann::json;
+#endif
 
 /// Text for an app's --help footer describing folder runs.
 extern const char* const kBatchHelp;
@@ -100,7 +111,7 @@ struct ExtraImage {
 /// What an app's processing of one image produced.
 struct Processed {
   HostImage image;
-  std::string parameters;          ///< a JSON object: the parameters actually used for this image
+  Json parameters;                 ///< an object: the parameters actually used for this image
   std::vector<ExtraImage> extras;  ///< one per BatchJob::extra_outputs entry
   /// What was computed, in words, for -v in a single-file run ("heat T = 2 (sigma 2): 8 steps of
   /// dt 0.25 on cpu"); run_single adds the time taken. Empty: nothing to say.
@@ -160,11 +171,7 @@ int run_single(const std::string& program, const SingleFile& files, const std::s
                const CommonOptions& common, const BatchJob& job);
 
 /// {"version": ..., "source": ..., "cuda_compiled": ...}: which pdeimg made a report's outputs.
-std::string pdeimg_json();
-
-/// JSON text helpers for reports.
-std::string json_string(const std::string& s);
-std::string json_number(double v);
+Json pdeimg_json();
 
 }  // namespace app
 }  // namespace pdeimg

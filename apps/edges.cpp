@@ -124,18 +124,24 @@ int main(int argc, char** argv) {
       // The quantiles asked for (canny's defaults when not given).
       const double low_q = std::isnan(params.low) ? 0.8 : params.low;
       const double high_q = std::isnan(params.high) ? 0.9 : params.high;
-      p.parameters = std::string("{\"smoothing\": ") + json_string(to_string(r.smoothing)) +
-                     ", \"smoothing_time\": " + json_number(r.smoothing_time) +
-                     ", \"smoothing_steps\": " + std::to_string(r.smoothing_steps) +
-                     (pm ? ", \"k\": " + json_number(r.perona_malik.k)
-                         : ", \"sigma\": " + json_number(std::sqrt(2.0 * r.smoothing_time))) +
-                     ", \"operator\": " + json_string(to_string(params.op)) +
-                     ", \"thresholds\": " + json_string(quantiles ? "quantile" : "absolute") +
-                     (quantiles ? ", \"low_quantile\": " + json_number(low_q) +
-                                      ", \"high_quantile\": " + json_number(high_q)
-                                : std::string()) +
-                     ", \"low\": " + json_number(r.low) + ", \"high\": " + json_number(r.high) +
-                     ", \"backend\": " + json_string(to_string(r.backend)) + "}";
+      Json& j = p.parameters;
+      j["smoothing"] = to_string(r.smoothing);
+      j["smoothing_time"] = r.smoothing_time;
+      j["smoothing_steps"] = r.smoothing_steps;
+      if (pm) {
+        j["k"] = r.perona_malik.k;
+      } else {
+        j["sigma"] = std::sqrt(2.0 * r.smoothing_time);
+      }
+      j["operator"] = to_string(params.op);
+      j["thresholds"] = quantiles ? "quantile" : "absolute";
+      if (quantiles) {
+        j["low_quantile"] = low_q;
+        j["high_quantile"] = high_q;
+      }
+      j["low"] = r.low;
+      j["high"] = r.high;
+      j["backend"] = to_string(r.backend);
       long long count = 0;
       for (int y = 0; y < p.image.height(); ++y) {
         const std::uint8_t* row = p.image.row<const std::uint8_t>(y);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "apps/batch.hpp"
+#include "apps/batch_detail.hpp"
 #include "pdeimg/canny.hpp"
 #include "pdeimg/context.hpp"
 #include "pdeimg/heat.hpp"
@@ -47,16 +48,6 @@ std::set<std::string> files_under(const fs::path& root) {
     if (e.is_regular_file()) names.insert(e.path().lexically_relative(root).generic_string());
   }
   return names;
-}
-
-// `p` as the report writes it: a JSON string.
-std::string json_quoted(const fs::path& p) {
-  std::string s = "\"";
-  for (const char c : p.string()) {
-    if (c == '"' || c == '\\') s += '\\';
-    s += c;
-  }
-  return s + "\"";
 }
 
 bool has_hidden(const std::set<std::string>& names) {
@@ -167,20 +158,25 @@ TEST_F(Batch, TreeKeepsFormatsDepthsReportsTheBadOnesAndResumes) {
             std::string::npos)
       << r.out;
   // The report lists every input with its status, output and parameters.
-  const std::string j = slurp(report);
+  const nlohmann::json j = test::parse_json(slurp(report));
   for (const Good& g : kGood) {
-    EXPECT_NE(j.find((out_ / g.rel).string()), std::string::npos) << g.rel << "\n" << j;
+    const nlohmann::json e = test::report_entry(j, (in_ / g.rel).string());
+    EXPECT_EQ(e.value("status", ""), "done") << g.rel << "\n" << j.dump(2);
+    EXPECT_EQ(e.value("output", ""), (out_ / g.rel).string()) << g.rel;
+    EXPECT_EQ(e["parameters"]["time"], 0.5) << e;
+    EXPECT_EQ(e["parameters"]["sigma"], 1) << e;
   }
-  EXPECT_NE(j.find("\"status\": \"failed\", \"output\": \"" + (out_ / "sub/corrupt.png").string()),
-            std::string::npos)
-      << j;
-  EXPECT_NE(
-      j.find("\"reason\": \"cannot read '" + (in_ / "empty.png").string() + "': file is empty\""),
-      std::string::npos)
-      << j;
-  EXPECT_NE(j.find("notes.txt\", \"status\": \"ignored\""), std::string::npos) << j;
-  EXPECT_NE(j.find("\"parameters\": {\"time\": 0.5"), std::string::npos) << j;
-  EXPECT_NE(j.find("\"done\": 7, \"skipped\": 0, \"failed\": 2"), std::string::npos) << j;
+  const nlohmann::json corrupt = test::report_entry(j, (in_ / "sub/corrupt.png").string());
+  EXPECT_EQ(corrupt.value("status", ""), "failed") << j.dump(2);
+  EXPECT_EQ(corrupt.value("output", ""), (out_ / "sub/corrupt.png").string()) << corrupt;
+  EXPECT_EQ(test::report_entry(j, (in_ / "empty.png").string()).value("reason", ""),
+            "cannot read '" + (in_ / "empty.png").string() + "': file is empty")
+      << j.dump(2);
+  EXPECT_EQ(test::report_entry(j, (in_ / "notes.txt").string()).value("status", ""), "ignored");
+  EXPECT_EQ(j["summary"]["done"], 7) << j["summary"];
+  EXPECT_EQ(j["summary"]["skipped"], 0) << j["summary"];
+  EXPECT_EQ(j["summary"]["failed"], 2) << j["summary"];
+  EXPECT_EQ(j["summary"]["ignored"], 1) << j["summary"];
   EXPECT_FALSE(has_hidden(files_under(dir_ / "out")));
 
   // A second run skips everything (the outputs are not touched); --overwrite redoes them.
@@ -321,7 +317,7 @@ TEST_F(Batch, ShardsByBytesCoverEveryInputExactlyOnce) {
                              "--shard-by", "bytes", "--report", path("r" + std::to_string(i))});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find(" 0 skipped"), std::string::npos) << "shards overlap: " << r.out;
-    EXPECT_NE(slurp(path("r" + std::to_string(i))).find("\"by\": \"bytes\""), std::string::npos);
+    EXPECT_EQ(test::parse_json(slurp(path("r" + std::to_string(i))))["shard"]["by"], "bytes");
   }
   for (const std::string& f : files_under(path("bytes"))) {
     seen.insert(f);
@@ -486,13 +482,11 @@ TEST_F(Batch, EdgesMagnitudeFolderMirrorsTheEdgeMapsAndResumesFileByFile) {
     canny(src, e, images, CannyParams{}, ctx);
     EXPECT_TRUE(test::identical(io::read_image((mag / "sub/y.tif").string()), m));
   }
-  const std::string j = slurp(report);
+  const nlohmann::json j = test::parse_json(slurp(report));
   for (const Input& i : inputs) {
-    EXPECT_NE(j.find("\"output\": " + json_quoted(out_ / i.rel) +
-                     ", \"extra_outputs\": {\"magnitude\": " + json_quoted(mag / i.mag) + "}"),
-              std::string::npos)
-        << i.rel << "\n"
-        << j;
+    const nlohmann::json e = test::report_entry(j, (in_ / i.rel).string());
+    EXPECT_EQ(e.value("output", ""), (out_ / i.rel).string()) << i.rel << "\n" << j.dump(2);
+    EXPECT_EQ(e["extra_outputs"], nlohmann::json({{"magnitude", (mag / i.mag).string()}})) << e;
   }
 
   // A rerun skips every input: all its outputs exist.
@@ -579,10 +573,10 @@ TEST_F(Batch, EdgesMagnitudeFolderMustNotBeAnInputFolderNorCollideWithTheEdgeMap
   EXPECT_NE(broken.err.find((mag2 / "sub" / "b.tif").string()), std::string::npos) << broken.err;
   EXPECT_NE(broken.out.find("1 done, 0 skipped (exist), 1 failed"), std::string::npos)
       << broken.out;
-  EXPECT_NE(
-      slurp(path("r2.json"))
-          .find("\"input\": " + json_quoted(in_ / "sub" / "b.png") + ", \"status\": \"failed\""),
-      std::string::npos);
+  EXPECT_EQ(test::report_entry(test::parse_json(slurp(path("r2.json"))),
+                              (in_ / "sub" / "b.png").string())
+                .value("status", ""),
+            "failed");
   fs::remove(mag2 / "sub");
   const Result fixed = run(PDEIMG_EDGES_EXE, args2);
   EXPECT_EQ(fixed.status, 0) << fixed.err;
@@ -599,6 +593,75 @@ TEST_F(Batch, EdgesMagnitudeFolderMustNotBeAnInputFolderNorCollideWithTheEdgeMap
   EXPECT_NE(rerun.out.find("0 done, 2 skipped (exist), 0 failed, 0 other files ignored"),
             std::string::npos)
       << rerun.out;
+}
+
+// What escaped_bytes writes, decoded: "\\" is a backslash, "\xHH" a byte.
+std::string unescape_bytes(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size() && s[i + 1] == '\\') {
+      out += '\\';
+      ++i;
+    } else if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x') {
+      out += static_cast<char>(std::stoi(s.substr(i + 2, 2), nullptr, 16));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// File names are bytes, JSON is UTF-8: a name that is not UTF-8 keeps the report valid JSON, shown
+// with U+FFFD for the bad byte, and is given exactly, escaped, beside it ("<key>_bytes").
+TEST_F(Batch, NamesThatAreNotUtf8KeepTheReportValidAndAreGivenExactly) {
+  fs::create_directories(in_);
+  const std::string name = "caf\xe9 \xff\\x.png";  // Latin-1 e-acute, a stray 0xff, a backslash
+  const fs::path input = in_ / name;
+  io::write_image(input.string(), picture(16, 12, 1, PixelType::kU8, 5));
+  io::write_image((in_ / "plain.png").string(), picture(16, 12, 1, PixelType::kU8, 6));
+  const Result r = smooth({in_.string(), out_.string(), "--report", path("r.json")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string text = slurp(path("r.json"));
+  const nlohmann::json j = test::parse_json(text);
+  ASSERT_TRUE(j.is_object());
+  const std::string shown = app::detail::valid_utf8(input.string());
+  EXPECT_NE(shown.find("caf\xef\xbf\xbd \xef\xbf\xbd\\x.png"), std::string::npos) << shown;
+  const nlohmann::json e = test::report_entry(j, shown);
+  ASSERT_TRUE(e.is_object()) << text;
+  EXPECT_EQ(e.value("status", ""), "done") << e;
+  EXPECT_EQ(unescape_bytes(e.value("input_bytes", "")), input.string()) << e;
+  EXPECT_EQ(unescape_bytes(e.value("output_bytes", "")), (out_ / name).string()) << e;
+  EXPECT_TRUE(fs::exists(out_ / name));
+  // Valid names get no "_bytes" twin.
+  EXPECT_FALSE(test::report_entry(j, (in_ / "plain.png").string()).contains("input_bytes"));
+
+  // The single-file report alike.
+  const std::string out = path("caf\xe9.png");
+  const Result one = smooth({input.string(), out, "--report", path("one.json")});
+  ASSERT_EQ(one.status, 0) << one.err;
+  const nlohmann::json s = test::parse_json(slurp(path("one.json")));
+  ASSERT_TRUE(s.is_object());
+  EXPECT_EQ(unescape_bytes(s.value("input_bytes", "")), input.string()) << s;
+  EXPECT_EQ(unescape_bytes(s.value("output_bytes", "")), out) << s;
+  EXPECT_EQ(s.value("output", ""), app::detail::valid_utf8(out)) << s;
+}
+
+// valid_utf8 keeps well-formed UTF-8 and replaces each byte that starts no well-formed sequence.
+TEST(ReportText, InvalidUtf8BytesBecomeReplacementCharacters) {
+  using app::detail::valid_utf8;
+  const std::string fffd = "\xef\xbf\xbd";
+  bool changed = true;
+  const std::string good = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";  // a, e-acute, euro, emoji
+  EXPECT_EQ(valid_utf8(good, &changed), good);
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(valid_utf8("\xff", &changed), fffd);
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(valid_utf8("\xc0\xaf"), fffd + fffd);              // overlong '/'
+  EXPECT_EQ(valid_utf8("\xed\xa0\x80"), fffd + fffd + fffd);  // a surrogate
+  EXPECT_EQ(valid_utf8("\xf4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // above U+10FFFF
+  EXPECT_EQ(valid_utf8("x\xe2\x82"), "x" + fffd + fffd);       // truncated at the end
+  EXPECT_EQ(app::detail::escaped_bytes("a\\b\xff\n"), "a\\\\b\\xff\\x0a");
 }
 
 // The names of write_image's temporary files (src/io/temp_name.hpp).

@@ -1,0 +1,294 @@
+// The batch pipeline (batch_detail.hpp): stop signals, and reader threads -> compute workers ->
+// writer threads joined by bounded queues, so memory stays bounded whatever the folder's size.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "apps/batch_detail.hpp"
+#include "pdeimg/io.hpp"
+
+namespace pdeimg {
+namespace app {
+namespace detail {
+
+// --- signals ------------------------------------------------------------------------------------
+
+namespace {
+
+// The signal that asked us to stop (0: none). A handler may only touch lock-free atomics.
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal flag must be lock-free");
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal.exchange(sig) != 0) {
+    // Second signal: the user insists. Die now with the default action; temporary files (hidden,
+    // ".name.tmp-...") may remain until the next run removes them, a truncated final name never
+    // does.
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+    return;
+  }
+  static const char kMsg[] = "\nstopping: finishing the images in flight (signal again to kill)\n";
+  const ssize_t ignored = ::write(2, kMsg, sizeof kMsg - 1);
+  (void)ignored;
+}
+
+}  // namespace
+
+StopSignals::StopSignals() {
+  g_stop_signal = 0;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int_);
+  sigaction(SIGTERM, &sa, &old_term_);
+}
+
+StopSignals::~StopSignals() {
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+}
+
+int StopSignals::signal() {
+  return g_stop_signal.load();
+}
+
+// --- pieces of the pipeline ----------------------------------------------------------------------
+
+namespace {
+
+template <typename T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
+  void push(T value) {
+    std::unique_lock<std::mutex> lock(m_);
+    not_full_.wait(lock, [&] { return q_.size() < capacity_; });
+    q_.push_back(std::move(value));
+    not_empty_.notify_one();
+  }
+  /// Empty once the queue is closed and drained.
+  std::optional<T> pop() {
+    std::unique_lock<std::mutex> lock(m_);
+    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return std::nullopt;
+    T v = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return v;
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(m_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+
+ private:
+  std::size_t capacity_;
+  std::deque<T> q_;
+  bool closed_ = false;
+  std::mutex m_;
+  std::condition_variable not_empty_, not_full_;
+};
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  }
+  return buf;
+}
+
+// The progress bar on stderr: only on a terminal and without -q; at most ~8 redraws a second.
+class Progress {
+ public:
+  Progress(int total, bool enabled) : total_(total), enabled_(enabled && ::isatty(2) == 1) {}
+  void add(double megapixels) {
+    std::lock_guard<std::mutex> lock(m_);
+    ++count_;
+    megapixels_ += megapixels;
+    const double t = clock_.ms();
+    if (enabled_ && (t - last_ms_ > 120 || count_ == total_)) {
+      last_ms_ = t;
+      draw(t);
+    }
+  }
+  void finish() {
+    std::lock_guard<std::mutex> lock(m_);
+    if (enabled_ && drawn_) std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void draw(double t_ms) {
+    const int width = 30;
+    const int filled =
+        total_ > 0 ? static_cast<int>(static_cast<double>(width) * count_ / total_) : width;
+    const double s = t_ms / 1000.0;
+    std::string line = "\r[" + std::string(filled, '#') + std::string(width - filled, '.') + "] " +
+                       std::to_string(count_) + "/" + std::to_string(total_) + "  " +
+                       format_number(s > 0 ? megapixels_ / s : 0.0, 3) + " MP/s";
+    if (count_ > 0 && count_ < total_) {
+      line += "  " + format_duration(s / count_ * (total_ - count_)) + " left";
+    }
+    std::cerr << line << "\033[K" << std::flush;
+    drawn_ = true;
+  }
+
+  int total_;
+  bool enabled_;
+  int count_ = 0;
+  double megapixels_ = 0;
+  double last_ms_ = -1e9;
+  bool drawn_ = false;
+  Stopwatch clock_;
+  std::mutex m_;
+};
+
+}  // namespace
+
+// --- the pipeline --------------------------------------------------------------------------------
+
+void run_pipeline(Plan& plan, std::vector<Context>& contexts, const BatchJob& job,
+                  const BatchOptions& options, const Log& log) {
+  std::vector<Item>& items = plan.items;
+  const std::vector<std::size_t>& todo = plan.todo;
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs = options.jobs > 0 ? options.jobs : hw;
+  const int readers = std::max(1, (jobs + 1) / 2);
+  const int writers = std::max(1, jobs / 2);
+  const int workers = static_cast<int>(contexts.size());
+
+  struct Decoded {
+    std::size_t item;
+    HostImage image;
+  };
+  struct Computed {
+    std::size_t item;
+    Processed result;
+  };
+  BoundedQueue<Decoded> decoded(static_cast<std::size_t>(workers) + 1);
+  BoundedQueue<Computed> computed(static_cast<std::size_t>(writers) + 1);
+  std::atomic<std::size_t> next{0};
+  std::mutex items_mutex;  // guards status changes that race with the report of failures
+  Progress progress(static_cast<int>(todo.size()), !options.quiet);
+
+  const auto fail = [&](Item& item, const std::string& why) {
+    {
+      std::lock_guard<std::mutex> lock(items_mutex);
+      item.status = Status::kFailed;
+      item.reason = why;
+    }
+    log.error(why);
+    progress.add(0);
+  };
+
+  std::atomic<int> readers_left{readers}, workers_left{workers};
+  const auto reader = [&] {
+    for (;;) {
+      if (StopSignals::stopping()) break;
+      const std::size_t k = next.fetch_add(1);
+      if (k >= todo.size()) break;
+      Item& item = items[todo[k]];
+      try {
+        Stopwatch clock;
+        HostImage img = io::read_image(item.input.string());
+        item.ms_read = clock.ms();
+        item.image = io::describe(img);
+        item.megapixels = 1e-6 * img.width() * img.height();
+        check_output_kind(job, img, item.output.string());
+        decoded.push(Decoded{todo[k], std::move(img)});
+      } catch (const std::exception& e) {
+        fail(item, e.what());
+      } catch (...) {
+        fail(item, "'" + item.input.string() + "': unknown error while reading");
+      }
+    }
+    if (--readers_left == 0) decoded.close();
+  };
+  const auto worker = [&](Context& ctx) {
+    while (auto d = decoded.pop()) {
+      Item& item = items[d->item];
+      if (StopSignals::stopping()) continue;  // left as pending: reported as not run
+      try {
+        Stopwatch clock;
+        Processed p = job.process(d->image, ctx);
+        item.ms_compute = clock.ms();
+        item.parameters = std::move(p.parameters);
+        d->image = HostImage();  // the input's memory back before the queue may block
+        computed.push(Computed{d->item, std::move(p)});
+      } catch (const std::exception& e) {
+        fail(item, "'" + item.input.string() + "': " + e.what());
+      } catch (...) {
+        fail(item, "'" + item.input.string() + "': unknown error while processing");
+      }
+    }
+    if (--workers_left == 0) computed.close();
+  };
+  const auto writer = [&] {
+    while (auto c = computed.pop()) {
+      Item& item = items[c->item];
+      try {
+        Stopwatch clock;
+        std::string written;  // for the log: "'a', 'b'"
+        const auto write = [&](const fs::path& path, const HostImage& image) {
+          std::error_code ec;
+          const fs::path parent = path.parent_path();
+          if (!parent.empty()) fs::create_directories(parent, ec);
+          io::write_image(path.string(), image);
+          written += (written.empty() ? "'" : ", '") + path.string() + "'";
+        };
+        if (item.write_output) write(item.output, c->result.image);
+        for (std::size_t j = 0; j < item.extras.size(); ++j) {
+          if (!item.write_extras[j]) continue;
+          write(item.extras[j], extra_image(c->result, j, job, item.input.string()));
+        }
+        item.ms_write = clock.ms();
+        {
+          std::lock_guard<std::mutex> lock(items_mutex);
+          item.status = Status::kDone;
+        }
+        log.info("'" + item.input.string() + "' -> " + written + " (" + item.image + ") in " +
+                 format_number(item.ms_read + item.ms_compute + item.ms_write, 3) + " ms");
+        progress.add(item.megapixels);
+      } catch (const std::exception& e) {
+        fail(item, e.what());
+      } catch (...) {
+        fail(item, "'" + item.output.string() + "': unknown error while writing");
+      }
+    }
+  };
+
+  std::vector<std::thread> reader_threads, worker_threads, writer_threads;
+  for (int r = 0; r < readers; ++r) reader_threads.emplace_back(reader);
+  for (int w = 0; w < workers; ++w) {
+    worker_threads.emplace_back(worker, std::ref(contexts[static_cast<std::size_t>(w)]));
+  }
+  for (int w = 0; w < writers; ++w) writer_threads.emplace_back(writer);
+  for (auto& t : reader_threads) t.join();
+  for (auto& t : worker_threads) t.join();
+  for (auto& t : writer_threads) t.join();
+  progress.finish();
+}
+
+}  // namespace detail
+}  // namespace app
+}  // namespace pdeimg
