@@ -9,11 +9,13 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include "apps/app_common.hpp"
 #include "apps/batch.hpp"
@@ -39,6 +41,27 @@ bool hidden(const fs::path& p);
 /// `root` made absolute, with the parts that exist resolved (links followed): output names under
 /// two spellings of one folder compare equal.
 fs::path canonical_root(const fs::path& root);
+
+/// The inputs of a run by file identity (device and inode, links followed), to refuse any output
+/// that is an input, whatever its name.
+class InputSet {
+ public:
+  /// Adds `input` (nothing when it cannot be examined: it fails when read).
+  void add(const fs::path& input);
+  /// The input `path` is, or nullptr: one stat, following links.
+  const fs::path* find(const fs::path& path) const;
+  /// The input with this device and inode, or nullptr.
+  const fs::path* find(dev_t device, ino_t inode) const;
+
+ private:
+  std::map<std::pair<dev_t, ino_t>, fs::path> ids_;
+};
+
+/// Why `path` must not be written to, or empty when it may: it is a symbolic link ("is a symbolic
+/// link to '...' (links are never written through)"), or it is one of `inputs` ("is the input
+/// '...' (inputs are never overwritten)"). One lstat, and a readlink for a link: cheap enough for
+/// just before every write.
+std::string write_refusal(const fs::path& path, const InputSet& inputs);
 
 /// Writes `text` to `path` through a temporary file in the same folder, named as write_image names
 /// its own (src/io/temp_name.hpp), and a rename. Throws Error(kIo) naming `path` and the reason.
@@ -96,12 +119,15 @@ struct Plan {
   std::vector<Item> items;        ///< this shard's inputs, in sorted order
   std::vector<Item> ignored;      ///< every shard lists the ignored files
   std::vector<std::size_t> todo;  ///< indices into `items` to compute
+  InputSet inputs;                ///< every input of every shard
   int folders_not_entered = 0;
 };
 
-/// Names the outputs of every discovered input and fails those that collide (on the full list, so
-/// every shard decides alike), then keeps this shard's part and decides what to skip (resuming)
-/// or refuse. A report that names an input or an output is a usage error.
+/// Names the outputs of every discovered input and fails, on the full list (so every shard decides
+/// alike), those whose output (or extra output) is an input, by file identity, or another input's
+/// output; then keeps this shard's part and decides what to skip (resuming) or refuse (an output
+/// to write that is a symbolic link or a folder). A report that names an input or an output is a
+/// usage error.
 Plan make_plan(const Targets& targets, Discovery discovery, const BatchOptions& options,
                const BatchJob& job);
 

@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "apps/batch_detail.hpp"
@@ -51,6 +52,37 @@ fs::path canonical_root(const fs::path& root) {
   fs::path p = fs::weakly_canonical(root, ec);
   if (ec) p = fs::absolute(root, ec).lexically_normal();
   return p;
+}
+
+void InputSet::add(const fs::path& input) {
+  struct stat st {};
+  if (::stat(input.c_str(), &st) == 0) ids_.emplace(std::make_pair(st.st_dev, st.st_ino), input);
+}
+
+const fs::path* InputSet::find(const fs::path& path) const {
+  struct stat st {};
+  if (ids_.empty() || ::stat(path.c_str(), &st) != 0) return nullptr;
+  return find(st.st_dev, st.st_ino);
+}
+
+const fs::path* InputSet::find(dev_t device, ino_t inode) const {
+  const auto it = ids_.find(std::make_pair(device, inode));
+  return it == ids_.end() ? nullptr : &it->second;
+}
+
+std::string write_refusal(const fs::path& path, const InputSet& inputs) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return {};  // nothing there (yet): a new file
+  if (S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    const fs::path target = fs::read_symlink(path, ec);
+    return "is a symbolic link to '" + (ec ? std::string("?") : target.string()) +
+           "' (links in the output folders are never written through)";
+  }
+  if (const fs::path* input = inputs.find(st.st_dev, st.st_ino)) {
+    return "is the input '" + input->string() + "' (inputs are never overwritten)";
+  }
+  return {};
 }
 
 namespace {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "apps/batch_detail.hpp"
+#include "pdeimg/error.hpp"
 #include "pdeimg/io.hpp"
 
 namespace pdeimg {
@@ -250,6 +251,12 @@ void run_pipeline(Plan& plan, std::vector<Context>& contexts, const BatchJob& jo
         Stopwatch clock;
         std::string written;  // for the log: "'a', 'b'"
         const auto write = [&](const fs::path& path, const HostImage& image) {
+          // Again just before writing: a link or an input put there since the plan was made.
+          const std::string refusal = write_refusal(path, plan.inputs);
+          if (!refusal.empty()) {
+            throw Error(ErrorCode::kIo, "'" + item.input.string() + "': not written: '" +
+                                            path.string() + "' " + refusal);
+          }
           std::error_code ec;
           const fs::path parent = path.parent_path();
           if (!parent.empty()) fs::create_directories(parent, ec);

@@ -233,21 +233,54 @@ void fail(Item& item, std::string reason) {
   item.reason = std::move(reason);
 }
 
-// Output names, and inputs that would make the same output (decided on the full list, so every
-// shard decides alike). Names compare under the folders' canonical spelling.
-void name_outputs(std::vector<Item>& items, const Targets& t, const BatchJob& job) {
+// What an item's output `out` (`what`: "output", "magnitude output") is when it is an input, as
+// a reason to fail the item; empty when it is none.
+std::string output_is_input(const Item& item, const fs::path& out, const std::string& what,
+                            const InputSet& inputs) {
+  const fs::path* input = inputs.find(out);
+  if (input == nullptr) return {};
+  std::error_code ec;
+  std::string name = "its " + what + " '" + out.string() + "'";
+  if (fs::is_symlink(fs::symlink_status(out, ec))) {
+    name += ", a symbolic link to '" + fs::read_symlink(out, ec).string() + "',";
+  }
+  if (input == inputs.find(item.input)) {
+    return name + " is the input file itself (inputs are never overwritten)";
+  }
+  return name + " is the input '" + input->string() + "' (inputs are never overwritten)";
+}
+
+// Output names, and the inputs that may not be computed because an output would replace an
+// input (by identity: links and other spellings followed) or another input's output. Decided on
+// the full list, so every shard decides alike. Names compare under the folders' canonical
+// spelling; returns each output's name in that spelling and the input that makes it.
+std::map<std::string, std::string> name_outputs(std::vector<Item>& items, const Targets& t,
+                                                const BatchJob& job, const InputSet& inputs) {
   std::vector<fs::path> canonical_roots;
   for (const fs::path& root : t.out_roots) canonical_roots.push_back(canonical_root(root));
   const auto key = [&](std::size_t root, const fs::path& rel) {
     return (canonical_roots[root] / rel).lexically_normal().generic_string();
   };
-  std::map<std::string, std::string> made_by, extra_made_by;
   for (Item& item : items) {
     fs::path rel(item.rel);
     if (!t.ext.empty()) rel.replace_extension(t.ext);
     item.output = t.out_dir / rel;
+    for (std::size_t j = 0; j < job.extra_outputs.size(); ++j) {
+      item.extras.push_back(t.out_roots[j + 1] /
+                            fs::path(item.rel).replace_extension(job.extra_outputs[j].ext));
+    }
+    std::string why = output_is_input(item, item.output, "output", inputs);
+    for (std::size_t j = 0; j < item.extras.size() && why.empty(); ++j) {
+      why = output_is_input(item, item.extras[j], job.extra_outputs[j].name + " output", inputs);
+    }
+    if (!why.empty()) fail(item, why);
+  }
+  std::map<std::string, std::string> made_by, extra_made_by;
+  for (Item& item : items) {
+    fs::path rel(item.rel);
+    if (!t.ext.empty()) rel.replace_extension(t.ext);
     const auto ins_ok = made_by.emplace(key(0, rel), item.input.string());
-    if (!ins_ok.second) {
+    if (!ins_ok.second && item.status == Status::kPending) {
       fail(item, "its output '" + item.output.string() + "' is also the output of '" +
                      ins_ok.first->second + "'");
     }
@@ -255,16 +288,13 @@ void name_outputs(std::vector<Item>& items, const Targets& t, const BatchJob& jo
   for (Item& item : items) {
     for (std::size_t j = 0; j < job.extra_outputs.size(); ++j) {
       const ExtraOutput& x = job.extra_outputs[j];
-      fs::path rel(item.rel);
-      rel.replace_extension(x.ext);
-      item.extras.push_back(t.out_roots[j + 1] / rel);
-      const std::string k = key(j + 1, rel);
+      const std::string k = key(j + 1, fs::path(item.rel).replace_extension(x.ext));
       const auto main = made_by.find(k);
       if (main != made_by.end()) {
         const bool same = io::same_file(x.root, t.out_dir.string());
         throw UsageError(
             x.option + " '" + x.root + "'" + (same ? " is OUT_DIR, and" : ":") + " the " + x.name +
-            " image of '" + item.input.string() + "' would be '" + item.extras.back().string() +
+            " image of '" + item.input.string() + "' would be '" + item.extras[j].string() +
             "', " +
             (main->second == item.input.string() ? "its own output"
                                                  : "the output of '" + main->second + "'") +
@@ -272,10 +302,26 @@ void name_outputs(std::vector<Item>& items, const Targets& t, const BatchJob& jo
       }
       const auto ins_ok = extra_made_by.emplace(k, item.input.string());
       if (!ins_ok.second && item.status == Status::kPending) {
-        fail(item, "its " + x.name + " output '" + item.extras.back().string() +
+        fail(item, "its " + x.name + " output '" + item.extras[j].string() +
                        "' is also that of '" + ins_ok.first->second + "'");
       }
     }
+  }
+  made_by.insert(extra_made_by.begin(), extra_made_by.end());
+  return made_by;
+}
+
+// A --report that would replace an input or one of the outputs (in any shard): a usage error.
+void check_report_against(const std::string& report, const InputSet& inputs,
+                          const std::map<std::string, std::string>& outputs) {
+  if (const fs::path* input = inputs.find(report)) {
+    throw UsageError("--report '" + report + "' is the input '" + input->string() +
+                     "'; give another file name");
+  }
+  const auto out = outputs.find(canonical_root(report).lexically_normal().generic_string());
+  if (out != outputs.end()) {
+    throw UsageError("--report '" + report + "' names an output of '" + out->second +
+                     "'; give another file name");
   }
 }
 
@@ -300,37 +346,34 @@ std::vector<Item> shard_part(std::vector<Item> items, const Shard& shard, bool b
 }
 
 // Resuming and refusals, before any work. An input is skipped only when all its outputs exist;
-// otherwise it is computed and the missing ones are written (all of them with --overwrite).
-// Returns the indices of the items to compute.
+// otherwise it is computed and the missing ones are written (all of them with --overwrite). An
+// output to write that is a folder or a symbolic link fails its input. Returns the indices of
+// the items to compute.
 std::vector<std::size_t> decide_writes(std::vector<Item>& items, bool overwrite,
-                                       const BatchJob& job) {
+                                       const BatchJob& job, const InputSet& inputs) {
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < items.size(); ++i) {
     Item& item = items[i];
     if (item.status != Status::kPending) continue;
     std::error_code ec;
-    const auto refuse = [&](const fs::path& out, const std::string& what) {
-      if (io::same_file(item.input.string(), out.string())) {
-        fail(item, "the " + what + " is the input file (inputs are never overwritten)");
-      } else if (fs::is_directory(out, ec)) {
-        fail(item, "the " + what + " '" + out.string() + "' is a folder");
-      } else {
-        return false;
-      }
-      return true;
+    // False (and the item failed) when `out` is a folder, or is to be written and may not be.
+    const auto fine = [&](const fs::path& out, bool write, const std::string& what) {
+      std::string why = fs::is_directory(out, ec) ? "is a folder" : std::string();
+      if (why.empty() && write) why = write_refusal(out, inputs);
+      if (why.empty()) return true;
+      fail(item, "its " + what + " '" + out.string() + "' " + why);
+      return false;
     };
-    if (refuse(item.output, "output")) continue;
-    bool refused = false;
-    for (std::size_t j = 0; j < item.extras.size() && !refused; ++j) {
-      refused = refuse(item.extras[j], job.extra_outputs[j].name + " output");
-    }
-    if (refused) continue;
     item.write_output = overwrite || !fs::exists(item.output, ec);
-    bool any = item.write_output;
-    for (const fs::path& extra : item.extras) {
-      item.write_extras.push_back(overwrite || !fs::exists(extra, ec));
-      any = any || item.write_extras.back();
+    bool ok = fine(item.output, item.write_output, "output");
+    for (std::size_t j = 0; j < item.extras.size() && ok; ++j) {
+      item.write_extras.push_back(overwrite || !fs::exists(item.extras[j], ec));
+      ok = fine(item.extras[j], item.write_extras[j], job.extra_outputs[j].name + " output");
     }
+    if (!ok) continue;
+    const bool any = item.write_output || std::find(item.write_extras.begin(),
+                                                    item.write_extras.end(),
+                                                    true) != item.write_extras.end();
     if (any) {
       todo.push_back(i);
     } else {
@@ -346,20 +389,16 @@ std::vector<std::size_t> decide_writes(std::vector<Item>& items, bool overwrite,
 
 Plan make_plan(const Targets& targets, Discovery discovery, const BatchOptions& options,
                const BatchJob& job) {
-  if (!options.report.empty()) {
-    for (const Item& item : discovery.items) {
-      if (io::same_file(item.input.string(), options.report)) {
-        throw UsageError("--report '" + options.report + "' names an input image");
-      }
-    }
-  }
-  name_outputs(discovery.items, targets, job);
   Plan plan;
+  for (const Item& item : discovery.items) plan.inputs.add(item.input);
+  const std::map<std::string, std::string> outputs =
+      name_outputs(discovery.items, targets, job, plan.inputs);
+  if (!options.report.empty()) check_report_against(options.report, plan.inputs, outputs);
   plan.shard = targets.shard;
   plan.items = shard_part(std::move(discovery.items), plan.shard, options.shard_by == "bytes");
   plan.ignored = std::move(discovery.ignored);
   plan.folders_not_entered = discovery.folders_not_entered;
-  plan.todo = decide_writes(plan.items, options.overwrite, job);
+  plan.todo = decide_writes(plan.items, options.overwrite, job, plan.inputs);
   return plan;
 }
 

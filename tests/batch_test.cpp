@@ -382,6 +382,136 @@ TEST_F(Batch, UsageErrorsExitTwoAndInputsAreNeverOverwritten) {
   EXPECT_EQ(slurp(a), before);
 }
 
+// No option and no link makes an input an output. --ext into the input folder: a.png's output
+// a.tif is the input a.tif, which is also a.tif's own output; both fail, decided on the full list
+// (so in every shard alike), and a.tif keeps its bytes.
+TEST_F(Batch, AnOutputThatIsAnInputFailsWhateverTheOptions) {
+  for (const std::string& shard : {"0/1", "0/2", "1/2"}) {
+    SCOPED_TRACE("--shard " + shard);
+    fs::remove_all(in_);
+    fs::create_directories(in_);
+    io::write_image((in_ / "a.png").string(), picture(20, 16, 1, PixelType::kU8, 1));
+    io::write_image((in_ / "a.tif").string(), picture(20, 16, 1, PixelType::kU8, 2));
+    io::write_image((in_ / "b.png").string(), picture(20, 16, 1, PixelType::kU8, 3));
+    const std::string tif = slurp(in_ / "a.tif");
+    const Result r = smooth({in_.string(), in_.string(), "--ext", "tif", "--overwrite", "--shard",
+                             shard, "--report", path("r.json")});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(slurp(in_ / "a.tif"), tif) << "the input a.tif was overwritten";
+    const nlohmann::json j = test::parse_json(slurp(path("r.json")));
+    const std::string png_reason = "its output '" + (in_ / "a.tif").string() + "' is the input '" +
+                                   (in_ / "a.tif").string() + "' (inputs are never overwritten)";
+    const std::string tif_reason = "its output '" + (in_ / "a.tif").string() +
+                                   "' is the input file itself (inputs are never overwritten)";
+    if (shard != "1/2") {  // a.png and b.png (sorted: a.png, a.tif, b.png)
+      EXPECT_NE(r.err.find("'" + (in_ / "a.png").string() + "': " + png_reason),
+                std::string::npos)
+          << r.err;
+      EXPECT_EQ(test::report_entry(j, (in_ / "a.png").string()).value("reason", ""), png_reason);
+      EXPECT_TRUE(fs::exists(in_ / "b.tif"));
+    }
+    if (shard != "0/2") {  // a.tif
+      EXPECT_NE(r.err.find("'" + (in_ / "a.tif").string() + "': " + tif_reason),
+                std::string::npos)
+          << r.err;
+      EXPECT_EQ(test::report_entry(j, (in_ / "a.tif").string()).value("reason", ""), tif_reason);
+    }
+  }
+}
+
+// A link in OUT_DIR to an input: the input is never written through it, whatever the options.
+// A link to any other file fails the input it would be written for (without --overwrite an
+// existing output, link or not, is skipped as before).
+TEST_F(Batch, LinksInTheOutputFolderAreNeverWrittenThrough) {
+  fs::create_directories(in_);
+  fs::create_directories(out_);
+  fs::create_directories(dir_ / "elsewhere");
+  io::write_image((in_ / "a.png").string(), picture(20, 16, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "b.png").string(), picture(20, 16, 1, PixelType::kU8, 2));
+  io::write_image((in_ / "c.png").string(), picture(20, 16, 1, PixelType::kU8, 3));
+  io::write_image((in_ / "d.png").string(), picture(20, 16, 1, PixelType::kU8, 4));
+  io::write_image((dir_ / "elsewhere" / "x.png").string(), picture(8, 8, 1, PixelType::kU8, 5));
+  fs::create_symlink("../in/a.png", out_ / "b.png");                 // to another input
+  fs::create_symlink("../elsewhere/x.png", out_ / "c.png");          // to some other file
+  fs::create_hard_link(in_ / "a.png", out_ / "d.png");               // an input by another name
+  const std::string a = slurp(in_ / "a.png"), x = slurp(dir_ / "elsewhere" / "x.png");
+  const Result r = smooth({in_.string(), out_.string(), "--overwrite"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(slurp(in_ / "a.png"), a) << "the input was written through a link";
+  EXPECT_EQ(slurp(dir_ / "elsewhere" / "x.png"), x) << "a file was written through a link";
+  EXPECT_TRUE(fs::is_symlink(out_ / "b.png"));
+  EXPECT_TRUE(fs::is_symlink(out_ / "c.png"));
+  EXPECT_NE(r.err.find("'" + (out_ / "b.png").string() + "', a symbolic link to '../in/a.png', " +
+                       "is the input '" + (in_ / "a.png").string() + "'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("'" + (out_ / "c.png").string() +
+                       "' is a symbolic link to '../elsewhere/x.png'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("its output '" + (out_ / "d.png").string() + "' is the input"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("1 done, 0 skipped (exist), 3 failed"), std::string::npos) << r.out;
+  // Without --overwrite the link to another file is an existing output: skipped, not written.
+  const Result again = smooth({in_.string(), out_.string()});
+  EXPECT_NE(again.out.find("0 done, 2 skipped (exist), 2 failed"), std::string::npos)
+      << again.out;
+  EXPECT_EQ(slurp(dir_ / "elsewhere" / "x.png"), x);
+  EXPECT_EQ(slurp(in_ / "a.png"), a);
+}
+
+// A link to an input made in OUT_DIR while the run goes on: checked again just before each write.
+TEST_F(Batch, ALinkMadeDuringTheRunIsCheckedJustBeforeTheWrite) {
+  fs::create_directories(in_);
+  const int count = 24;
+  for (int i = 0; i < count; ++i) {
+    io::write_image((in_ / (std::to_string(100 + i) + ".png")).string(),
+                    picture(256, 256, 3, PixelType::kU8, 70u + i));
+  }
+  const std::string first = slurp(in_ / "100.png");
+  const std::string last = std::to_string(100 + count - 1) + ".png";
+  const pid_t pid = start(PDEIMG_DENOISE_EXE,
+                          {in_.string(), out_.string(), "--backend", "cpu", "--jobs", "2"});
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool linked = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    if (fs::exists(out_ / "100.png", ec)) {
+      fs::create_symlink("../in/100.png", out_ / last, ec);
+      linked = !ec;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const Result r = wait(pid);
+  if (!linked) GTEST_SKIP() << "the run wrote the last output before the link could be made";
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(slurp(in_ / "100.png"), first) << "the input was written through the link";
+  EXPECT_NE(r.err.find("not written: '" + (out_ / last).string() + "' is a symbolic link"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find(std::to_string(count - 1) + " done"), std::string::npos) << r.out;
+  EXPECT_FALSE(has_hidden(files_under(in_)));
+}
+
+// A --report that would replace one of the outputs (of any shard): refused before any work.
+TEST_F(Batch, AReportNamingAnOutputIsAUsageError) {
+  fs::create_directories(in_);
+  io::write_image((in_ / "a.png").string(), picture(20, 16, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "b.png").string(), picture(20, 16, 1, PixelType::kU8, 2));
+  for (const std::string& shard : {"0/2", "1/2"}) {
+    const Result r = smooth(
+        {in_.string(), out_.string(), "--report", (out_ / "b.png").string(), "--shard", shard});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("names an output of '" + (in_ / "b.png").string() + "'"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(fs::exists(out_));
+}
+
 // The interrupted run: SIGINT mid-batch stops it with status 130, every output present is
 // complete, no temporary file is left, and a rerun completes the set.
 TEST_F(Batch, InterruptedRunLeavesNoPartialFilesAndResumes) {
