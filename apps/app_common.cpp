@@ -1,5 +1,6 @@
 #include "apps/app_common.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -33,11 +34,30 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
                  "PDEIMG_BACKEND environment variable overrides), cpu, cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))
       ->capture_default_str();
-  app.add_option("--threads", options.threads, "CPU worker threads (0: all hardware threads)")
-      ->check(CLI::NonNegativeNumber)
+  app.add_option("--threads", options.threads,
+                 "CPU worker threads (0: all hardware threads; at most " +
+                     std::to_string(kMaxThreads) + ")")
+      ->check(thread_count())
       ->capture_default_str();
   app.add_flag("-v,--verbose", options.verbose,
                "print the backend, device, steps and timings on stdout");
+}
+
+CLI::Validator thread_count() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const char* begin = text.c_str();
+        char* end = nullptr;
+        errno = 0;
+        const long long v = std::strtoll(begin, &end, 10);
+        if (end == begin || *end != '\0') return "'" + text + "' is not a whole number";
+        if (v < 0 || v > kMaxThreads || errno == ERANGE) {
+          return "must lie in [0, " + std::to_string(kMaxThreads) + "] (0: all hardware threads), got " +
+                 text;
+        }
+        return {};
+      },
+      "0.." + std::to_string(kMaxThreads));
 }
 
 CLI::Validator positive_finite() {
@@ -96,6 +116,10 @@ void Log::info(const std::string& message) const {
 
 void Log::error(const std::string& message) const {
   std::cerr << (program_ + ": error: " + message + "\n") << std::flush;
+}
+
+void Log::warning(const std::string& message) const {
+  std::cerr << (program_ + ": warning: " + message + "\n") << std::flush;
 }
 
 void Log::context(const Context& ctx) const {

@@ -40,15 +40,21 @@ class UsageError : public std::runtime_error {
   bool help_hint_;
 };
 
+/// The most threads --threads (and a folder run's --jobs) may ask for.
+constexpr int kMaxThreads = 1024;
+
 /// Options every app takes.
 struct CommonOptions {
   std::string backend = "auto";  ///< auto | cpu | cuda
-  int threads = 0;               ///< CPU worker threads; 0: all hardware threads
+  int threads = 0;               ///< CPU worker threads, at most kMaxThreads; 0: all hardware threads
   bool verbose = false;          ///< -v: print backend, device, steps and timings on stdout
 };
 
 /// Adds --backend, --threads and -v/--verbose to `app`, bound to `options`.
 void add_common_options(CLI::App& app, CommonOptions& options);
+
+/// A validator for a count of threads: an integer in [0, kMaxThreads].
+CLI::Validator thread_count();
 
 /// A validator for options that must be a positive, finite number (CLI11's PositiveNumber lets
 /// "nan" through).
@@ -63,7 +69,8 @@ Context make_context(const CommonOptions& options);
 /// The input is never overwritten; an existing different output file is replaced.
 void check_output(const std::string& in, const std::string& out);
 
-/// Messages: errors on stderr as "<app>: error: ...", verbose lines on stdout as "<app>: ...".
+/// Messages: errors and warnings on stderr as "<app>: error: ..." / "<app>: warning: ...", verbose
+/// lines on stdout as "<app>: ...".
 class Log {
  public:
   Log(std::string program, bool verbose) : program_(std::move(program)), verbose_(verbose) {}
@@ -71,6 +78,8 @@ class Log {
   /// Printed only with -v.
   void info(const std::string& message) const;
   void error(const std::string& message) const;
+  /// "<app>: warning: ..." on stderr: something the user should know that did not stop the run.
+  void warning(const std::string& message) const;
   /// With -v: the backend, why it was chosen (auto), and the device.
   void context(const Context& ctx) const;
 

@@ -132,8 +132,9 @@ void add_batch_options(CLI::App& app, BatchOptions& o) {
       ->group(g);
   app.add_option("-j,--jobs", o.jobs,
                  "threads that decode and encode files while images are computed (0: all "
-                 "hardware threads)")
-      ->check(CLI::NonNegativeNumber)
+                 "hardware threads; at most " +
+                     std::to_string(kMaxThreads) + ")")
+      ->check(thread_count())
       ->group(g);
   // -q unless the app already uses it (edges: --quantiles).
   const char* const quiet_help = "no progress bar and no summary line (errors still shown)";

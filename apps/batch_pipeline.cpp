@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "apps/batch_detail.hpp"
@@ -164,6 +165,70 @@ class Progress {
   std::mutex m_;
 };
 
+// Threads that wait at a gate until every thread of the pipeline has been started, so that a
+// thread the system refuses leaves nothing half-done: the gate then sends the others home.
+// Destroying the crew sends home those still waiting and joins them all, so no exception can
+// leave a joinable std::thread behind (which would terminate the process).
+class Crew {
+ public:
+  explicit Crew(std::size_t capacity) { threads_.reserve(capacity); }
+  ~Crew() {
+    open(false);
+    join();
+  }
+  Crew(const Crew&) = delete;
+  Crew& operator=(const Crew&) = delete;
+
+  /// Starts a thread that runs `body` once the gate opens for work. False, with the system's
+  /// reason in `why`, when the thread cannot be created.
+  bool start(std::function<void()> body, std::string& why) {
+    try {
+      threads_.emplace_back([this, body = std::move(body)] {
+        if (wait()) body();
+      });
+      return true;
+    } catch (const std::system_error& e) {
+      why = e.code().message();
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    return false;
+  }
+  /// Opens the gate (once): the threads run their bodies (`work`) or end at once.
+  void open(bool work) {
+    std::lock_guard<std::mutex> lock(m_);
+    if (state_ != State::kClosed) return;
+    state_ = work ? State::kWork : State::kLeave;
+    cv_.notify_all();
+  }
+  void join() {
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  enum class State { kClosed, kWork, kLeave };
+  bool wait() {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return state_ != State::kClosed; });
+    return state_ == State::kWork;
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_;
+  State state_ = State::kClosed;
+  std::vector<std::thread> threads_;
+};
+
+// "the process limit (ulimit -u) is 30", or empty when there is none.
+std::string process_limit() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NPROC, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return {};
+  return "the process limit (ulimit -u, processes and threads of this user) is " +
+         std::to_string(static_cast<unsigned long long>(limit.rlim_cur));
+}
+
 }  // namespace
 
 // --- the pipeline --------------------------------------------------------------------------------
@@ -202,7 +267,7 @@ void run_pipeline(Plan& plan, std::vector<Context>& contexts, const BatchJob& jo
     progress.add(0);
   };
 
-  std::atomic<int> readers_left{readers}, workers_left{workers};
+  std::atomic<int> readers_left{0}, workers_left{0};  // set once the threads are started
   const auto reader = [&] {
     for (;;) {
       if (StopSignals::stopping()) break;
@@ -284,15 +349,67 @@ void run_pipeline(Plan& plan, std::vector<Context>& contexts, const BatchJob& jo
     }
   };
 
-  std::vector<std::thread> reader_threads, worker_threads, writer_threads;
-  for (int r = 0; r < readers; ++r) reader_threads.emplace_back(reader);
-  for (int w = 0; w < workers; ++w) {
-    worker_threads.emplace_back(worker, std::ref(contexts[static_cast<std::size_t>(w)]));
+  // The threads, started before any of them works. First what the run cannot do without: one
+  // thread per stage, and room for the threads the library starts itself for each CPU worker
+  // (OpenMP, which ends the process when it cannot make one): placeholders that end before the
+  // work begins. If the system refuses any of these, nothing is read and the run stops.
+  int library_threads = 0;
+  for (const Context& ctx : contexts) {
+    if (ctx.backend() == Backend::kCpu) library_threads += std::max(0, ctx.threads() - 1);
   }
-  for (int w = 0; w < writers; ++w) writer_threads.emplace_back(writer);
-  for (auto& t : reader_threads) t.join();
-  for (auto& t : worker_threads) t.join();
-  for (auto& t : writer_threads) t.join();
+  Crew crew(static_cast<std::size_t>(readers + workers + writers));
+  Crew room(static_cast<std::size_t>(library_threads));
+  std::string why;
+  const auto start_worker = [&](int w) {
+    return crew.start([&worker, &contexts, w] { worker(contexts[static_cast<std::size_t>(w)]); },
+                      why);
+  };
+  bool least = crew.start(reader, why) && start_worker(0) && crew.start(writer, why);
+  for (int i = 0; least && i < library_threads; ++i) least = room.start([] {}, why);
+  if (!least) {
+    const std::string limit = process_limit();
+    const std::string threads =
+        library_threads > 0 ? " or --threads (now " + std::to_string(contexts[0].threads()) + ")"
+                            : std::string();
+    throw UsageError("cannot start the threads a folder run needs (" + why + "): nothing was " +
+                         "processed. " + (limit.empty() ? "" : "Here " + limit + "; ") +
+                         "give fewer --jobs (now " + std::to_string(jobs) + ")" + threads +
+                         ", or raise the limit",
+                     false);
+  }
+  // Then the rest, as many as the system allows: more compute workers first, then readers and
+  // writers in turn. A refusal is said once, and the run goes on with those that started.
+  int started_readers = 1, started_workers = 1, started_writers = 1;
+  bool more = true;
+  while (more && started_workers < workers) {
+    more = start_worker(started_workers);
+    if (more) ++started_workers;
+  }
+  while (more && (started_readers < readers || started_writers < writers)) {
+    if (started_readers < readers) {
+      more = crew.start(reader, why);
+      if (more) ++started_readers;
+    }
+    if (more && started_writers < writers) {
+      more = crew.start(writer, why);
+      if (more) ++started_writers;
+    }
+  }
+  if (!more) {
+    const std::string limit = process_limit();
+    log.warning("started " + std::to_string(started_readers) + " of " + std::to_string(readers) +
+                " reader, " + std::to_string(started_workers) + " of " + std::to_string(workers) +
+                " compute and " + std::to_string(started_writers) + " of " +
+                std::to_string(writers) + " writer threads: the system refused more (" + why +
+                (limit.empty() ? "" : "; " + limit) + "); continuing with those. Give fewer " +
+                "--jobs (now " + std::to_string(jobs) + ") or raise the limit to avoid this");
+  }
+  readers_left = started_readers;
+  workers_left = started_workers;
+  room.open(false);  // the placeholders end: their room is the library's
+  room.join();
+  crew.open(true);
+  crew.join();
   progress.finish();
 }
 

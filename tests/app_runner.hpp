@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -210,6 +211,44 @@ class AppTest : public ::testing::Test {
       EXPECT_EQ(files(), files_before) << "--report " << report << " wrote a file";
       EXPECT_EQ(slurp(in), before);
     }
+  }
+
+  /// The command line (to pass to run() or start()) that runs `exe args...` as the user and group
+  /// `uid`, not root, so that a process limit applies (root ignores RLIMIT_NPROC and file
+  /// permissions), with at most `nproc` processes and threads for that user (RLIMIT_NPROC counts
+  /// all of the user's: give each test its own unused uid). Uses setpriv and prlimit
+  /// (util-linux) and makes the test folder writable for everyone. Empty when this cannot be done
+  /// here (not root, or the tools are missing or refused): the caller skips.
+  std::vector<std::string> as_limited_user(unsigned uid, long nproc, const std::string& exe,
+                                           const std::vector<std::string>& args) const {
+    namespace fs = std::filesystem;
+    std::string setpriv, prlimit;
+    for (const char* folder : {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"}) {
+      if (setpriv.empty() && fs::exists(std::string(folder) + "setpriv")) {
+        setpriv = std::string(folder) + "setpriv";
+      }
+      if (prlimit.empty() && fs::exists(std::string(folder) + "prlimit")) {
+        prlimit = std::string(folder) + "prlimit";
+      }
+    }
+    if (::geteuid() != 0 || setpriv.empty() || prlimit.empty()) return {};
+    const std::string id = std::to_string(uid);
+    std::vector<std::string> cmd{setpriv,  "--reuid=" + id, "--regid=" + id, "--clear-groups",
+                                 "--",     prlimit,         "--nproc=" + std::to_string(nproc),
+                                 "--"};
+    std::vector<std::string> probe(cmd.begin() + 1, cmd.end());
+    probe.push_back("/bin/true");
+    if (run(cmd[0], probe).status != 0) return {};
+    std::error_code ec;
+    fs::permissions(dir_, fs::perms::all, ec);
+    cmd.push_back(exe);
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    return cmd;
+  }
+
+  /// Runs a command line from as_limited_user.
+  AppResult run(const std::vector<std::string>& cmd) const {
+    return run(cmd.at(0), std::vector<std::string>(cmd.begin() + 1, cmd.end()));
   }
 
   /// The names of the files in the test folder (hidden ones included).

@@ -512,6 +512,66 @@ TEST_F(Batch, AReportNamingAnOutputIsAUsageError) {
   EXPECT_FALSE(fs::exists(out_));
 }
 
+// Under a process limit the pipeline starts the threads the system allows: with fewer than --jobs
+// asks it says so and finishes the run; without one per stage (and room for the library's own
+// threads) it stops before reading anything, a usage error naming the cause and the remedy.
+// Never std::terminate (exit 134).
+TEST_F(Batch, ThreadsTheSystemRefusesGiveAMessageNotACrash) {
+  fs::create_directories(in_);
+  std::set<std::string> names;
+  for (int i = 0; i < 6; ++i) {
+    names.insert(std::to_string(i) + ".png");
+    io::write_image((in_ / (std::to_string(i) + ".png")).string(),
+                    picture(24, 20, 1, PixelType::kU8, 30u + i));
+  }
+  const auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{in_.string(), out.string(), "--sigma",   "1", "--backend",
+                                    "cpu",        "--threads",  "2",         "--jobs", "40"};
+  };
+  // 42 threads asked (20 readers, 20 writers, a worker and main); 30 allowed.
+  const std::vector<std::string> some = as_limited_user(59101, 30, PDEIMG_SMOOTH_EXE, args(out_));
+  if (some.empty()) GTEST_SKIP() << "needs root, setpriv and prlimit to run the app as another "
+                                    "user under a process limit";
+  const Result r = run(some);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: started "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the system refused more (Resource temporarily unavailable"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("ulimit -u"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--jobs (now 40)"), std::string::npos) << r.err;
+  EXPECT_EQ(files_under(out_), names);
+  EXPECT_NE(r.out.find("6 done"), std::string::npos) << r.out;
+
+  // Not a single thread: nothing read or written, exit 2.
+  const Result none = run(as_limited_user(59102, 1, PDEIMG_SMOOTH_EXE, args(dir_ / "none")));
+  EXPECT_EQ(none.status, 2) << none.err;
+  EXPECT_NE(none.err.find("cannot start the threads a folder run needs (Resource temporarily "
+                          "unavailable): nothing was processed"),
+            std::string::npos)
+      << none.err;
+  EXPECT_NE(none.err.find("ulimit -u"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("give fewer --jobs (now 40) or --threads (now 2)"), std::string::npos)
+      << none.err;
+  EXPECT_TRUE(files_under(dir_ / "none").empty());
+}
+
+// --jobs and --threads beyond 1024: one usage error before any file is read, not a failure per
+// file (--threads 2147483647 used to fail each input with "cannot allocate 34 TB").
+TEST_F(Batch, JobsAndThreadsAboveTheLimitAreUsageErrors) {
+  make_tree();
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--threads", "2147483647"}, {"--threads", "1025"},
+        {"--jobs", "1025"}, {"--jobs", "99999999999999999999"}}) {
+    std::vector<std::string> args{in_.string(), out_.string(), "-r"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Result r = smooth(args);
+    EXPECT_EQ(r.status, 2) << extra[0] << " " << extra[1] << ": " << r.err;
+    EXPECT_NE(r.err.find(extra[0] + ": must lie in [0, 1024]"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out_));
+  }
+}
+
 // The interrupted run: SIGINT mid-batch stops it with status 130, every output present is
 // complete, no temporary file is left, and a rerun completes the set.
 TEST_F(Batch, InterruptedRunLeavesNoPartialFilesAndResumes) {

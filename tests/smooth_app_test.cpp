@@ -185,6 +185,7 @@ TEST_F(SmoothApp, UsageErrorsExitTwo) {
       {in, out, "--time", "abc"},
       {in, out, "--sigma", "1", "--backend", "opencl"},  // unknown backend
       {in, out, "--sigma", "1", "--threads", "-3"},
+      {in, out, "--sigma", "1", "--threads", "2147483647"},  // at most 1024
       {in, out, "--sigma", "1", "--frobnicate"},     // unknown option
       {in, out, "extra", "--sigma", "1"},            // too many positionals
       {in, out, "--sigma", "1e6"},                   // more than 1e9 steps
