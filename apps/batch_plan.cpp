@@ -89,6 +89,16 @@ Targets check_targets(const std::vector<std::string>& paths, const BatchOptions&
   t.shard = resolve_shard(options.shard);
   t.ext = options.ext;
   if (!t.ext.empty()) {
+    // Letters and digits only: a path ("png/../../x.png") would put outputs outside OUT_DIR.
+    const std::size_t begin = t.ext[0] == '.' ? 1 : 0;
+    const bool plain =
+        t.ext.size() > begin && std::all_of(t.ext.begin() + begin, t.ext.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        });
+    if (!plain) {
+      throw UsageError("--ext '" + options.ext +
+                       "' is not a plain extension: give letters and digits, e.g. tif or .tif");
+    }
     if (t.ext[0] != '.') t.ext = "." + t.ext;
     if (!io::has_writer("x" + t.ext)) {
       throw UsageError("--ext '" + options.ext + "' names no image format this build can write");

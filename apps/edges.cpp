@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
                      "smoothing: with --smooth heat the equivalent Gaussian standard deviation in "
                      "pixels (0: none); with --smooth perona-malik the diffusion time is "
                      "sigma^2/2 when given (else chosen from the noise)")
-          ->check(CLI::NonNegativeNumber)
+          ->check(non_negative_finite())
           ->capture_default_str();
   CLI::Option* low_opt = cli.add_option(
       "--low", low,
@@ -84,9 +84,14 @@ int main(int argc, char** argv) {
     params.thresholds = quantiles ? ThresholdMode::kQuantile : ThresholdMode::kAbsolute;
     params.low = low;
     params.high = high;
-    if (params.smoothing == CannySmoothing::kPeronaMalik && sigma_opt->count() > 0) {
+    const bool pm_smoothing = params.smoothing == CannySmoothing::kPeronaMalik;
+    if (pm_smoothing && sigma_opt->count() > 0) {
       if (!(sigma > 0.0)) throw UsageError("--sigma must be > 0 with --smooth perona-malik");
       params.perona_malik.time = 0.5 * sigma * sigma;
+      if (!(params.perona_malik.time > 0.0)) {  // not the automatic time 0
+        throw UsageError("--sigma " + format_number(sigma) +
+                         " is too small with --smooth perona-malik (the time sigma^2 / 2 is 0)");
+      }
     }
     for (const auto& t : {std::make_pair(low_opt, low), std::make_pair(high_opt, high)}) {
       if (t.first->count() == 0) continue;
@@ -99,6 +104,17 @@ int main(int argc, char** argv) {
     if (low_opt->count() && high_opt->count() && low > high) {
       throw UsageError("--low (" + format_number(low) + ") must not exceed --high (" +
                        format_number(high) + ")");
+    }
+    try {
+      validate(params);  // what canny would refuse for every image, before reading any
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    if (pm_smoothing) {
+      check_perona_malik_steps(params.perona_malik,
+                               "--smooth perona-malik" +
+                                   (sigma_opt->count() > 0 ? " --sigma " + format_number(sigma)
+                                                           : std::string()));
     }
     BatchJob job;
     if (!magnitude_path.empty()) {

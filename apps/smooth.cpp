@@ -44,9 +44,8 @@ int main(int argc, char** argv) {
     HeatParams params;
     params.sigma = sigma;
     params.time = time;
-    const double t = sigma_opt->count() ? 0.5 * sigma * sigma : time;
     try {
-      heat_steps_for(t, params.max_dt);  // refuse a time too long to compute before reading
+      validate(params);  // what heat_smooth would refuse for every image, before reading any
     } catch (const Error& e) {
       throw UsageError(e.what());
     }

@@ -192,6 +192,16 @@ void validate(const CannyParams& p) {
             ") must not exceed high (" + num(high) + (std::isnan(p.high) ? ", the default" : "") +
             ")");
   }
+  // One absolute threshold against a default that no sample type makes compatible: the high
+  // default is at most 20 % of 65535, the low one at least 10 % of 1 (float).
+  if (!quantile && std::isnan(p.high) && p.low > 0.2 * type_range(PixelType::kU16)) {
+    invalid("low (" + num(p.low) + ") exceeds the default high of every sample type (at most " +
+            num(0.2 * type_range(PixelType::kU16)) + ", for uint16); give high too");
+  }
+  if (!quantile && std::isnan(p.low) && p.high < 0.1 * type_range(PixelType::kF32)) {
+    invalid("high (" + num(p.high) + ") is below the default low of every sample type (at least " +
+            num(0.1 * type_range(PixelType::kF32)) + ", for float32); give low too");
+  }
 }
 
 CannyReport canny(const ImageView& src, const ImageView& edges, const CannyParams& params,

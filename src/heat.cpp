@@ -28,17 +28,17 @@ int heat_steps_for(double time, double max_dt) {
     throw Error(
         ErrorCode::kInvalidArgument,
         "max_dt: must lie in (0, 0.25] (stability bound of the explicit 5-point scheme), got " +
-            std::to_string(max_dt));
+            num(max_dt));
   }
   if (!(time > 0.0) || !std::isfinite(time)) {
     throw Error(ErrorCode::kInvalidArgument,
-                "time: diffusion time must be positive and finite, got " + std::to_string(time));
+                "time: diffusion time must be positive and finite, got " + num(time));
   }
   // A relative tolerance keeps T = 2.0, max_dt = 0.25 at exactly 8 steps despite rounding.
   const double n = std::ceil(time / max_dt * (1.0 - 1e-12));
   if (n > 1e9) {
     throw Error(ErrorCode::kInvalidArgument,
-                "time: " + std::to_string(time) + " needs more than 1e9 steps; use a smaller time");
+                "time: " + num(time) + " needs more than 1e9 steps; use a smaller time");
   }
   return static_cast<int>(std::max(1.0, n));
 }

@@ -572,6 +572,71 @@ TEST_F(Batch, JobsAndThreadsAboveTheLimitAreUsageErrors) {
   }
 }
 
+// Every parameter is checked before the first file is read: a bad one, or a bad combination, is
+// one usage error (exit 2, said once), never a failure of each input after decoding it.
+TEST_F(Batch, BadParametersAreOneUsageErrorBeforeAnyFileIsRead) {
+  fs::create_directories(in_);
+  for (int i = 0; i < 3; ++i) {
+    io::write_image((in_ / (std::to_string(i) + ".png")).string(),
+                    picture(16, 12, 1, PixelType::kU8, 40u + i));
+  }
+  struct Case {
+    const char* exe;
+    std::vector<std::string> args;
+    const char* says;
+  };
+  const Case cases[] = {
+      {PDEIMG_EDGES_EXE, {"--sigma", "nan"}, "must be a finite number >= 0"},
+      {PDEIMG_EDGES_EXE, {"--sigma", "1e308"}, "too large"},
+      {PDEIMG_EDGES_EXE, {"--sigma", "1e-300"}, "too small"},
+      {PDEIMG_EDGES_EXE, {"--sigma", "3e4"}, "more than 1e9 steps"},
+      {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e5"}, "more than 1e9"},
+      {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e-300"}, "too small"},
+      {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e200"}, "finite"},
+      {PDEIMG_EDGES_EXE, {"--quantiles", "--low", "0.95"}, "high (0.9, the default)"},
+      {PDEIMG_EDGES_EXE, {"--quantiles", "--high", "0.5"}, "low (0.8, the default)"},
+      {PDEIMG_EDGES_EXE, {"--low", "2e4"}, "default high of every sample type"},
+      {PDEIMG_EDGES_EXE, {"--high", "0.05"}, "default low of every sample type"},
+      {PDEIMG_DENOISE_EXE, {"--time", "1e308"}, "more than 1e9"},
+      {PDEIMG_DENOISE_EXE, {"--time", "1e9"}, "more than 1e9"},
+      {PDEIMG_DENOISE_EXE, {"--dt", "1e-300"}, "the automatic time for colour images"},
+      {PDEIMG_DENOISE_EXE, {"--per-channel", "--dt", "1e-9"}, "more than 1e9"},
+      {PDEIMG_SMOOTH_EXE, {"--sigma", "1e-300"}, "too small"},
+      {PDEIMG_SMOOTH_EXE, {"--sigma", "1e308"}, "too large"},
+      {PDEIMG_SMOOTH_EXE, {"--time", "1e308"}, "more than 1e9 steps"},
+      {PDEIMG_SMOOTH_EXE, {"--sigma", "1", "--threads", "2147483647"}, "[0, 1024]"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args{in_.string(), out_.string(), "--backend", "cpu"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    std::string line = fs::path(c.exe).filename().string();
+    for (const auto& a : c.args) line += " " + a;
+    const Result r = run(c.exe, args);
+    EXPECT_EQ(r.status, 2) << line << "\n" << r.err;
+    const std::size_t at = r.err.find(c.says);
+    EXPECT_NE(at, std::string::npos) << line << "\n" << r.err;
+    EXPECT_EQ(r.err.find(c.says, at + 1), std::string::npos) << line << ": said twice\n" << r.err;
+    EXPECT_EQ(r.err.find(".png"), std::string::npos) << line << ": a file was read\n" << r.err;
+    EXPECT_FALSE(fs::exists(out_)) << line;
+  }
+}
+
+// --ext is an extension, not a path: "png/../../x.png" would write outside OUT_DIR.
+TEST_F(Batch, ExtMustBeAPlainExtension) {
+  fs::create_directories(in_ / "sub");
+  io::write_image((in_ / "a.png").string(), picture(16, 12, 1, PixelType::kU8, 1));
+  for (const std::string& ext : {"png/../../x.png", "../png", "p.ng", ".", "", "tif/", "t if"}) {
+    if (ext.empty()) continue;
+    const Result r = smooth({in_.string(), (dir_ / "o" / "p").string(), "--ext", ext});
+    EXPECT_EQ(r.status, 2) << ext << ": " << r.err;
+    EXPECT_NE(r.err.find("is not a plain extension"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(files_under(dir_), (std::set<std::string>{"in/a.png"}));
+  for (const std::string& ext : {"tif", ".TIF", "bmp"}) {
+    EXPECT_EQ(smooth({in_.string(), path("ok"), "--ext", ext, "--overwrite"}).status, 0) << ext;
+  }
+}
+
 // The interrupted run: SIGINT mid-batch stops it with status 130, every output present is
 // complete, no temporary file is left, and a rerun completes the set.
 TEST_F(Batch, InterruptedRunLeavesNoPartialFilesAndResumes) {
