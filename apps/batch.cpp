@@ -258,6 +258,7 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
       log.error("'" + item.input.string() + "': " + item.reason);
     }
   }
+  if (!options.report.empty()) detail::prepare_report_location(options.report);
   create_output_roots(targets, job);
   // Temporary files that killed processes of this host left in the folders this run writes to.
   const int stale_removed = detail::remove_stale_temporaries(detail::output_folders(plan), log);
@@ -306,16 +307,12 @@ int run_single(const std::string& program, const SingleFile& files, const std::s
     if (fs::is_directory(report, ec)) {
       throw UsageError("--report '" + report + "' is a folder; give a file name");
     }
-    const fs::path parent = fs::path(report).parent_path();
-    if (!parent.empty() && !fs::is_directory(parent, ec)) {
-      throw UsageError("--report '" + report + "': folder '" + parent.string() +
-                       "' does not exist");
-    }
   }
 
   const Log log(program, common.verbose);
   Context ctx = make_context(common);
   log.context(ctx);
+  if (!report.empty()) detail::prepare_report_location(report);
 
   Stopwatch clock;
   const HostImage src = io::read_image(in);

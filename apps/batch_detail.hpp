@@ -67,6 +67,12 @@ std::string write_refusal(const fs::path& path, const InputSet& inputs);
 /// its own (src/io/temp_name.hpp), and a rename. Throws Error(kIo) naming `path` and the reason.
 void write_atomically(const std::string& path, const std::string& text);
 
+/// Makes sure the report `report` can be written, before any input is read: creates its folder
+/// when missing, and creates and removes a probe file there (named as a temporary file, so a
+/// killed run's probe is removed as stale). Throws a UsageError naming the folder and the
+/// system's reason.
+void prepare_report_location(const std::string& report);
+
 /// Removes from each of `folders` (not their sub-folders) the temporary files of write_image and
 /// of the report that a process of this host made, that no longer runs and that nobody wrote to
 /// for 10 minutes. Returns how many were removed; -v names each.

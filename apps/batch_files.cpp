@@ -129,6 +129,34 @@ void write_atomically(const std::string& path, const std::string& text) {
   if (ec) fail(ec.message());
 }
 
+void prepare_report_location(const std::string& report) {
+  const fs::path target(report);
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) {
+    if (fs::exists(folder, ec)) {
+      throw UsageError("--report '" + report + "': '" + folder.string() + "' is not a folder",
+                       false);
+    }
+    fs::create_directories(folder, ec);
+    if (ec || !fs::is_directory(folder)) {
+      throw UsageError("--report '" + report + "': cannot create the folder '" + folder.string() +
+                           "': " + (ec ? ec.message() : std::string("it is not a folder")),
+                       false);
+    }
+  }
+  const fs::path probe = temporary_beside(folder / target.filename());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    throw UsageError("--report '" + report + "': cannot write in the folder '" + folder.string() +
+                         "': " + std::strerror(err),
+                     false);
+  }
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
 namespace {
 
 // True when process `pid` of this host exists (kill(pid, 0) succeeds, or fails only because the

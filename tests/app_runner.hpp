@@ -215,11 +215,12 @@ class AppTest : public ::testing::Test {
 
   /// The command line (to pass to run() or start()) that runs `exe args...` as the user and group
   /// `uid`, not root, so that a process limit applies (root ignores RLIMIT_NPROC and file
-  /// permissions), with at most `nproc` processes and threads for that user (RLIMIT_NPROC counts
-  /// all of the user's: give each test its own unused uid). Uses setpriv and prlimit
+  /// permissions), with at most `nproc` processes and threads for that user when `nproc` > 0
+  /// (RLIMIT_NPROC counts all of the user's: give each test its own unused uid). Uses setpriv and
+  /// prlimit
   /// (util-linux) and makes the test folder writable for everyone. Empty when this cannot be done
   /// here (not root, or the tools are missing or refused): the caller skips.
-  std::vector<std::string> as_limited_user(unsigned uid, long nproc, const std::string& exe,
+  std::vector<std::string> as_user(unsigned uid, long nproc, const std::string& exe,
                                            const std::vector<std::string>& args) const {
     namespace fs = std::filesystem;
     std::string setpriv, prlimit;
@@ -233,10 +234,12 @@ class AppTest : public ::testing::Test {
     }
     if (::geteuid() != 0 || setpriv.empty() || prlimit.empty()) return {};
     const std::string id = std::to_string(uid);
-    std::vector<std::string> cmd{setpriv,  "--reuid=" + id, "--regid=" + id, "--clear-groups",
-                                 "--",     prlimit,         "--nproc=" + std::to_string(nproc),
-                                 "--"};
-    std::vector<std::string> probe(cmd.begin() + 1, cmd.end());
+    // prlimit first, while still root (a user may not raise its hard limit), then setpriv.
+    std::vector<std::string> cmd;
+    if (nproc > 0) cmd = {prlimit, "--nproc=" + std::to_string(nproc), "--"};
+    cmd.insert(cmd.end(),
+               {setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"});
+    std::vector<std::string> probe(cmd.begin() + 1, cmd.end());  // can this be done here?
     probe.push_back("/bin/true");
     if (run(cmd[0], probe).status != 0) return {};
     std::error_code ec;
@@ -246,7 +249,7 @@ class AppTest : public ::testing::Test {
     return cmd;
   }
 
-  /// Runs a command line from as_limited_user.
+  /// Runs a command line from as_user.
   AppResult run(const std::vector<std::string>& cmd) const {
     return run(cmd.at(0), std::vector<std::string>(cmd.begin() + 1, cmd.end()));
   }

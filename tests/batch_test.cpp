@@ -529,7 +529,7 @@ TEST_F(Batch, ThreadsTheSystemRefusesGiveAMessageNotACrash) {
                                     "cpu",        "--threads",  "2",         "--jobs", "40"};
   };
   // 42 threads asked (20 readers, 20 writers, a worker and main); 30 allowed.
-  const std::vector<std::string> some = as_limited_user(59101, 30, PDEIMG_SMOOTH_EXE, args(out_));
+  const std::vector<std::string> some = as_user(59101, 30, PDEIMG_SMOOTH_EXE, args(out_));
   if (some.empty()) GTEST_SKIP() << "needs root, setpriv and prlimit to run the app as another "
                                     "user under a process limit";
   const Result r = run(some);
@@ -544,7 +544,7 @@ TEST_F(Batch, ThreadsTheSystemRefusesGiveAMessageNotACrash) {
   EXPECT_NE(r.out.find("6 done"), std::string::npos) << r.out;
 
   // Not a single thread: nothing read or written, exit 2.
-  const Result none = run(as_limited_user(59102, 1, PDEIMG_SMOOTH_EXE, args(dir_ / "none")));
+  const Result none = run(as_user(59102, 1, PDEIMG_SMOOTH_EXE, args(dir_ / "none")));
   EXPECT_EQ(none.status, 2) << none.err;
   EXPECT_NE(none.err.find("cannot start the threads a folder run needs (Resource temporarily "
                           "unavailable): nothing was processed"),
@@ -635,6 +635,64 @@ TEST_F(Batch, ExtMustBeAPlainExtension) {
   for (const std::string& ext : {"tif", ".TIF", "bmp"}) {
     EXPECT_EQ(smooth({in_.string(), path("ok"), "--ext", ext, "--overwrite"}).status, 0) << ext;
   }
+}
+
+// The report's place is checked before any input is read: its folder is created when missing, and
+// one that cannot be written to (read-only, or a file in the way) is a usage error naming the
+// reason, in folder and single-file runs alike. It used to be found only after the whole folder
+// was processed ("cannot write the report", no reason).
+TEST_F(Batch, TheReportsFolderIsCreatedAndCheckedBeforeAnyInputIsRead) {
+  fs::create_directories(in_);
+  io::write_image((in_ / "a.png").string(), picture(16, 12, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "b.png").string(), picture(16, 12, 1, PixelType::kU8, 2));
+  const Result folder = smooth({in_.string(), out_.string(), "--report", path("new/deep/r.json")});
+  EXPECT_EQ(folder.status, 0) << folder.err;
+  EXPECT_EQ(test::parse_json(slurp(path("new/deep/r.json")))["summary"]["done"], 2);
+  const Result single =
+      smooth({(in_ / "a.png").string(), path("one.png"), "--report", path("new2/r.json")});
+  EXPECT_EQ(single.status, 0) << single.err;
+  EXPECT_EQ(test::parse_json(slurp(path("new2/r.json"))).value("output", ""), path("one.png"));
+
+  std::ofstream(path("file")) << "a file where a folder should be";
+  for (const bool batch : {true, false}) {
+    const Result r = batch ? smooth({in_.string(), path("o1"), "--report", path("file/r.json")})
+                           : smooth({(in_ / "a.png").string(), path("o1.png"), "--report",
+                                     path("file/r.json")});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("--report '" + path("file/r.json") + "': '" + path("file") +
+                         "' is not a folder"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(fs::exists(path("o1")));
+  EXPECT_FALSE(fs::exists(path("o1.png")));
+
+  // A read-only folder (root writes anyway: run as another user).
+  fs::create_directories(path("ro"));
+  fs::permissions(path("ro"), fs::perms::owner_read | fs::perms::owner_exec |
+                                  fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  const std::vector<std::string> common{"--sigma", "1", "--report", path("ro/r.json")};
+  std::vector<std::string> batch_args{in_.string(), path("o2")}, single_args{
+                                                                     (in_ / "a.png").string(),
+                                                                     path("o2.png")};
+  batch_args.insert(batch_args.end(), common.begin(), common.end());
+  single_args.insert(single_args.end(), common.begin(), common.end());
+  const std::vector<std::string> as_batch =
+      as_user(59201, 0, PDEIMG_SMOOTH_EXE, batch_args);
+  if (as_batch.empty()) GTEST_SKIP() << "needs root and setpriv to run the app as another user";
+  for (const auto& cmd :
+       {as_batch, as_user(59201, 0, PDEIMG_SMOOTH_EXE, single_args)}) {
+    const Result r = run(cmd);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("--report '" + path("ro/r.json") + "': cannot write in the folder '" +
+                         path("ro") + "': Permission denied"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(fs::exists(path("o2")));
+  EXPECT_FALSE(fs::exists(path("o2.png")));
+  EXPECT_TRUE(fs::is_empty(path("ro")));
 }
 
 // The interrupted run: SIGINT mid-batch stops it with status 130, every output present is
