@@ -101,7 +101,8 @@ void create_output_roots(const detail::Targets& targets, const BatchJob& job) {
 }  // namespace
 
 const char* const kBatchHelp =
-    "Folders: with IN_DIR OUT_DIR (or IN1 IN2 ... OUT_DIR) every image file (by extension: png, "
+    "Folders: with IN_DIR OUT_DIR (or IN1 IN2 ... OUT_DIR, or IN OUT_DIR where OUT_DIR exists "
+    "or ends in '/') every image file (by extension: png, "
     "jpg, tif, bmp, pgm/ppm/pnm, webp, exr, ...) is processed into OUT_DIR under its own name and "
     "format (--ext changes the format); other files are ignored and counted. Existing outputs are "
     "skipped, so rerunning an interrupted run resumes (--overwrite redoes them). Outputs appear "
@@ -115,7 +116,8 @@ const char* const kBatchHelp =
 void add_paths_option(CLI::App& app, std::vector<std::string>& paths) {
   app.add_option("PATHS", paths,
                  "IN OUT (one image), IN_DIR OUT_DIR (every image in a folder; OUT_DIR is "
-                 "created), or IN1 IN2 ... OUT_DIR (several images into an existing folder)")
+                 "created), IN1 IN2 ... OUT_DIR (several images into an existing folder), or IN "
+                 "OUT_DIR (one image into an existing folder, or into OUT_DIR/, created)")
       ->required();
 }
 
@@ -166,8 +168,12 @@ void add_batch_options(CLI::App& app, BatchOptions& o) {
 
 bool is_batch(const std::vector<std::string>& paths) {
   if (paths.size() > 2) return true;
+  if (paths.size() < 2) return false;
+  // IN OUT_DIR: the last path an existing folder, or meant as one ("out/", created).
+  const std::string& last = paths[1];
   std::error_code ec;
-  return paths.size() == 2 && fs::is_directory(paths[0], ec);
+  return fs::is_directory(paths[0], ec) || fs::is_directory(last, ec) ||
+         (!last.empty() && last.back() == '/');
 }
 
 SingleFile single_file(const std::vector<std::string>& paths, const BatchOptions& o) {

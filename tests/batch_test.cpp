@@ -695,6 +695,35 @@ TEST_F(Batch, TheReportsFolderIsCreatedAndCheckedBeforeAnyInputIsRead) {
   EXPECT_TRUE(fs::is_empty(path("ro")));
 }
 
+// IN OUT_DIR: one input (say, a glob that matched one file) into an existing folder, or into a
+// folder named with a final '/' (created), is a folder run with one input; it used to be refused.
+TEST_F(Batch, OneInputIntoAFolderIsAFolderRun) {
+  fs::create_directories(in_);
+  fs::create_directories(out_);
+  const fs::path a = in_ / "a.png";
+  io::write_image(a.string(), picture(16, 12, 1, PixelType::kU8, 1));
+  const std::string before = slurp(a);
+  const Result r = smooth({a.string(), out_.string(), "--report", path("r.json")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("1 done"), std::string::npos) << r.out;
+  EXPECT_EQ(files_under(out_), (std::set<std::string>{"a.png"}));
+  EXPECT_EQ(test::parse_json(slurp(path("r.json")))["summary"]["done"], 1);
+  EXPECT_TRUE(test::identical(io::read_image((out_ / "a.png").string()),
+                              smoothed(io::read_image(a.string()))));
+  // A missing folder named with a final '/' is created; folder options apply.
+  const Result slash = smooth({a.string(), path("made") + "/", "--ext", "tif"});
+  EXPECT_EQ(slash.status, 0) << slash.err;
+  EXPECT_EQ(files_under(path("made")), (std::set<std::string>{"a.tif"}));
+  // Into its own folder: its output would be itself; the input is untouched.
+  const Result self = smooth({a.string(), in_.string()});
+  EXPECT_EQ(self.status, 1) << self.err;
+  EXPECT_NE(self.err.find("is the input file itself"), std::string::npos) << self.err;
+  EXPECT_EQ(slurp(a), before);
+  // Without the '/', a missing OUT is still an output file.
+  EXPECT_EQ(smooth({a.string(), path("file.png")}).status, 0);
+  EXPECT_TRUE(fs::is_regular_file(path("file.png")));
+}
+
 // The interrupted run: SIGINT mid-batch stops it with status 130, every output present is
 // complete, no temporary file is left, and a rerun completes the set.
 TEST_F(Batch, InterruptedRunLeavesNoPartialFilesAndResumes) {
