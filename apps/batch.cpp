@@ -267,7 +267,8 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
   if (!options.report.empty()) detail::prepare_report_location(options.report);
   create_output_roots(targets, job);
   // Temporary files that killed processes of this host left in the folders this run writes to.
-  const int stale_removed = detail::remove_stale_temporaries(detail::output_folders(plan), log);
+  const int stale_removed =
+      detail::remove_stale_temporaries(detail::output_folders(plan, options.report), log);
 
   const detail::StopSignals signals;
   detail::run_pipeline(plan, contexts, job, options, log);
@@ -319,6 +320,13 @@ int run_single(const std::string& program, const SingleFile& files, const std::s
   Context ctx = make_context(common);
   log.context(ctx);
   if (!report.empty()) detail::prepare_report_location(report);
+  // Temporary files that killed processes of this host left where this run writes.
+  std::set<fs::path> folders{detail::folder_of(out)};
+  for (const fs::path& extra : extras) folders.insert(detail::folder_of(extra));
+  if (!report.empty()) folders.insert(detail::folder_of(report));
+  detail::remove_stale_temporaries(folders, log);
+  // A signal before the writes ends the run at once; during them it lets them complete.
+  const detail::StopSignals signals(detail::StopSignals::Mode::kFinishWrites);
 
   Stopwatch clock;
   const HostImage src = io::read_image(in);
@@ -332,28 +340,36 @@ int run_single(const std::string& program, const SingleFile& files, const std::s
   log.info((p.summary.empty() ? std::string("computed") : p.summary) + " in " +
            format_number(ms_compute, 3) + " ms");
 
-  clock.restart();
-  io::write_image(out, p.image);
-  log.info("wrote '" + out + "' in " + format_number(clock.ms(), 3) + " ms");
-  for (std::size_t j = 0; j < extras.size(); ++j) {
-    io::write_image(extras[j].string(), detail::extra_image(p, j, job, in));
-    log.info("wrote the " + job.extra_outputs[j].name + " to '" + extras[j].string() + "'");
+  try {
+    const detail::StopSignals::Writes writes;
+    clock.restart();
+    io::write_image(out, p.image);
+    log.info("wrote '" + out + "' in " + format_number(clock.ms(), 3) + " ms");
+    for (std::size_t j = 0; j < extras.size(); ++j) {
+      io::write_image(extras[j].string(), detail::extra_image(p, j, job, in));
+      log.info("wrote the " + job.extra_outputs[j].name + " to '" + extras[j].string() + "'");
+    }
+    const double ms_write = clock.ms();
+    if (!report.empty()) {
+      detail::SingleRun run;
+      run.input = in;
+      run.output = out;
+      run.extras = extras;
+      run.image = &src;
+      run.parameters = &p.parameters;
+      run.ms_read = ms_read;
+      run.ms_compute = ms_compute;
+      run.ms_write = ms_write;
+      detail::write_atomically(report,
+                               detail::report_text(detail::single_report(program, run, ctx, job)));
+      log.info("wrote the report '" + report + "'");
+    }
+  } catch (const std::exception& e) {
+    if (!detail::StopSignals::stopping()) throw;
+    log.error(e.what());  // stopped anyway: the signal's status
   }
-  const double ms_write = clock.ms();
-  if (report.empty()) return kExitOk;
-
-  detail::SingleRun run;
-  run.input = in;
-  run.output = out;
-  run.extras = extras;
-  run.image = &src;
-  run.parameters = &p.parameters;
-  run.ms_read = ms_read;
-  run.ms_compute = ms_compute;
-  run.ms_write = ms_write;
-  detail::write_atomically(report, detail::report_text(detail::single_report(program, run, ctx, job)));
-  log.info("wrote the report '" + report + "'");
-  return kExitOk;
+  const int sig = detail::StopSignals::signal();
+  return sig != 0 ? 128 + sig : kExitOk;
 }
 
 }  // namespace app

@@ -146,7 +146,9 @@ struct BatchJob {
 /// What a batch run did.
 struct BatchSummary {
   int exit_status = kExitOk;  ///< 0 all succeeded (or skipped), 1 some failed, 128+signal stopped
-  int done = 0, skipped = 0, failed = 0, not_run = 0, ignored = 0;
+  int done = 0, skipped = 0, failed = 0, not_run = 0;
+  int ignored = 0;       ///< entries that are no input: other files, and links to folders
+  int folder_links = 0;  ///< the links to folders among them (never followed)
   int stale_removed = 0;  ///< temporary files of ended processes removed from the output folders
   double seconds = 0;
   double megapixels = 0;  ///< of the images processed

@@ -116,6 +116,7 @@ struct Discovery {
   std::vector<Item> items;
   std::vector<Item> ignored;  ///< status kIgnored, with the reason
   int folders_not_entered = 0;
+  int folder_links = 0;  ///< links to folders, never followed (also in `ignored`)
 };
 Discovery discover(const Targets& targets, bool recursive);
 
@@ -127,6 +128,7 @@ struct Plan {
   std::vector<std::size_t> todo;  ///< indices into `items` to compute
   InputSet inputs;                ///< every input of every shard
   int folders_not_entered = 0;
+  int folder_links = 0;
 };
 
 /// Names the outputs of every discovered input and fails, on the full list (so every shard decides
@@ -137,8 +139,11 @@ struct Plan {
 Plan make_plan(const Targets& targets, Discovery discovery, const BatchOptions& options,
                const BatchJob& job);
 
-/// The folders the plan writes outputs into (for remove_stale_temporaries).
-std::set<fs::path> output_folders(const Plan& plan);
+/// The folders the plan writes outputs into, and the report's (for remove_stale_temporaries).
+std::set<fs::path> output_folders(const Plan& plan, const std::string& report);
+
+/// The folder of the file `path` ("." for a bare name).
+fs::path folder_of(const fs::path& path);
 
 /// Throws what writing `out` would throw when its format cannot hold what `job` makes of `in`.
 void check_output_kind(const BatchJob& job, const HostImage& in, const std::string& out);
@@ -149,17 +154,31 @@ const HostImage& extra_image(const Processed& p, std::size_t j, const BatchJob& 
 
 // --- batch_pipeline.cpp -------------------------------------------------------------------------
 
-/// Installs the stop handler for SIGINT and SIGTERM for the lifetime of the object: the first
-/// signal sets a flag (the pipeline finishes what is in flight), a second one kills the process.
+/// Installs the stop handler for SIGINT and SIGTERM for the lifetime of the object.
+///   kFinishInFlight (folder runs): the first signal sets a flag; the pipeline reads nothing more
+///                   and writes what is computed. A second signal kills the process.
+///   kFinishWrites   (single-file runs): a first signal outside a Writes scope kills the process
+///                   at once (nothing is on disk yet); inside one it sets the flag and the writes
+///                   complete (or fail and remove their temporary files). A second one kills.
 class StopSignals {
  public:
-  StopSignals();
+  enum class Mode { kFinishInFlight, kFinishWrites };
+  explicit StopSignals(Mode mode = Mode::kFinishInFlight);
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
   /// The signal that asked to stop, 0 when none did.
   static int signal();
   static bool stopping() { return signal() != 0; }
+
+  /// Marks the writes of a single-file run for Mode::kFinishWrites.
+  class Writes {
+   public:
+    Writes();
+    ~Writes();
+    Writes(const Writes&) = delete;
+    Writes& operator=(const Writes&) = delete;
+  };
 
  private:
   struct sigaction old_int_ {};

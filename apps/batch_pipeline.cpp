@@ -33,28 +33,39 @@ namespace detail {
 
 namespace {
 
-// The signal that asked us to stop (0: none). A handler may only touch lock-free atomics.
+// The signal that asked us to stop (0: none), and for single-file runs whether a first signal
+// waits for the writes (only while they run). A handler may only touch lock-free atomics.
 std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_finish_writes_only{false};
+std::atomic<bool> g_writing{false};
 static_assert(std::atomic<int>::is_always_lock_free, "the signal flag must be lock-free");
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal flags must be lock-free");
 
 extern "C" void on_stop_signal(int sig) {
-  if (g_stop_signal.exchange(sig) != 0) {
-    // Second signal: the user insists. Die now with the default action; temporary files (hidden,
-    // ".name.tmp-...") may remain until the next run removes them, a truncated final name never
-    // does.
+  const bool insists = g_stop_signal.exchange(sig) != 0;
+  if (insists || (g_finish_writes_only.load() && !g_writing.load())) {
+    // A second signal (the user insists), or a single-file run with nothing being written: die
+    // now with the default action. Temporary files (hidden, ".name.tmp-...") of a second signal
+    // may remain until the next run removes them; a truncated final name never does.
     std::signal(sig, SIG_DFL);
     std::raise(sig);
     return;
   }
-  static const char kMsg[] = "\nstopping: finishing the images in flight (signal again to kill)\n";
-  const ssize_t ignored = ::write(2, kMsg, sizeof kMsg - 1);
+  static const char kInFlight[] =
+      "\nstopping: finishing the images in flight (signal again to kill)\n";
+  static const char kWrites[] = "\nstopping: finishing the write in progress (signal again to kill)\n";
+  const bool writes = g_finish_writes_only.load();
+  const ssize_t ignored = writes ? ::write(2, kWrites, sizeof kWrites - 1)
+                                 : ::write(2, kInFlight, sizeof kInFlight - 1);
   (void)ignored;
 }
 
 }  // namespace
 
-StopSignals::StopSignals() {
+StopSignals::StopSignals(Mode mode) {
   g_stop_signal = 0;
+  g_writing = false;
+  g_finish_writes_only = mode == Mode::kFinishWrites;
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
@@ -65,6 +76,15 @@ StopSignals::StopSignals() {
 StopSignals::~StopSignals() {
   sigaction(SIGINT, &old_int_, nullptr);
   sigaction(SIGTERM, &old_term_, nullptr);
+  g_finish_writes_only = false;
+}
+
+StopSignals::Writes::Writes() {
+  g_writing = true;
+}
+
+StopSignals::Writes::~Writes() {
+  g_writing = false;
 }
 
 int StopSignals::signal() {

@@ -172,6 +172,17 @@ void walk(const fs::path& folder, const std::vector<fs::path>& out_roots, bool r
       if (it != nullptr && e.is_directory(e2)) it->disable_recursion_pending();
       return;
     }
+    if (e.is_symlink(e2) && e.is_directory(e2)) {
+      // A link to a folder is never followed (it may loop, or lead out of the tree): counted.
+      Item item;
+      item.input = e.path();
+      item.rel = e.path().lexically_relative(folder).generic_string();
+      item.status = Status::kIgnored;
+      item.reason = "a link to a folder (not followed)";
+      d.ignored.push_back(std::move(item));
+      ++d.folder_links;
+      return;
+    }
     if (e.is_directory(e2)) {
       // Never walk into an output folder (OUT_DIR inside IN_DIR): outputs are not inputs.
       for (const fs::path& root : out_roots) {
@@ -408,16 +419,22 @@ Plan make_plan(const Targets& targets, Discovery discovery, const BatchOptions& 
   plan.items = shard_part(std::move(discovery.items), plan.shard, options.shard_by == "bytes");
   plan.ignored = std::move(discovery.ignored);
   plan.folders_not_entered = discovery.folders_not_entered;
+  plan.folder_links = discovery.folder_links;
   plan.todo = decide_writes(plan.items, options.overwrite, job, plan.inputs);
   return plan;
 }
 
-std::set<fs::path> output_folders(const Plan& plan) {
+fs::path folder_of(const fs::path& path) {
+  return path.has_parent_path() ? path.parent_path().lexically_normal() : fs::path(".");
+}
+
+std::set<fs::path> output_folders(const Plan& plan, const std::string& report) {
   std::set<fs::path> folders;
   for (const Item& item : plan.items) {
-    folders.insert(item.output.parent_path().lexically_normal());
-    for (const fs::path& extra : item.extras) folders.insert(extra.parent_path().lexically_normal());
+    folders.insert(folder_of(item.output));
+    for (const fs::path& extra : item.extras) folders.insert(folder_of(extra));
   }
+  if (!report.empty()) folders.insert(folder_of(report));
   return folders;
 }
 

@@ -150,6 +150,7 @@ BatchSummary summarize(Plan& plan, int stale_removed, double seconds, int stop_s
     }
   }
   s.ignored = static_cast<int>(plan.ignored.size());
+  s.folder_links = plan.folder_links;
   s.stale_removed = stale_removed;
   s.seconds = seconds;
   s.exit_status = stop_signal != 0 ? 128 + stop_signal
@@ -163,7 +164,10 @@ std::string summary_line(const std::string& program, const BatchSummary& s, cons
                      std::to_string(s.skipped) + " skipped (exist), " + std::to_string(s.failed) +
                      " failed";
   if (s.not_run > 0) line += ", " + std::to_string(s.not_run) + " not run (stopped)";
-  line += ", " + std::to_string(s.ignored) + " other files ignored";
+  line += ", " + std::to_string(s.ignored - s.folder_links) + " other files ignored";
+  if (s.folder_links > 0) {
+    line += ", " + std::to_string(s.folder_links) + " links to folders ignored (not followed)";
+  }
   if (s.stale_removed > 0) {
     line += ", " + std::to_string(s.stale_removed) +
             " stale temporary files removed (left by killed processes)";
@@ -201,6 +205,7 @@ Json batch_report(const std::string& program, const BatchSummary& s, const Plan&
   summary["failed"] = s.failed;
   summary["not_run"] = s.not_run;
   summary["ignored"] = s.ignored;
+  summary["folder_links"] = s.folder_links;
   summary["stale_temporaries_removed"] = s.stale_removed;
   summary["seconds"] = s.seconds;
   summary["interrupted"] = s.exit_status > 128;

@@ -724,6 +724,85 @@ TEST_F(Batch, OneInputIntoAFolderIsAFolderRun) {
   EXPECT_TRUE(fs::is_regular_file(path("file.png")));
 }
 
+// A link to a folder is never followed (it may loop, or lead out of the tree), but it is counted:
+// in the summary line, and in the report as an ignored entry with its reason.
+TEST_F(Batch, LinksToFoldersAreCountedNotFollowed) {
+  fs::create_directories(in_ / "sub");
+  io::write_image((in_ / "a.png").string(), picture(16, 12, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "sub" / "b.png").string(), picture(16, 12, 1, PixelType::kU8, 2));
+  fs::create_symlink("sub", in_ / "again");  // the same images again
+  fs::create_symlink("..", in_ / "sub" / "up");  // a loop
+  for (const bool recursive : {true, false}) {
+    SCOPED_TRACE(recursive ? "--recursive" : "top folder only");
+    fs::remove_all(out_);
+    std::vector<std::string> args{in_.string(), out_.string(), "--report", path("r.json")};
+    if (recursive) args.push_back("-r");
+    const Result r = smooth(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    const int links = recursive ? 2 : 1;
+    EXPECT_NE(r.out.find("0 other files ignored, " + std::to_string(links) +
+                         " links to folders ignored (not followed)"),
+              std::string::npos)
+        << r.out;
+    const std::set<std::string> made =
+        recursive ? std::set<std::string>{"a.png", "sub/b.png"} : std::set<std::string>{"a.png"};
+    EXPECT_EQ(files_under(out_), made);
+    const nlohmann::json j = test::parse_json(slurp(path("r.json")));
+    EXPECT_EQ(j["summary"]["ignored"], links) << j["summary"];
+    EXPECT_EQ(j["summary"]["folder_links"], links) << j["summary"];
+    const nlohmann::json e = test::report_entry(j, (in_ / "again").string());
+    EXPECT_EQ(e.value("status", ""), "ignored") << j.dump(2);
+    EXPECT_EQ(e.value("reason", ""), "a link to a folder (not followed)") << e;
+  }
+}
+
+// One IN OUT pair stops as a folder run does: a signal during the write lets it complete (or
+// fail and clean up) and then exits 128 + the signal, never leaving a temporary file; before the
+// write a signal ends the run at once (nothing is on disk yet).
+TEST_F(Batch, ASignalDuringASingleFileRunLeavesNoTemporaryFile) {
+  const HostImage big = picture(3000, 3000, 3, PixelType::kU16, 9);
+  io::write_image(path("in.tif"), big);
+  const auto temporary = [&] {
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      if (e.path().filename().string().rfind(".out.tmp-", 0) == 0) return true;
+    }
+    return false;
+  };
+  const pid_t pid = start(PDEIMG_SMOOTH_EXE,
+                          {path("in.tif"), path("out.tif"), "--sigma", "0.5", "--backend", "cpu"});
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool seen = false;
+  while (!seen && std::chrono::steady_clock::now() < deadline && !fs::exists(path("out.tif"))) {
+    seen = temporary();
+    if (!seen) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  if (seen) ::kill(pid, SIGINT);
+  const Result r = wait(pid);
+  if (!seen) GTEST_SKIP() << "the write was over before the test saw its temporary file";
+  EXPECT_EQ(r.status, 130) << r.err;
+  EXPECT_NE(r.err.find("stopping: finishing the write in progress"), std::string::npos) << r.err;
+  EXPECT_FALSE(temporary()) << "a temporary file was left behind";
+  const HostImage out = io::read_image(path("out.tif"));  // complete
+  EXPECT_EQ(out.width(), 3000);
+  EXPECT_EQ(out.channels(), 3);
+
+  // Before the write (here while reading): at once, nothing written.
+  const pid_t early = start(PDEIMG_SMOOTH_EXE, {path("in.tif"), path("early.tif"), "--sigma",
+                                                "0.5", "--backend", "cpu"});
+  ASSERT_GT(early, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(early, SIGTERM);
+  const Result e = wait(early);
+  EXPECT_EQ(e.status, 143) << e.err;
+  EXPECT_FALSE(fs::exists(path("early.tif")));
+  EXPECT_EQ(std::count_if(fs::directory_iterator(dir_), fs::directory_iterator(),
+                          [](const fs::directory_entry& f) {
+                            return f.path().filename().string()[0] == '.';
+                          }),
+            0);
+}
+
 // The interrupted run: SIGINT mid-batch stops it with status 130, every output present is
 // complete, no temporary file is left, and a rerun completes the set.
 TEST_F(Batch, InterruptedRunLeavesNoPartialFilesAndResumes) {
@@ -1111,6 +1190,36 @@ TEST_F(Batch, StaleTemporaryFilesOfEndedProcessesOfThisHostAreRemoved) {
   // Nothing left to remove: the summary says nothing of it.
   const Result again = smooth({in_.string(), out_.string(), "-r"});
   EXPECT_EQ(again.out.find("stale"), std::string::npos) << again.out;
+}
+
+// A single IN OUT run cleans the folders it writes to (OUT's, the extra outputs', the report's)
+// of stale temporary files as folder runs do.
+TEST_F(Batch, SingleFileRunsRemoveStaleTemporaryFilesToo) {
+  const std::string& host = io::detail::temp_host();
+  if (host.empty()) GTEST_SKIP() << "this machine has no host name";
+  const pid_t dead = dead_pid();
+  ASSERT_GT(dead, 0);
+  fs::create_directories(dir_ / "out");
+  fs::create_directories(dir_ / "mag");
+  fs::create_directories(dir_ / "rep");
+  io::write_image(path("in.png"), picture(20, 16, 1, PixelType::kU8, 1));
+  unsigned long counter = 0;
+  const auto temp = [&](const fs::path& folder, long pid) {
+    const fs::path p = folder / io::detail::temp_name("x", ".png", host, pid, ++counter);
+    std::ofstream(p, std::ios::binary) << "half an image";
+    fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::minutes(60));
+    return p;
+  };
+  const fs::path stale_out = temp(dir_ / "out", dead), stale_mag = temp(dir_ / "mag", dead),
+                 stale_rep = temp(dir_ / "rep", dead), live = temp(dir_ / "out", ::getpid());
+  const Result r = run(PDEIMG_EDGES_EXE,
+                       {path("in.png"), (dir_ / "out" / "e.png").string(), "--magnitude",
+                        (dir_ / "mag" / "m.tif").string(), "--report",
+                        (dir_ / "rep" / "r.json").string(), "-v"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  for (const fs::path& p : {stale_out, stale_mag, stale_rep}) EXPECT_FALSE(fs::exists(p)) << p;
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_NE(r.out.find("removed '" + stale_out.string() + "'"), std::string::npos) << r.out;
 }
 
 }  // namespace
