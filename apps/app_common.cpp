@@ -21,9 +21,10 @@ namespace app {
 
 const char* const kExitStatusHelp =
     "Exit status: 0 success; 1 an input failed (missing, unreadable, corrupt or unsupported "
-    "image, or its output could not be written); 2 usage error (bad or missing options, OUT "
-    "names IN, or a backend this machine cannot run, e.g. --backend cuda without a CUDA "
-    "device). The input file is never overwritten.";
+    "image, or its output could not be written); 2 usage error, found before any input is read "
+    "(bad or missing options, OUT names IN, a --report folder that cannot be written to, or what "
+    "this machine cannot run, e.g. --backend cuda without a CUDA device); 128 + N stopped by "
+    "signal N. The input file is never overwritten.";
 
 void add_common_options(CLI::App& app, CommonOptions& options) {
   app.set_version_flag("--version", app.get_name() + " (pdeimg " + version() + ", source " +
@@ -53,8 +54,8 @@ CLI::Validator thread_count() {
         const long long v = std::strtoll(begin, &end, 10);
         if (end == begin || *end != '\0') return "'" + text + "' is not a whole number";
         if (v < 0 || v > kMaxThreads || errno == ERANGE) {
-          return "must lie in [0, " + std::to_string(kMaxThreads) + "] (0: all hardware threads), got " +
-                 text;
+          return "must lie in [0, " + std::to_string(kMaxThreads) +
+                 "] (0: all hardware threads), got " + text;
         }
         return {};
       },
@@ -104,8 +105,7 @@ void check_perona_malik_steps(const PeronaMalikParams& p, const std::string& wha
                      (automatic && coupled ? " (the automatic time for colour images)"
                       : automatic          ? " (the automatic time)"
                                            : "") +
-                     " in steps of dt " +
-                     format_number(dt) + " needs " + format_number(steps, 3) +
+                     " in steps of dt " + format_number(dt) + " needs " + format_number(steps, 3) +
                      " steps, more than 1e9; give a smaller time or a larger dt");
   }
 }

@@ -47,8 +47,8 @@ constexpr int kMaxThreads = 1024;
 /// Options every app takes.
 struct CommonOptions {
   std::string backend = "auto";  ///< auto | cpu | cuda
-  int threads = 0;               ///< CPU worker threads, at most kMaxThreads; 0: all hardware threads
-  bool verbose = false;          ///< -v: print backend, device, steps and timings on stdout
+  int threads = 0;       ///< CPU worker threads, at most kMaxThreads; 0: all hardware threads
+  bool verbose = false;  ///< -v: print backend, device, steps and timings on stdout
 };
 
 /// Adds --backend, --threads and -v/--verbose to `app`, bound to `options`.

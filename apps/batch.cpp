@@ -62,7 +62,8 @@ bool parse_int(const std::string& s, long& v) {
 std::vector<Context> make_contexts(const BatchOptions& options, const CommonOptions& common) {
   std::vector<Context> contexts;
   if (!options.devices.empty()) {
-    if (detail::lower(common.backend) == "cpu") throw UsageError("--devices needs the CUDA backend");
+    if (detail::lower(common.backend) == "cpu")
+      throw UsageError("--devices needs the CUDA backend");
     for (const int d : parse_devices(options.devices)) {
       try {
         // Two workers per device, each with its own stream, so the transfers of one image
@@ -101,17 +102,17 @@ void create_output_roots(const detail::Targets& targets, const BatchJob& job) {
 }  // namespace
 
 const char* const kBatchHelp =
-    "Folders: with IN_DIR OUT_DIR (or IN1 IN2 ... OUT_DIR, or IN OUT_DIR where OUT_DIR exists "
-    "or ends in '/') every image file (by extension: png, "
-    "jpg, tif, bmp, pgm/ppm/pnm, webp, exr, ...) is processed into OUT_DIR under its own name and "
-    "format (--ext changes the format); other files are ignored and counted. Existing outputs are "
-    "skipped, so rerunning an interrupted run resumes (--overwrite redoes them). Outputs appear "
-    "only complete (temporary file + rename); the hidden temporary files a killed run leaves are "
+    "Folders: with IN_DIR OUT_DIR (or IN1 IN2 ... OUT_DIR, or IN OUT_DIR where OUT_DIR exists or "
+    "ends in '/') every image file (by extension: png, jpg, tif, bmp, pgm/ppm/pnm, webp, exr, ...) "
+    "is processed into OUT_DIR under its own name and format (--ext changes the format); other "
+    "files and links to folders are ignored and counted. Existing outputs are skipped, so "
+    "rerunning an interrupted run resumes (--overwrite redoes them). No input is ever written: an "
+    "input whose output would be an input, or a symbolic link, fails. Outputs appear only "
+    "complete (temporary file + rename); the hidden temporary files a killed run leaves are "
     "removed by the next run on the same machine. A failed input is reported and the rest still "
-    "run. "
-    "Ctrl-C (SIGINT) or SIGTERM stops after the images in flight; the exit status is then 128 + "
-    "the signal number (130, 143). --shard I/N processes input number i of the sorted list when "
-    "i mod N == I (--shard-by bytes: shards of about equal bytes instead).";
+    "run. Ctrl-C (SIGINT) or SIGTERM stops after the images in flight; the exit status is then "
+    "128 + the signal number (130, 143). --shard I/N processes input number i of the sorted list "
+    "when i mod N == I (--shard-by bytes: shards of about equal bytes instead).";
 
 void add_paths_option(CLI::App& app, std::vector<std::string>& paths) {
   app.add_option("PATHS", paths,
@@ -259,13 +260,13 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
   log.context(contexts[0]);
   detail::Plan plan =
       detail::make_plan(targets, detail::discover(targets, options.recursive), options, job);
-  for (const detail::Item& item : plan.items) {
+  if (!options.report.empty()) detail::prepare_report_location(options.report);
+  create_output_roots(targets, job);
+  for (const detail::Item& item : plan.items) {  // refused by the plan
     if (item.status == detail::Status::kFailed) {
       log.error("'" + item.input.string() + "': " + item.reason);
     }
   }
-  if (!options.report.empty()) detail::prepare_report_location(options.report);
-  create_output_roots(targets, job);
   // Temporary files that killed processes of this host left in the folders this run writes to.
   const int stale_removed =
       detail::remove_stale_temporaries(detail::output_folders(plan, options.report), log);
@@ -276,9 +277,13 @@ BatchSummary run_batch(const std::string& program, const std::vector<std::string
   BatchSummary s = detail::summarize(plan, stale_removed, total_clock.ms() / 1000.0,
                                      detail::StopSignals::signal());
   if (!options.report.empty()) {
-    detail::write_atomically(
-        options.report,
-        detail::report_text(detail::batch_report(program, s, plan, contexts[0], options, job)));
+    try {
+      detail::write_atomically(options.report, detail::report_text(detail::batch_report(
+                                                   program, s, plan, contexts[0], options, job)));
+    } catch (const std::exception& e) {  // the summary line still follows
+      log.error(e.what());
+      if (s.exit_status == kExitOk) s.exit_status = kExitInputFailed;
+    }
   }
   if (!options.quiet) std::cout << detail::summary_line(program, s, plan) << std::endl;
   return s;

@@ -90,10 +90,9 @@ namespace {
 // A temporary name in `target`'s folder for this process, never used before by it.
 fs::path temporary_beside(const fs::path& target) {
   static std::atomic<unsigned long> counter{0};
-  return target.parent_path() / io::detail::temp_name(target.stem().string(),
-                                                      target.extension().string(),
-                                                      io::detail::temp_host(), ::getpid(),
-                                                      counter.fetch_add(1));
+  return target.parent_path() /
+         io::detail::temp_name(target.stem().string(), target.extension().string(),
+                               io::detail::temp_host(), ::getpid(), counter.fetch_add(1));
 }
 
 }  // namespace

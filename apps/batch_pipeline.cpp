@@ -6,8 +6,8 @@
 #include <csignal>
 #include <cstddef>
 #include <deque>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -53,7 +53,8 @@ extern "C" void on_stop_signal(int sig) {
   }
   static const char kInFlight[] =
       "\nstopping: finishing the images in flight (signal again to kill)\n";
-  static const char kWrites[] = "\nstopping: finishing the write in progress (signal again to kill)\n";
+  static const char kWrites[] =
+      "\nstopping: finishing the write in progress (signal again to kill)\n";
   const bool writes = g_finish_writes_only.load();
   const ssize_t ignored = writes ? ::write(2, kWrites, sizeof kWrites - 1)
                                  : ::write(2, kInFlight, sizeof kInFlight - 1);
@@ -253,16 +254,38 @@ std::string process_limit() {
 
 // --- the pipeline --------------------------------------------------------------------------------
 
-void run_pipeline(Plan& plan, std::vector<Context>& contexts, const BatchJob& job,
-                  const BatchOptions& options, const Log& log) {
-  std::vector<Item>& items = plan.items;
-  const std::vector<std::size_t>& todo = plan.todo;
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int jobs = options.jobs > 0 ? options.jobs : hw;
-  const int readers = std::max(1, (jobs + 1) / 2);
-  const int writers = std::max(1, jobs / 2);
-  const int workers = static_cast<int>(contexts.size());
+namespace {
 
+// The three stages and their queues over one plan. Each stage's loop runs on as many threads as
+// start_threads could start; the last reader (worker) to end closes the queue after it.
+class Pipeline {
+ public:
+  Pipeline(Plan& plan, std::vector<Context>& contexts, const BatchJob& job,
+           const BatchOptions& options, const Log& log)
+      : plan_(plan),
+        contexts_(contexts),
+        job_(job),
+        log_(log),
+        jobs_(options.jobs > 0
+                  ? options.jobs
+                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+        readers_(std::max(1, (jobs_ + 1) / 2)),
+        writers_(std::max(1, jobs_ / 2)),
+        workers_(static_cast<int>(contexts.size())),
+        decoded_(static_cast<std::size_t>(workers_) + 1),
+        computed_(static_cast<std::size_t>(writers_) + 1),
+        progress_(static_cast<int>(plan.todo.size()), !options.quiet) {}
+
+  void run() {
+    {
+      Crew crew(static_cast<std::size_t>(readers_ + workers_ + writers_));
+      start_threads(crew);
+      crew.open(true);
+    }  // joined
+    progress_.finish();
+  }
+
+ private:
   struct Decoded {
     std::size_t item;
     HostImage image;
@@ -271,166 +294,189 @@ void run_pipeline(Plan& plan, std::vector<Context>& contexts, const BatchJob& jo
     std::size_t item;
     Processed result;
   };
-  BoundedQueue<Decoded> decoded(static_cast<std::size_t>(workers) + 1);
-  BoundedQueue<Computed> computed(static_cast<std::size_t>(writers) + 1);
-  std::atomic<std::size_t> next{0};
-  std::mutex items_mutex;  // guards status changes that race with the report of failures
-  Progress progress(static_cast<int>(todo.size()), !options.quiet);
 
-  const auto fail = [&](Item& item, const std::string& why) {
-    {
-      std::lock_guard<std::mutex> lock(items_mutex);
-      item.status = Status::kFailed;
-      item.reason = why;
-    }
-    log.error(why);
-    progress.add(0);
-  };
-
-  std::atomic<int> readers_left{0}, workers_left{0};  // set once the threads are started
-  const auto reader = [&] {
+  // Decodes inputs (and checks the output format can hold the result) until none is left or a
+  // signal asks to stop.
+  void read_loop() {
     for (;;) {
       if (StopSignals::stopping()) break;
-      const std::size_t k = next.fetch_add(1);
-      if (k >= todo.size()) break;
-      Item& item = items[todo[k]];
+      const std::size_t k = next_.fetch_add(1);
+      if (k >= plan_.todo.size()) break;
+      Item& item = plan_.items[plan_.todo[k]];
       try {
         Stopwatch clock;
         HostImage img = io::read_image(item.input.string());
         item.ms_read = clock.ms();
         item.image = io::describe(img);
         item.megapixels = 1e-6 * img.width() * img.height();
-        check_output_kind(job, img, item.output.string());
-        decoded.push(Decoded{todo[k], std::move(img)});
+        check_output_kind(job_, img, item.output.string());
+        decoded_.push(Decoded{plan_.todo[k], std::move(img)});
       } catch (const std::exception& e) {
         fail(item, e.what());
       } catch (...) {
         fail(item, "'" + item.input.string() + "': unknown error while reading");
       }
     }
-    if (--readers_left == 0) decoded.close();
-  };
-  const auto worker = [&](Context& ctx) {
-    while (auto d = decoded.pop()) {
-      Item& item = items[d->item];
-      if (StopSignals::stopping()) continue;  // left as pending: reported as not run
+    if (--readers_left_ == 0) decoded_.close();
+  }
+
+  // Runs job.process on what the readers decoded; after a signal, drops what it has not started
+  // (those inputs stay pending: reported as not run).
+  void compute_loop(Context& ctx) {
+    while (auto d = decoded_.pop()) {
+      Item& item = plan_.items[d->item];
+      if (StopSignals::stopping()) continue;
       try {
         Stopwatch clock;
-        Processed p = job.process(d->image, ctx);
+        Processed p = job_.process(d->image, ctx);
         item.ms_compute = clock.ms();
         item.parameters = std::move(p.parameters);
         d->image = HostImage();  // the input's memory back before the queue may block
-        computed.push(Computed{d->item, std::move(p)});
+        computed_.push(Computed{d->item, std::move(p)});
       } catch (const std::exception& e) {
         fail(item, "'" + item.input.string() + "': " + e.what());
       } catch (...) {
         fail(item, "'" + item.input.string() + "': unknown error while processing");
       }
     }
-    if (--workers_left == 0) computed.close();
-  };
-  const auto writer = [&] {
-    while (auto c = computed.pop()) {
-      Item& item = items[c->item];
+    if (--workers_left_ == 0) computed_.close();
+  }
+
+  // Writes every computed image, signal or not: a computed image is never lost.
+  void write_loop() {
+    while (auto c = computed_.pop()) {
+      Item& item = plan_.items[c->item];
       try {
-        Stopwatch clock;
-        std::string written;  // for the log: "'a', 'b'"
-        const auto write = [&](const fs::path& path, const HostImage& image) {
-          // Again just before writing: a link or an input put there since the plan was made.
-          const std::string refusal = write_refusal(path, plan.inputs);
-          if (!refusal.empty()) {
-            throw Error(ErrorCode::kIo, "'" + item.input.string() + "': not written: '" +
-                                            path.string() + "' " + refusal);
-          }
-          std::error_code ec;
-          const fs::path parent = path.parent_path();
-          if (!parent.empty()) fs::create_directories(parent, ec);
-          io::write_image(path.string(), image);
-          written += (written.empty() ? "'" : ", '") + path.string() + "'";
-        };
-        if (item.write_output) write(item.output, c->result.image);
-        for (std::size_t j = 0; j < item.extras.size(); ++j) {
-          if (!item.write_extras[j]) continue;
-          write(item.extras[j], extra_image(c->result, j, job, item.input.string()));
-        }
-        item.ms_write = clock.ms();
-        {
-          std::lock_guard<std::mutex> lock(items_mutex);
-          item.status = Status::kDone;
-        }
-        log.info("'" + item.input.string() + "' -> " + written + " (" + item.image + ") in " +
-                 format_number(item.ms_read + item.ms_compute + item.ms_write, 3) + " ms");
-        progress.add(item.megapixels);
+        write_outputs(item, c->result);
       } catch (const std::exception& e) {
         fail(item, e.what());
       } catch (...) {
         fail(item, "'" + item.output.string() + "': unknown error while writing");
       }
     }
-  };
+  }
 
-  // The threads, started before any of them works. First what the run cannot do without: one
-  // thread per stage, and room for the threads the library starts itself for each CPU worker
-  // (OpenMP, which ends the process when it cannot make one): placeholders that end before the
-  // work begins. If the system refuses any of these, nothing is read and the run stops.
-  int library_threads = 0;
-  for (const Context& ctx : contexts) {
-    if (ctx.backend() == Backend::kCpu) library_threads += std::max(0, ctx.threads() - 1);
-  }
-  Crew crew(static_cast<std::size_t>(readers + workers + writers));
-  Crew room(static_cast<std::size_t>(library_threads));
-  std::string why;
-  const auto start_worker = [&](int w) {
-    return crew.start([&worker, &contexts, w] { worker(contexts[static_cast<std::size_t>(w)]); },
-                      why);
-  };
-  bool least = crew.start(reader, why) && start_worker(0) && crew.start(writer, why);
-  for (int i = 0; least && i < library_threads; ++i) least = room.start([] {}, why);
-  if (!least) {
-    const std::string limit = process_limit();
-    const std::string threads =
-        library_threads > 0 ? " or --threads (now " + std::to_string(contexts[0].threads()) + ")"
-                            : std::string();
-    throw UsageError("cannot start the threads a folder run needs (" + why + "): nothing was " +
-                         "processed. " + (limit.empty() ? "" : "Here " + limit + "; ") +
-                         "give fewer --jobs (now " + std::to_string(jobs) + ")" + threads +
-                         ", or raise the limit",
-                     false);
-  }
-  // Then the rest, as many as the system allows: more compute workers first, then readers and
-  // writers in turn. A refusal is said once, and the run goes on with those that started.
-  int started_readers = 1, started_workers = 1, started_writers = 1;
-  bool more = true;
-  while (more && started_workers < workers) {
-    more = start_worker(started_workers);
-    if (more) ++started_workers;
-  }
-  while (more && (started_readers < readers || started_writers < writers)) {
-    if (started_readers < readers) {
-      more = crew.start(reader, why);
-      if (more) ++started_readers;
+  void write_outputs(Item& item, const Processed& result) {
+    Stopwatch clock;
+    std::string written;  // for the log: "'a', 'b'"
+    const auto write = [&](const fs::path& path, const HostImage& image) {
+      // Again just before writing: a link or an input put there since the plan was made.
+      const std::string refusal = write_refusal(path, plan_.inputs);
+      if (!refusal.empty()) {
+        throw Error(ErrorCode::kIo, "'" + item.input.string() + "': not written: '" +
+                                        path.string() + "' " + refusal);
+      }
+      std::error_code ec;
+      const fs::path parent = path.parent_path();
+      if (!parent.empty()) fs::create_directories(parent, ec);
+      io::write_image(path.string(), image);
+      written += (written.empty() ? "'" : ", '") + path.string() + "'";
+    };
+    if (item.write_output) write(item.output, result.image);
+    for (std::size_t j = 0; j < item.extras.size(); ++j) {
+      if (item.write_extras[j])
+        write(item.extras[j], extra_image(result, j, job_, item.input.string()));
     }
-    if (more && started_writers < writers) {
-      more = crew.start(writer, why);
-      if (more) ++started_writers;
+    item.ms_write = clock.ms();
+    {
+      std::lock_guard<std::mutex> lock(items_mutex_);
+      item.status = Status::kDone;
     }
+    log_.info("'" + item.input.string() + "' -> " + written + " (" + item.image + ") in " +
+              format_number(item.ms_read + item.ms_compute + item.ms_write, 3) + " ms");
+    progress_.add(item.megapixels);
   }
-  if (!more) {
+
+  void fail(Item& item, const std::string& why) {
+    {
+      std::lock_guard<std::mutex> lock(items_mutex_);
+      item.status = Status::kFailed;
+      item.reason = why;
+    }
+    log_.error(why);
+    progress_.add(0);
+  }
+
+  // Starts the stages' threads in `crew`, none working yet. First what the run cannot do
+  // without: one thread per stage, and room for the threads the library starts itself for each
+  // CPU worker (OpenMP, which ends the process when it cannot make one): placeholders that end
+  // before the work begins. If the system refuses any of these, the started threads are sent home
+  // and joined (the crews' destructors) and the run stops, a usage error: nothing was read. Then
+  // the rest, as many as the system allows: more compute workers first, then readers and writers
+  // in turn; a refusal is said once, and the run goes on with those that started.
+  void start_threads(Crew& crew) {
+    int library_threads = 0;
+    for (const Context& ctx : contexts_) {
+      if (ctx.backend() == Backend::kCpu) library_threads += std::max(0, ctx.threads() - 1);
+    }
+    Crew room(static_cast<std::size_t>(library_threads));
+    std::string why;
+    const auto reader = [&] { return crew.start([this] { read_loop(); }, why); };
+    const auto writer = [&] { return crew.start([this] { write_loop(); }, why); };
+    const auto worker = [&](int w) {
+      return crew.start([this, w] { compute_loop(contexts_[static_cast<std::size_t>(w)]); }, why);
+    };
+    bool least = reader() && worker(0) && writer();
+    for (int i = 0; least && i < library_threads; ++i) least = room.start([] {}, why);
     const std::string limit = process_limit();
-    log.warning("started " + std::to_string(started_readers) + " of " + std::to_string(readers) +
-                " reader, " + std::to_string(started_workers) + " of " + std::to_string(workers) +
-                " compute and " + std::to_string(started_writers) + " of " +
-                std::to_string(writers) + " writer threads: the system refused more (" + why +
-                (limit.empty() ? "" : "; " + limit) + "); continuing with those. Give fewer " +
-                "--jobs (now " + std::to_string(jobs) + ") or raise the limit to avoid this");
+    if (!least) {
+      const std::string threads =
+          library_threads > 0 ? " or --threads (now " + std::to_string(contexts_[0].threads()) + ")"
+                              : std::string();
+      throw UsageError("cannot start the threads a folder run needs (" + why + "): nothing " +
+                           "was processed. " + (limit.empty() ? "" : "Here " + limit + "; ") +
+                           "give fewer --jobs (now " + std::to_string(jobs_) + ")" + threads +
+                           ", or raise the limit",
+                       false);
+    }
+    int readers = 1, workers = 1, writers = 1;
+    bool more = true;
+    while (more && workers < workers_) {
+      more = worker(workers);
+      if (more) ++workers;
+    }
+    while (more && (readers < readers_ || writers < writers_)) {
+      if (readers < readers_) {
+        more = reader();
+        if (more) ++readers;
+      }
+      if (more && writers < writers_) {
+        more = writer();
+        if (more) ++writers;
+      }
+    }
+    if (!more) {
+      log_.warning("started " + std::to_string(readers) + " of " + std::to_string(readers_) +
+                   " reader, " + std::to_string(workers) + " of " + std::to_string(workers_) +
+                   " compute and " + std::to_string(writers) + " of " + std::to_string(writers_) +
+                   " writer threads: the system refused more (" + why +
+                   (limit.empty() ? "" : "; " + limit) + "); continuing with those. Give " +
+                   "fewer --jobs (now " + std::to_string(jobs_) + ") or raise the limit to " +
+                   "avoid this");
+    }
+    readers_left_ = readers;
+    workers_left_ = workers;
+    room.open(false);  // the placeholders end (joined on return): their room is the library's
   }
-  readers_left = started_readers;
-  workers_left = started_workers;
-  room.open(false);  // the placeholders end: their room is the library's
-  room.join();
-  crew.open(true);
-  crew.join();
-  progress.finish();
+
+  Plan& plan_;
+  std::vector<Context>& contexts_;
+  const BatchJob& job_;
+  const Log& log_;
+  const int jobs_, readers_, writers_, workers_;  // asked for
+  BoundedQueue<Decoded> decoded_;
+  BoundedQueue<Computed> computed_;
+  std::atomic<std::size_t> next_{0};                    // the next of plan.todo to read
+  std::atomic<int> readers_left_{0}, workers_left_{0};  // set once the threads are started
+  std::mutex items_mutex_;  // guards status changes that race with the report of failures
+  Progress progress_;
+};
+
+}  // namespace
+
+void run_pipeline(Plan& plan, std::vector<Context>& contexts, const BatchJob& job,
+                  const BatchOptions& options, const Log& log) {
+  Pipeline(plan, contexts, job, options, log).run();
 }
 
 }  // namespace detail

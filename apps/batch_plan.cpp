@@ -315,16 +315,15 @@ std::map<std::string, std::string> name_outputs(std::vector<Item>& items, const 
         const bool same = io::same_file(x.root, t.out_dir.string());
         throw UsageError(
             x.option + " '" + x.root + "'" + (same ? " is OUT_DIR, and" : ":") + " the " + x.name +
-            " image of '" + item.input.string() + "' would be '" + item.extras[j].string() +
-            "', " +
+            " image of '" + item.input.string() + "' would be '" + item.extras[j].string() + "', " +
             (main->second == item.input.string() ? "its own output"
                                                  : "the output of '" + main->second + "'") +
             "; give another folder" + (same ? " or an --ext other than " + x.ext : ""));
       }
       const auto ins_ok = extra_made_by.emplace(k, item.input.string());
       if (!ins_ok.second && item.status == Status::kPending) {
-        fail(item, "its " + x.name + " output '" + item.extras[j].string() +
-                       "' is also that of '" + ins_ok.first->second + "'");
+        fail(item, "its " + x.name + " output '" + item.extras[j].string() + "' is also that of '" +
+                       ins_ok.first->second + "'");
       }
     }
   }
@@ -392,9 +391,9 @@ std::vector<std::size_t> decide_writes(std::vector<Item>& items, bool overwrite,
       ok = fine(item.extras[j], item.write_extras[j], job.extra_outputs[j].name + " output");
     }
     if (!ok) continue;
-    const bool any = item.write_output || std::find(item.write_extras.begin(),
-                                                    item.write_extras.end(),
-                                                    true) != item.write_extras.end();
+    const bool any =
+        item.write_output || std::find(item.write_extras.begin(), item.write_extras.end(), true) !=
+                                 item.write_extras.end();
     if (any) {
       todo.push_back(i);
     } else {

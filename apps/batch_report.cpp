@@ -153,9 +153,7 @@ BatchSummary summarize(Plan& plan, int stale_removed, double seconds, int stop_s
   s.folder_links = plan.folder_links;
   s.stale_removed = stale_removed;
   s.seconds = seconds;
-  s.exit_status = stop_signal != 0 ? 128 + stop_signal
-                  : s.failed > 0   ? kExitInputFailed
-                                   : kExitOk;
+  s.exit_status = stop_signal != 0 ? 128 + stop_signal : s.failed > 0 ? kExitInputFailed : kExitOk;
   return s;
 }
 
@@ -173,8 +171,8 @@ std::string summary_line(const std::string& program, const BatchSummary& s, cons
             " stale temporary files removed (left by killed processes)";
   }
   if (plan.folders_not_entered > 0) {
-    line += ", " + std::to_string(plan.folders_not_entered) +
-            " sub-folders not entered (--recursive)";
+    line +=
+        ", " + std::to_string(plan.folders_not_entered) + " sub-folders not entered (--recursive)";
   }
   if (plan.shard.count > 1) {
     line += "; shard " + std::to_string(plan.shard.index) + "/" + std::to_string(plan.shard.count);

@@ -66,10 +66,11 @@ int main(int argc, char** argv) {
                                          "2.5 x those for colour; 0 when none is)")
                               ->check(positive_finite());
   steps_opt->excludes(time_opt);
-  CLI::Option* dt_opt = cli.add_option("--dt", dt,
-                 "time step (default 0.2 with 4 neighbours, 0.25 with 8; at most 0.25 "
-                 "resp. 1/3, the stability bound)")
-      ->check(positive_finite());
+  CLI::Option* dt_opt =
+      cli.add_option("--dt", dt,
+                     "time step (default 0.2 with 4 neighbours, 0.25 with 8; at most 0.25 "
+                     "resp. 1/3, the stability bound)")
+          ->check(positive_finite());
   cli.add_option("--regularize", regularize,
                  "compute g from a copy smoothed by a Gaussian of this sigma in pixels (Catte et "
                  "al.); more robust to strong noise, slower")
@@ -115,11 +116,9 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
-    check_perona_malik_steps(params, "denoise" +
-                                         (time_opt->count() ? " --time " + format_number(time)
-                                                            : std::string()) +
-                                         (dt_opt->count() ? " --dt " + format_number(dt)
-                                                          : std::string()));
+    check_perona_malik_steps(
+        params, "denoise" + (time_opt->count() ? " --time " + format_number(time) : std::string()) +
+                    (dt_opt->count() ? " --dt " + format_number(dt) : std::string()));
     BatchJob job;
     job.process = [&params](const HostImage& src, Context& ctx) {
       Processed p;

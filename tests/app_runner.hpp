@@ -221,7 +221,7 @@ class AppTest : public ::testing::Test {
   /// (util-linux) and makes the test folder writable for everyone. Empty when this cannot be done
   /// here (not root, or the tools are missing or refused): the caller skips.
   std::vector<std::string> as_user(unsigned uid, long nproc, const std::string& exe,
-                                           const std::vector<std::string>& args) const {
+                                   const std::vector<std::string>& args) const {
     namespace fs = std::filesystem;
     std::string setpriv, prlimit;
     for (const char* folder : {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"}) {
@@ -237,8 +237,7 @@ class AppTest : public ::testing::Test {
     // prlimit first, while still root (a user may not raise its hard limit), then setpriv.
     std::vector<std::string> cmd;
     if (nproc > 0) cmd = {prlimit, "--nproc=" + std::to_string(nproc), "--"};
-    cmd.insert(cmd.end(),
-               {setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"});
+    cmd.insert(cmd.end(), {setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"});
     std::vector<std::string> probe(cmd.begin() + 1, cmd.end());  // can this be done here?
     probe.push_back("/bin/true");
     if (run(cmd[0], probe).status != 0) return {};

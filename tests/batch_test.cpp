@@ -404,15 +404,13 @@ TEST_F(Batch, AnOutputThatIsAnInputFailsWhateverTheOptions) {
     const std::string tif_reason = "its output '" + (in_ / "a.tif").string() +
                                    "' is the input file itself (inputs are never overwritten)";
     if (shard != "1/2") {  // a.png and b.png (sorted: a.png, a.tif, b.png)
-      EXPECT_NE(r.err.find("'" + (in_ / "a.png").string() + "': " + png_reason),
-                std::string::npos)
+      EXPECT_NE(r.err.find("'" + (in_ / "a.png").string() + "': " + png_reason), std::string::npos)
           << r.err;
       EXPECT_EQ(test::report_entry(j, (in_ / "a.png").string()).value("reason", ""), png_reason);
       EXPECT_TRUE(fs::exists(in_ / "b.tif"));
     }
     if (shard != "0/2") {  // a.tif
-      EXPECT_NE(r.err.find("'" + (in_ / "a.tif").string() + "': " + tif_reason),
-                std::string::npos)
+      EXPECT_NE(r.err.find("'" + (in_ / "a.tif").string() + "': " + tif_reason), std::string::npos)
           << r.err;
       EXPECT_EQ(test::report_entry(j, (in_ / "a.tif").string()).value("reason", ""), tif_reason);
     }
@@ -431,9 +429,9 @@ TEST_F(Batch, LinksInTheOutputFolderAreNeverWrittenThrough) {
   io::write_image((in_ / "c.png").string(), picture(20, 16, 1, PixelType::kU8, 3));
   io::write_image((in_ / "d.png").string(), picture(20, 16, 1, PixelType::kU8, 4));
   io::write_image((dir_ / "elsewhere" / "x.png").string(), picture(8, 8, 1, PixelType::kU8, 5));
-  fs::create_symlink("../in/a.png", out_ / "b.png");                 // to another input
-  fs::create_symlink("../elsewhere/x.png", out_ / "c.png");          // to some other file
-  fs::create_hard_link(in_ / "a.png", out_ / "d.png");               // an input by another name
+  fs::create_symlink("../in/a.png", out_ / "b.png");         // to another input
+  fs::create_symlink("../elsewhere/x.png", out_ / "c.png");  // to some other file
+  fs::create_hard_link(in_ / "a.png", out_ / "d.png");       // an input by another name
   const std::string a = slurp(in_ / "a.png"), x = slurp(dir_ / "elsewhere" / "x.png");
   const Result r = smooth({in_.string(), out_.string(), "--overwrite"});
   EXPECT_EQ(r.status, 1) << r.err;
@@ -445,9 +443,9 @@ TEST_F(Batch, LinksInTheOutputFolderAreNeverWrittenThrough) {
                        "is the input '" + (in_ / "a.png").string() + "'"),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("'" + (out_ / "c.png").string() +
-                       "' is a symbolic link to '../elsewhere/x.png'"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("'" + (out_ / "c.png").string() + "' is a symbolic link to '../elsewhere/x.png'"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("its output '" + (out_ / "d.png").string() + "' is the input"),
             std::string::npos)
@@ -455,8 +453,7 @@ TEST_F(Batch, LinksInTheOutputFolderAreNeverWrittenThrough) {
   EXPECT_NE(r.out.find("1 done, 0 skipped (exist), 3 failed"), std::string::npos) << r.out;
   // Without --overwrite the link to another file is an existing output: skipped, not written.
   const Result again = smooth({in_.string(), out_.string()});
-  EXPECT_NE(again.out.find("0 done, 2 skipped (exist), 2 failed"), std::string::npos)
-      << again.out;
+  EXPECT_NE(again.out.find("0 done, 2 skipped (exist), 2 failed"), std::string::npos) << again.out;
   EXPECT_EQ(slurp(dir_ / "elsewhere" / "x.png"), x);
   EXPECT_EQ(slurp(in_ / "a.png"), a);
 }
@@ -471,8 +468,8 @@ TEST_F(Batch, ALinkMadeDuringTheRunIsCheckedJustBeforeTheWrite) {
   }
   const std::string first = slurp(in_ / "100.png");
   const std::string last = std::to_string(100 + count - 1) + ".png";
-  const pid_t pid = start(PDEIMG_DENOISE_EXE,
-                          {in_.string(), out_.string(), "--backend", "cpu", "--jobs", "2"});
+  const pid_t pid =
+      start(PDEIMG_DENOISE_EXE, {in_.string(), out_.string(), "--backend", "cpu", "--jobs", "2"});
   ASSERT_GT(pid, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   bool linked = false;
@@ -525,13 +522,14 @@ TEST_F(Batch, ThreadsTheSystemRefusesGiveAMessageNotACrash) {
                     picture(24, 20, 1, PixelType::kU8, 30u + i));
   }
   const auto args = [&](const fs::path& out) {
-    return std::vector<std::string>{in_.string(), out.string(), "--sigma",   "1", "--backend",
-                                    "cpu",        "--threads",  "2",         "--jobs", "40"};
+    return std::vector<std::string>{in_.string(), out.string(), "--sigma", "1",      "--backend",
+                                    "cpu",        "--threads",  "2",       "--jobs", "40"};
   };
   // 42 threads asked (20 readers, 20 writers, a worker and main); 30 allowed.
   const std::vector<std::string> some = as_user(59101, 30, PDEIMG_SMOOTH_EXE, args(out_));
-  if (some.empty()) GTEST_SKIP() << "needs root, setpriv and prlimit to run the app as another "
-                                    "user under a process limit";
+  if (some.empty())
+    GTEST_SKIP() << "needs root, setpriv and prlimit to run the app as another "
+                    "user under a process limit";
   const Result r = run(some);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("warning: started "), std::string::npos) << r.err;
@@ -560,9 +558,10 @@ TEST_F(Batch, ThreadsTheSystemRefusesGiveAMessageNotACrash) {
 // file (--threads 2147483647 used to fail each input with "cannot allocate 34 TB").
 TEST_F(Batch, JobsAndThreadsAboveTheLimitAreUsageErrors) {
   make_tree();
-  for (const std::vector<std::string>& extra :
-       {std::vector<std::string>{"--threads", "2147483647"}, {"--threads", "1025"},
-        {"--jobs", "1025"}, {"--jobs", "99999999999999999999"}}) {
+  for (const std::vector<std::string>& extra : {std::vector<std::string>{"--threads", "2147483647"},
+                                                {"--threads", "1025"},
+                                                {"--jobs", "1025"},
+                                                {"--jobs", "99999999999999999999"}}) {
     std::vector<std::string> args{in_.string(), out_.string(), "-r"};
     args.insert(args.end(), extra.begin(), extra.end());
     const Result r = smooth(args);
@@ -655,9 +654,9 @@ TEST_F(Batch, TheReportsFolderIsCreatedAndCheckedBeforeAnyInputIsRead) {
 
   std::ofstream(path("file")) << "a file where a folder should be";
   for (const bool batch : {true, false}) {
-    const Result r = batch ? smooth({in_.string(), path("o1"), "--report", path("file/r.json")})
-                           : smooth({(in_ / "a.png").string(), path("o1.png"), "--report",
-                                     path("file/r.json")});
+    const Result r =
+        batch ? smooth({in_.string(), path("o1"), "--report", path("file/r.json")})
+              : smooth({(in_ / "a.png").string(), path("o1.png"), "--report", path("file/r.json")});
     EXPECT_EQ(r.status, 2) << r.err;
     EXPECT_NE(r.err.find("--report '" + path("file/r.json") + "': '" + path("file") +
                          "' is not a folder"),
@@ -673,16 +672,13 @@ TEST_F(Batch, TheReportsFolderIsCreatedAndCheckedBeforeAnyInputIsRead) {
                                   fs::perms::group_read | fs::perms::group_exec |
                                   fs::perms::others_read | fs::perms::others_exec);
   const std::vector<std::string> common{"--sigma", "1", "--report", path("ro/r.json")};
-  std::vector<std::string> batch_args{in_.string(), path("o2")}, single_args{
-                                                                     (in_ / "a.png").string(),
-                                                                     path("o2.png")};
+  std::vector<std::string> batch_args{in_.string(), path("o2")},
+      single_args{(in_ / "a.png").string(), path("o2.png")};
   batch_args.insert(batch_args.end(), common.begin(), common.end());
   single_args.insert(single_args.end(), common.begin(), common.end());
-  const std::vector<std::string> as_batch =
-      as_user(59201, 0, PDEIMG_SMOOTH_EXE, batch_args);
+  const std::vector<std::string> as_batch = as_user(59201, 0, PDEIMG_SMOOTH_EXE, batch_args);
   if (as_batch.empty()) GTEST_SKIP() << "needs root and setpriv to run the app as another user";
-  for (const auto& cmd :
-       {as_batch, as_user(59201, 0, PDEIMG_SMOOTH_EXE, single_args)}) {
+  for (const auto& cmd : {as_batch, as_user(59201, 0, PDEIMG_SMOOTH_EXE, single_args)}) {
     const Result r = run(cmd);
     EXPECT_EQ(r.status, 2) << r.err;
     EXPECT_NE(r.err.find("--report '" + path("ro/r.json") + "': cannot write in the folder '" +
@@ -730,7 +726,7 @@ TEST_F(Batch, LinksToFoldersAreCountedNotFollowed) {
   fs::create_directories(in_ / "sub");
   io::write_image((in_ / "a.png").string(), picture(16, 12, 1, PixelType::kU8, 1));
   io::write_image((in_ / "sub" / "b.png").string(), picture(16, 12, 1, PixelType::kU8, 2));
-  fs::create_symlink("sub", in_ / "again");  // the same images again
+  fs::create_symlink("sub", in_ / "again");      // the same images again
   fs::create_symlink("..", in_ / "sub" / "up");  // a loop
   for (const bool recursive : {true, false}) {
     SCOPED_TRACE(recursive ? "--recursive" : "top folder only");
@@ -788,8 +784,8 @@ TEST_F(Batch, ASignalDuringASingleFileRunLeavesNoTemporaryFile) {
   EXPECT_EQ(out.channels(), 3);
 
   // Before the write (here while reading): at once, nothing written.
-  const pid_t early = start(PDEIMG_SMOOTH_EXE, {path("in.tif"), path("early.tif"), "--sigma",
-                                                "0.5", "--backend", "cpu"});
+  const pid_t early = start(
+      PDEIMG_SMOOTH_EXE, {path("in.tif"), path("early.tif"), "--sigma", "0.5", "--backend", "cpu"});
   ASSERT_GT(early, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ::kill(early, SIGTERM);
@@ -994,10 +990,10 @@ TEST_F(Batch, EdgesMagnitudeFolderMustNotBeAnInputFolderNorCollideWithTheEdgeMap
   EXPECT_NE(broken.err.find((mag2 / "sub" / "b.tif").string()), std::string::npos) << broken.err;
   EXPECT_NE(broken.out.find("1 done, 0 skipped (exist), 1 failed"), std::string::npos)
       << broken.out;
-  EXPECT_EQ(test::report_entry(test::parse_json(slurp(path("r2.json"))),
-                              (in_ / "sub" / "b.png").string())
-                .value("status", ""),
-            "failed");
+  EXPECT_EQ(
+      test::report_entry(test::parse_json(slurp(path("r2.json"))), (in_ / "sub" / "b.png").string())
+          .value("status", ""),
+      "failed");
   fs::remove(mag2 / "sub");
   const Result fixed = run(PDEIMG_EDGES_EXE, args2);
   EXPECT_EQ(fixed.status, 0) << fixed.err;
@@ -1078,10 +1074,10 @@ TEST(ReportText, InvalidUtf8BytesBecomeReplacementCharacters) {
   EXPECT_FALSE(changed);
   EXPECT_EQ(valid_utf8("\xff", &changed), fffd);
   EXPECT_TRUE(changed);
-  EXPECT_EQ(valid_utf8("\xc0\xaf"), fffd + fffd);              // overlong '/'
-  EXPECT_EQ(valid_utf8("\xed\xa0\x80"), fffd + fffd + fffd);  // a surrogate
+  EXPECT_EQ(valid_utf8("\xc0\xaf"), fffd + fffd);                        // overlong '/'
+  EXPECT_EQ(valid_utf8("\xed\xa0\x80"), fffd + fffd + fffd);             // a surrogate
   EXPECT_EQ(valid_utf8("\xf4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // above U+10FFFF
-  EXPECT_EQ(valid_utf8("x\xe2\x82"), "x" + fffd + fffd);       // truncated at the end
+  EXPECT_EQ(valid_utf8("x\xe2\x82"), "x" + fffd + fffd);                 // truncated at the end
   EXPECT_EQ(app::detail::escaped_bytes("a\\b\xff\n"), "a\\\\b\\xff\\x0a");
 }
 
@@ -1212,10 +1208,9 @@ TEST_F(Batch, SingleFileRunsRemoveStaleTemporaryFilesToo) {
   };
   const fs::path stale_out = temp(dir_ / "out", dead), stale_mag = temp(dir_ / "mag", dead),
                  stale_rep = temp(dir_ / "rep", dead), live = temp(dir_ / "out", ::getpid());
-  const Result r = run(PDEIMG_EDGES_EXE,
-                       {path("in.png"), (dir_ / "out" / "e.png").string(), "--magnitude",
-                        (dir_ / "mag" / "m.tif").string(), "--report",
-                        (dir_ / "rep" / "r.json").string(), "-v"});
+  const Result r = run(PDEIMG_EDGES_EXE, {path("in.png"), (dir_ / "out" / "e.png").string(),
+                                          "--magnitude", (dir_ / "mag" / "m.tif").string(),
+                                          "--report", (dir_ / "rep" / "r.json").string(), "-v"});
   EXPECT_EQ(r.status, 0) << r.err;
   for (const fs::path& p : {stale_out, stale_mag, stale_rep}) EXPECT_FALSE(fs::exists(p)) << p;
   EXPECT_TRUE(fs::exists(live));

@@ -589,7 +589,7 @@ TEST(CannyParams, ValidateRefusesWhatCannyRefusesForEveryImage) {
   bad(absolute(1, 50, 20), "must not exceed");
   bad(absolute(1, -1, 20), "-1");
   bad(absolute(1, 1, INFINITY), "finite");
-  bad(absolute(1, 2e4, std::nan("")), "every sample type");  // above 13107, uint16's default high
+  bad(absolute(1, 2e4, std::nan("")), "every sample type");   // above 13107, uint16's default high
   bad(absolute(1, std::nan(""), 0.05), "every sample type");  // below 0.1, float's default low
   CannyParams q;
   q.thresholds = ThresholdMode::kQuantile;

@@ -186,10 +186,10 @@ TEST_F(SmoothApp, UsageErrorsExitTwo) {
       {in, out, "--sigma", "1", "--backend", "opencl"},  // unknown backend
       {in, out, "--sigma", "1", "--threads", "-3"},
       {in, out, "--sigma", "1", "--threads", "2147483647"},  // at most 1024
-      {in, out, "--sigma", "1", "--frobnicate"},     // unknown option
-      {in, out, "extra", "--sigma", "1"},            // too many positionals
-      {in, out, "--sigma", "1e6"},                   // more than 1e9 steps
-      {in, path("out.notaformat"), "--sigma", "1"},  // no writer for the extension
+      {in, out, "--sigma", "1", "--frobnicate"},             // unknown option
+      {in, out, "extra", "--sigma", "1"},                    // too many positionals
+      {in, out, "--sigma", "1e6"},                           // more than 1e9 steps
+      {in, path("out.notaformat"), "--sigma", "1"},          // no writer for the extension
       {in, path("no/such/dir/out.png"), "--sigma", "1"},
   };
   for (const auto& args : bad) {
