@@ -1,5 +1,7 @@
 #include "apps/app_common.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -19,9 +21,10 @@ namespace app {
 
 const char* const kExitStatusHelp =
     "Exit status: 0 success; 1 an input failed (missing, unreadable, corrupt or unsupported "
-    "image, or its output could not be written); 2 usage error (bad or missing options, OUT "
-    "names IN, or a backend this machine cannot run, e.g. --backend cuda without a CUDA "
-    "device). The input file is never overwritten.";
+    "image, or its output could not be written); 2 usage error, found before any input is read "
+    "(bad or missing options, OUT names IN, a --report folder that cannot be written to, or what "
+    "this machine cannot run, e.g. --backend cuda without a CUDA device); 128 + N stopped by "
+    "signal N. The input file is never overwritten.";
 
 void add_common_options(CLI::App& app, CommonOptions& options) {
   app.set_version_flag("--version", app.get_name() + " (pdeimg " + version() + ", source " +
@@ -33,11 +36,43 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
                  "PDEIMG_BACKEND environment variable overrides), cpu, cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))
       ->capture_default_str();
-  app.add_option("--threads", options.threads, "CPU worker threads (0: all hardware threads)")
-      ->check(CLI::NonNegativeNumber)
+  app.add_option("--threads", options.threads,
+                 "CPU worker threads (0: all hardware threads; at most " +
+                     std::to_string(kMaxThreads) + ")")
+      ->check(thread_count())
       ->capture_default_str();
   app.add_flag("-v,--verbose", options.verbose,
                "print the backend, device, steps and timings on stdout");
+}
+
+CLI::Validator thread_count() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const char* begin = text.c_str();
+        char* end = nullptr;
+        errno = 0;
+        const long long v = std::strtoll(begin, &end, 10);
+        if (end == begin || *end != '\0') return "'" + text + "' is not a whole number";
+        if (v < 0 || v > kMaxThreads || errno == ERANGE) {
+          return "must lie in [0, " + std::to_string(kMaxThreads) +
+                 "] (0: all hardware threads), got " + text;
+        }
+        return {};
+      },
+      "0.." + std::to_string(kMaxThreads));
+}
+
+CLI::Validator non_negative_finite() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const char* begin = text.c_str();
+        char* end = nullptr;
+        const double v = std::strtod(begin, &end);
+        if (end == begin || *end != '\0') return "'" + text + "' is not a number";
+        if (!(v >= 0.0) || !std::isfinite(v)) return "must be a finite number >= 0, got " + text;
+        return {};
+      },
+      "NONNEGATIVE");
 }
 
 CLI::Validator positive_finite() {
@@ -53,6 +88,26 @@ CLI::Validator positive_finite() {
         return {};
       },
       "POSITIVE");
+}
+
+void check_perona_malik_steps(const PeronaMalikParams& p, const std::string& what) {
+  if (p.steps > 0) return;
+  const double dt =
+      p.dt > 0.0 ? std::min(p.dt, max_dt(p.neighbourhood)) : default_dt(p.neighbourhood);
+  const bool automatic = !(p.time > 0.0);
+  // The automatic time is longest for coupled colour channels.
+  const double time =
+      automatic ? default_time(p.diffusivity, p.colour == ColourMode::kCoupled ? 2 : 1) : p.time;
+  const double steps = std::ceil(time / dt * (1.0 - 1e-12));  // as perona_malik counts them
+  if (steps > 1e9) {
+    const bool coupled = p.colour == ColourMode::kCoupled;
+    throw UsageError(what + ": the diffusion time " + format_number(time) +
+                     (automatic && coupled ? " (the automatic time for colour images)"
+                      : automatic          ? " (the automatic time)"
+                                           : "") +
+                     " in steps of dt " + format_number(dt) + " needs " + format_number(steps, 3) +
+                     " steps, more than 1e9; give a smaller time or a larger dt");
+  }
 }
 
 Context make_context(const CommonOptions& options) {
@@ -96,6 +151,10 @@ void Log::info(const std::string& message) const {
 
 void Log::error(const std::string& message) const {
   std::cerr << (program_ + ": error: " + message + "\n") << std::flush;
+}
+
+void Log::warning(const std::string& message) const {
+  std::cerr << (program_ + ": warning: " + message + "\n") << std::flush;
 }
 
 void Log::context(const Context& ctx) const {

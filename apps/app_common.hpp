@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pdeimg/context.hpp"
+#include "pdeimg/perona_malik.hpp"
 
 namespace pdeimg {
 namespace app {
@@ -40,19 +41,36 @@ class UsageError : public std::runtime_error {
   bool help_hint_;
 };
 
+/// The most threads --threads (and a folder run's --jobs) may ask for.
+constexpr int kMaxThreads = 1024;
+
 /// Options every app takes.
 struct CommonOptions {
   std::string backend = "auto";  ///< auto | cpu | cuda
-  int threads = 0;               ///< CPU worker threads; 0: all hardware threads
-  bool verbose = false;          ///< -v: print backend, device, steps and timings on stdout
+  int threads = 0;       ///< CPU worker threads, at most kMaxThreads; 0: all hardware threads
+  bool verbose = false;  ///< -v: print backend, device, steps and timings on stdout
 };
 
 /// Adds --backend, --threads and -v/--verbose to `app`, bound to `options`.
 void add_common_options(CLI::App& app, CommonOptions& options);
 
+/// A validator for a count of threads: an integer in [0, kMaxThreads].
+CLI::Validator thread_count();
+
+/// A validator for options that must be a finite number >= 0 (CLI11's NonNegativeNumber lets
+/// "nan" through).
+CLI::Validator non_negative_finite();
+
 /// A validator for options that must be a positive, finite number (CLI11's PositiveNumber lets
 /// "nan" through).
 CLI::Validator positive_finite();
+
+/// Refuses, as a UsageError starting with `what` (e.g. "--time 1e+308"), Perona–Malik parameters
+/// whose diffusion time needs more than 1e9 explicit steps: an explicit time, or without time and
+/// steps the longest automatic one (default_time), over the step perona_malik takes (dt, capped at
+/// max_dt, or default_dt). perona_malik refuses these too, but only once it has an image (the
+/// automatic time needs the noise); validate(PeronaMalikParams) does not count steps.
+void check_perona_malik_steps(const PeronaMalikParams& params, const std::string& what);
 
 /// The context the options ask for. A backend that cannot run here (CUDA not built in, no device)
 /// or a bad PDEIMG_BACKEND is a UsageError carrying the library's message.
@@ -63,7 +81,8 @@ Context make_context(const CommonOptions& options);
 /// The input is never overwritten; an existing different output file is replaced.
 void check_output(const std::string& in, const std::string& out);
 
-/// Messages: errors on stderr as "<app>: error: ...", verbose lines on stdout as "<app>: ...".
+/// Messages: errors and warnings on stderr as "<app>: error: ..." / "<app>: warning: ...", verbose
+/// lines on stdout as "<app>: ...".
 class Log {
  public:
   Log(std::string program, bool verbose) : program_(std::move(program)), verbose_(verbose) {}
@@ -71,6 +90,8 @@ class Log {
   /// Printed only with -v.
   void info(const std::string& message) const;
   void error(const std::string& message) const;
+  /// "<app>: warning: ..." on stderr: something the user should know that did not stop the run.
+  void warning(const std::string& message) const;
   /// With -v: the backend, why it was chosen (auto), and the device.
   void context(const Context& ctx) const;
 

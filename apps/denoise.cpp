@@ -2,7 +2,6 @@
 // and channels. The numerics (noise estimate, K, stopping time) are pdeimg::perona_malik's
 // defaults; this file parses the options and says how to process one image; batch.hpp reads,
 // calls, writes and reports.
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -67,10 +66,11 @@ int main(int argc, char** argv) {
                                          "2.5 x those for colour; 0 when none is)")
                               ->check(positive_finite());
   steps_opt->excludes(time_opt);
-  cli.add_option("--dt", dt,
-                 "time step (default 0.2 with 4 neighbours, 0.25 with 8; at most 0.25 "
-                 "resp. 1/3, the stability bound)")
-      ->check(positive_finite());
+  CLI::Option* dt_opt =
+      cli.add_option("--dt", dt,
+                     "time step (default 0.2 with 4 neighbours, 0.25 with 8; at most 0.25 "
+                     "resp. 1/3, the stability bound)")
+          ->check(positive_finite());
   cli.add_option("--regularize", regularize,
                  "compute g from a copy smoothed by a Gaussian of this sigma in pixels (Catte et "
                  "al.); more robust to strong noise, slower")
@@ -116,25 +116,29 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
+    check_perona_malik_steps(
+        params, "denoise" + (time_opt->count() ? " --time " + format_number(time) : std::string()) +
+                    (dt_opt->count() ? " --dt " + format_number(dt) : std::string()));
     BatchJob job;
     job.process = [&params](const HostImage& src, Context& ctx) {
       Processed p;
       p.image = HostImage(src.width(), src.height(), src.channels(), src.type());
       const PeronaMalikReport r = perona_malik(src, p.image, params, ctx);
-      std::ostringstream j;
-      j << "{\"noise_sigma\": " << json_number(r.noise_sigma)
-        << ", \"noise_estimated\": " << (r.noise_estimated ? "true" : "false")
-        << ", \"diffusivity\": " << json_string(to_string(r.diffusivity))
-        << ", \"neighbours\": " << to_string(r.neighbourhood)
-        << ", \"contrast\": " << json_string(to_string(r.contrast))
-        << ", \"k\": " << json_number(r.k) << ", \"steps\": " << r.steps
-        << ", \"dt\": " << json_number(r.dt) << ", \"time\": " << json_number(r.time)
-        << ", \"time_from_noise\": " << (r.time_from_noise ? "true" : "false")
-        << ", \"regularization\": " << json_number(r.regularization)
-        << ", \"colour\": " << json_string(to_string(r.colour))
-        << ", \"channels_diffused\": " << r.channels
-        << ", \"backend\": " << json_string(to_string(r.backend)) << "}";
-      p.parameters = j.str();
+      Json& j = p.parameters;
+      j["noise_sigma"] = r.noise_sigma;
+      j["noise_estimated"] = r.noise_estimated;
+      j["diffusivity"] = to_string(r.diffusivity);
+      j["neighbours"] = r.neighbourhood == Neighbourhood::k8 ? 8 : 4;
+      j["contrast"] = to_string(r.contrast);
+      j["k"] = r.k;
+      j["steps"] = r.steps;
+      j["dt"] = r.dt;
+      j["time"] = r.time;
+      j["time_from_noise"] = r.time_from_noise;
+      j["regularization"] = r.regularization;
+      j["colour"] = to_string(r.colour);
+      j["channels_diffused"] = r.channels;
+      j["backend"] = to_string(r.backend);
       const std::string noise = r.noise_sigma > 0 || r.noise_estimated
                                     ? "noise sigma " + format_number(r.noise_sigma) +
                                           (r.noise_estimated ? " (estimated)" : " (given)")

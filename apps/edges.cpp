@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
                      "smoothing: with --smooth heat the equivalent Gaussian standard deviation in "
                      "pixels (0: none); with --smooth perona-malik the diffusion time is "
                      "sigma^2/2 when given (else chosen from the noise)")
-          ->check(CLI::NonNegativeNumber)
+          ->check(non_negative_finite())
           ->capture_default_str();
   CLI::Option* low_opt = cli.add_option(
       "--low", low,
@@ -84,9 +84,14 @@ int main(int argc, char** argv) {
     params.thresholds = quantiles ? ThresholdMode::kQuantile : ThresholdMode::kAbsolute;
     params.low = low;
     params.high = high;
-    if (params.smoothing == CannySmoothing::kPeronaMalik && sigma_opt->count() > 0) {
+    const bool pm_smoothing = params.smoothing == CannySmoothing::kPeronaMalik;
+    if (pm_smoothing && sigma_opt->count() > 0) {
       if (!(sigma > 0.0)) throw UsageError("--sigma must be > 0 with --smooth perona-malik");
       params.perona_malik.time = 0.5 * sigma * sigma;
+      if (!(params.perona_malik.time > 0.0)) {  // not the automatic time 0
+        throw UsageError("--sigma " + format_number(sigma) +
+                         " is too small with --smooth perona-malik (the time sigma^2 / 2 is 0)");
+      }
     }
     for (const auto& t : {std::make_pair(low_opt, low), std::make_pair(high_opt, high)}) {
       if (t.first->count() == 0) continue;
@@ -99,6 +104,17 @@ int main(int argc, char** argv) {
     if (low_opt->count() && high_opt->count() && low > high) {
       throw UsageError("--low (" + format_number(low) + ") must not exceed --high (" +
                        format_number(high) + ")");
+    }
+    try {
+      validate(params);  // what canny would refuse for every image, before reading any
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+    if (pm_smoothing) {
+      check_perona_malik_steps(
+          params.perona_malik,
+          "--smooth perona-malik" +
+              (sigma_opt->count() > 0 ? " --sigma " + format_number(sigma) : std::string()));
     }
     BatchJob job;
     if (!magnitude_path.empty()) {
@@ -124,18 +140,24 @@ int main(int argc, char** argv) {
       // The quantiles asked for (canny's defaults when not given).
       const double low_q = std::isnan(params.low) ? 0.8 : params.low;
       const double high_q = std::isnan(params.high) ? 0.9 : params.high;
-      p.parameters = std::string("{\"smoothing\": ") + json_string(to_string(r.smoothing)) +
-                     ", \"smoothing_time\": " + json_number(r.smoothing_time) +
-                     ", \"smoothing_steps\": " + std::to_string(r.smoothing_steps) +
-                     (pm ? ", \"k\": " + json_number(r.perona_malik.k)
-                         : ", \"sigma\": " + json_number(std::sqrt(2.0 * r.smoothing_time))) +
-                     ", \"operator\": " + json_string(to_string(params.op)) +
-                     ", \"thresholds\": " + json_string(quantiles ? "quantile" : "absolute") +
-                     (quantiles ? ", \"low_quantile\": " + json_number(low_q) +
-                                      ", \"high_quantile\": " + json_number(high_q)
-                                : std::string()) +
-                     ", \"low\": " + json_number(r.low) + ", \"high\": " + json_number(r.high) +
-                     ", \"backend\": " + json_string(to_string(r.backend)) + "}";
+      Json& j = p.parameters;
+      j["smoothing"] = to_string(r.smoothing);
+      j["smoothing_time"] = r.smoothing_time;
+      j["smoothing_steps"] = r.smoothing_steps;
+      if (pm) {
+        j["k"] = r.perona_malik.k;
+      } else {
+        j["sigma"] = std::sqrt(2.0 * r.smoothing_time);
+      }
+      j["operator"] = to_string(params.op);
+      j["thresholds"] = quantiles ? "quantile" : "absolute";
+      if (quantiles) {
+        j["low_quantile"] = low_q;
+        j["high_quantile"] = high_q;
+      }
+      j["low"] = r.low;
+      j["high"] = r.high;
+      j["backend"] = to_string(r.backend);
       long long count = 0;
       for (int y = 0; y < p.image.height(); ++y) {
         const std::uint8_t* row = p.image.row<const std::uint8_t>(y);

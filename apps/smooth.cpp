@@ -44,9 +44,8 @@ int main(int argc, char** argv) {
     HeatParams params;
     params.sigma = sigma;
     params.time = time;
-    const double t = sigma_opt->count() ? 0.5 * sigma * sigma : time;
     try {
-      heat_steps_for(t, params.max_dt);  // refuse a time too long to compute before reading
+      validate(params);  // what heat_smooth would refuse for every image, before reading any
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
@@ -56,10 +55,11 @@ int main(int argc, char** argv) {
       p.image = HostImage(src.width(), src.height(), src.channels(), src.type());
       const HeatReport r = heat_smooth(src, p.image, params, ctx);
       const double sigma_used = std::sqrt(2.0 * r.time);
-      p.parameters = "{\"time\": " + json_number(r.time) +
-                     ", \"sigma\": " + json_number(sigma_used) +
-                     ", \"steps\": " + std::to_string(r.steps) + ", \"dt\": " + json_number(r.dt) +
-                     ", \"backend\": " + json_string(to_string(r.backend)) + "}";
+      p.parameters["time"] = r.time;
+      p.parameters["sigma"] = sigma_used;
+      p.parameters["steps"] = r.steps;
+      p.parameters["dt"] = r.dt;
+      p.parameters["backend"] = to_string(r.backend);
       p.summary = "heat T = " + format_number(r.time) + " (sigma " + format_number(sigma_used) +
                   "): " + std::to_string(r.steps) + " steps of dt " + format_number(r.dt) + " on " +
                   to_string(r.backend);

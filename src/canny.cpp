@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "kernels/gradient.cuh"
 #include "pdeimg/error.hpp"
@@ -137,6 +138,73 @@ void unstage(const Staging& s, Context& ctx) {
 
 }  // namespace
 
+void validate(const CannyParams& p) {
+  const auto invalid = [](const std::string& message) {
+    throw Error(ErrorCode::kInvalidArgument, "canny: " + message);
+  };
+  if (p.smoothing != CannySmoothing::kHeat && p.smoothing != CannySmoothing::kPeronaMalik &&
+      p.smoothing != CannySmoothing::kNone) {
+    invalid("smoothing: unknown value " + std::to_string(static_cast<int>(p.smoothing)));
+  }
+  if (p.op != GradientOperator::kCentral && p.op != GradientOperator::kSobel &&
+      p.op != GradientOperator::kScharr) {
+    invalid("op: unknown value " + std::to_string(static_cast<int>(p.op)));
+  }
+  if (p.thresholds != ThresholdMode::kAbsolute && p.thresholds != ThresholdMode::kQuantile) {
+    invalid("thresholds: unknown value " + std::to_string(static_cast<int>(p.thresholds)));
+  }
+  if (p.alpha != AlphaMode::kPreserve && p.alpha != AlphaMode::kProcess) {
+    invalid("alpha: unknown value " + std::to_string(static_cast<int>(p.alpha)));
+  }
+  if (p.smoothing == CannySmoothing::kHeat) {
+    if (!(p.sigma >= 0.0 && std::isfinite(p.sigma))) {
+      invalid("sigma must be >= 0 and finite, got " + num(p.sigma));
+    }
+    if (p.sigma > 0.0) {
+      HeatParams hp;
+      hp.sigma = p.sigma;
+      hp.alpha = p.alpha;
+      try {
+        validate(hp);
+      } catch (const Error& e) {
+        invalid(e.what());
+      }
+    }
+  } else if (p.smoothing == CannySmoothing::kPeronaMalik) {
+    validate(p.perona_malik);
+  }
+  const bool quantile = p.thresholds == ThresholdMode::kQuantile;
+  for (const auto& t : {std::make_pair("low", p.low), std::make_pair("high", p.high)}) {
+    const double v = t.second;
+    if (std::isnan(v)) continue;
+    if (quantile && !(v >= 0.0 && v <= 1.0)) {
+      invalid(std::string("quantile thresholds must lie in [0, 1], got ") + t.first + " " + num(v));
+    }
+    if (!quantile && !(v >= 0.0 && std::isfinite(v))) {
+      invalid(std::string("absolute thresholds must be finite and >= 0, got ") + t.first + " " +
+              num(v));
+    }
+  }
+  // Quantile defaults are known without the image; absolute ones follow its sample type.
+  const double low = std::isnan(p.low) && quantile ? 0.8 : p.low;
+  const double high = std::isnan(p.high) && quantile ? 0.9 : p.high;
+  if (low > high) {  // false when either is NaN
+    invalid("low (" + num(low) + (std::isnan(p.low) ? ", the default" : "") +
+            ") must not exceed high (" + num(high) + (std::isnan(p.high) ? ", the default" : "") +
+            ")");
+  }
+  // One absolute threshold against a default that no sample type makes compatible: the high
+  // default is at most 20 % of 65535, the low one at least 10 % of 1 (float).
+  if (!quantile && std::isnan(p.high) && p.low > 0.2 * type_range(PixelType::kU16)) {
+    invalid("low (" + num(p.low) + ") exceeds the default high of every sample type (at most " +
+            num(0.2 * type_range(PixelType::kU16)) + ", for uint16); give high too");
+  }
+  if (!quantile && std::isnan(p.low) && p.high < 0.1 * type_range(PixelType::kF32)) {
+    invalid("high (" + num(p.high) + ") is below the default low of every sample type (at least " +
+            num(0.1 * type_range(PixelType::kF32)) + ", for float32); give low too");
+  }
+}
+
 CannyReport canny(const ImageView& src, const ImageView& edges, const CannyParams& params,
                   Context& ctx) {
   return canny(src, edges, CannyImages{}, params, ctx);
@@ -167,11 +235,7 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
       }
     }
   }
-  if (params.smoothing == CannySmoothing::kHeat &&
-      !(params.sigma >= 0.0 && std::isfinite(params.sigma))) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "canny: sigma must be >= 0 and finite, got " + num(params.sigma));
-  }
+  validate(params);
   double low = 0.0, high = 0.0;
   resolve_thresholds(params, src.type, &low, &high);
   detail::check_location(src, edges, ctx, "canny");

@@ -2,6 +2,7 @@
 #include "pdeimg/heat.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "kernels/heat.cuh"
@@ -13,29 +14,37 @@
 
 namespace pdeimg {
 
+namespace {
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+}  // namespace
+
 int heat_steps_for(double time, double max_dt) {
   if (!(max_dt > 0.0) || max_dt > detail::kHeatMaxDt) {
     throw Error(
         ErrorCode::kInvalidArgument,
         "max_dt: must lie in (0, 0.25] (stability bound of the explicit 5-point scheme), got " +
-            std::to_string(max_dt));
+            num(max_dt));
   }
   if (!(time > 0.0) || !std::isfinite(time)) {
     throw Error(ErrorCode::kInvalidArgument,
-                "time: diffusion time must be positive and finite, got " + std::to_string(time));
+                "time: diffusion time must be positive and finite, got " + num(time));
   }
   // A relative tolerance keeps T = 2.0, max_dt = 0.25 at exactly 8 steps despite rounding.
   const double n = std::ceil(time / max_dt * (1.0 - 1e-12));
   if (n > 1e9) {
     throw Error(ErrorCode::kInvalidArgument,
-                "time: " + std::to_string(time) + " needs more than 1e9 steps; use a smaller time");
+                "time: " + num(time) + " needs more than 1e9 steps; use a smaller time");
   }
   return static_cast<int>(std::max(1.0, n));
 }
 
-HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatParams& params,
-                       Context& ctx) {
-  detail::check_src_dst(src, dst, "heat_smooth");
+void validate(const HeatParams& params) {
   const bool has_time = params.time != 0.0;
   const bool has_sigma = params.sigma != 0.0;
   if (has_time == has_sigma) {
@@ -48,6 +57,27 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
                 "sigma: must be positive and finite, got " + std::to_string(params.sigma));
   }
   const double time = has_sigma ? 0.5 * params.sigma * params.sigma : params.time;
+  if (has_sigma && !(time > 0.0)) {  // sigma below ~1e-162: its square underflows
+    throw Error(ErrorCode::kInvalidArgument,
+                "sigma: " + num(params.sigma) +
+                    " is too small (the time sigma^2 / 2 is 0 in double precision)");
+  }
+  if (has_sigma && !std::isfinite(time)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "sigma: " + num(params.sigma) + " is too large (the time sigma^2 / 2 overflows)");
+  }
+  if (params.alpha != AlphaMode::kPreserve && params.alpha != AlphaMode::kProcess) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "alpha: unknown value " + std::to_string(static_cast<int>(params.alpha)));
+  }
+  heat_steps_for(time, params.max_dt);  // max_dt's range, a finite time, at most 1e9 steps
+}
+
+HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatParams& params,
+                       Context& ctx) {
+  detail::check_src_dst(src, dst, "heat_smooth");
+  validate(params);
+  const double time = params.sigma != 0.0 ? 0.5 * params.sigma * params.sigma : params.time;
   detail::HeatPlan plan;
   plan.steps = heat_steps_for(time, params.max_dt);
   plan.dt = static_cast<float>(time / plan.steps);

@@ -1,6 +1,6 @@
 // Harness for the end-to-end app tests: a fixture with a fresh temporary folder per test, a runner
-// that starts a built binary with stdout and stderr captured, and helpers that compare an app's
-// single-file --report with its batch --report.
+// that starts a built binary with stdout and stderr captured, and helpers that parse the apps'
+// JSON reports and compare an app's single-file --report with its batch --report.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -20,6 +21,8 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "pdeimg/image.hpp"
 #include "pdeimg/version.hpp"
@@ -42,20 +45,24 @@ inline std::string slurp(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
-/// The JSON object that follows the first `"key": ` in `json` at or after `from`, from its '{' to
-/// the matching '}' (the reports hold no braces inside strings); empty when there is none.
-inline std::string json_object(const std::string& json, const std::string& key,
-                               std::size_t from = 0) {
-  const std::string tag = "\"" + key + "\": {";
-  const std::size_t start = json.find(tag, from);
-  if (start == std::string::npos) return {};
-  const std::size_t open = start + tag.size() - 1;
-  int depth = 0;
-  for (std::size_t i = open; i < json.size(); ++i) {
-    depth += json[i] == '{' ? 1 : json[i] == '}' ? -1 : 0;
-    if (depth == 0) return json.substr(open, i - open + 1);
+/// `text` parsed as JSON; a test failure (and a discarded value) when it is not valid JSON.
+inline nlohmann::json parse_json(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    ADD_FAILURE() << "not valid JSON (" << e.what() << "):\n" << text;
+    return nlohmann::json(nlohmann::json::value_t::discarded);
   }
-  return {};
+}
+
+/// The entry of a folder run's report (parsed) whose "input" is `input`; null when none is.
+inline nlohmann::json report_entry(const nlohmann::json& report, const std::string& input) {
+  if (report.is_object() && report.contains("inputs")) {
+    for (const auto& e : report["inputs"]) {
+      if (e.value("input", std::string()) == input) return e;
+    }
+  }
+  return nlohmann::json();
 }
 
 /// A fixture with its own temporary folder `dir_`, named after the test and removed afterwards.
@@ -125,15 +132,15 @@ class AppTest : public ::testing::Test {
     return r;
   }
 
-  /// The --report files of one image run both ways: `exe IN OUT --report ... args...
+  /// The --report files of one image run both ways, parsed: `exe IN OUT --report ... args...
   /// single_args...` and `exe DIR OUT_DIR --report ... args... batch_args...`, DIR holding only a
   /// copy of IN under its own name. Expects both runs to succeed, the single-file report to name
   /// IN, OUT, the device and the read/compute/write times, no temporary file to be left, and the
   /// two "parameters" objects to be equal (returned in `parameters`).
   struct Reports {
-    std::string single;
-    std::string batch;
-    std::string parameters;
+    nlohmann::json single;
+    nlohmann::json batch;
+    nlohmann::json parameters;
   };
   Reports reports_of_both_modes(const std::string& exe, const std::string& in,
                                 const std::vector<std::string>& args,
@@ -152,31 +159,35 @@ class AppTest : public ::testing::Test {
       a.insert(a.end(), more.begin(), more.end());
       const AppResult r = run(exe, a);
       EXPECT_EQ(r.status, 0) << r.err;
-      return slurp(report);
+      return parse_json(slurp(report));
     };
     Reports reports;
     const std::string out = path("single" + fs::path(in).extension().string());
     reports.single = run_with({in, out}, single_args, path("single.json"));
     reports.batch =
         run_with({batch_in.string(), path("batch_out")}, batch_args, path("batch.json"));
-    for (const std::string& key :
-         {"\"input\": \"" + in + "\"", "\"output\": \"" + out + "\"", std::string("\"device\": \""),
-          std::string("\"milliseconds\": {\"read\": ")}) {
-      EXPECT_NE(reports.single.find(key), std::string::npos) << key << " missing in\n"
-                                                             << reports.single;
+    const nlohmann::json& single = reports.single;
+    if (!single.is_object() || !reports.batch.is_object()) {
+      ADD_FAILURE() << "a report is not a JSON object";
+      return reports;
     }
+    EXPECT_EQ(single.value("input", std::string()), in) << single.dump(2);
+    EXPECT_EQ(single.value("output", std::string()), out) << single.dump(2);
+    EXPECT_TRUE(single.contains("device") && single["device"].is_string()) << single.dump(2);
+    EXPECT_TRUE(single.contains("milliseconds") && single["milliseconds"].contains("read"))
+        << single.dump(2);
     for (const std::string& name : files()) EXPECT_NE(name[0], '.') << name << " left behind";
-    reports.parameters = json_object(reports.single, "parameters");
-    EXPECT_NE(reports.parameters, "") << reports.single;
-    EXPECT_EQ(reports.parameters, json_object(reports.batch, "parameters")) << reports.batch;
+    reports.parameters = single.value("parameters", nlohmann::json());
+    EXPECT_TRUE(reports.parameters.is_object() && !reports.parameters.empty()) << single.dump(2);
+    const nlohmann::json entry =
+        report_entry(reports.batch, (batch_in / fs::path(in).filename()).string());
+    EXPECT_EQ(reports.parameters, entry.value("parameters", nlohmann::json()))
+        << reports.batch.dump(2);
     // Both say which pdeimg made the outputs, alike.
-    const std::string made_by = json_object(reports.single, "pdeimg");
-    EXPECT_NE(made_by.find(std::string("\"version\": \"") + version() + "\""), std::string::npos)
-        << made_by;
-    EXPECT_NE(made_by.find(std::string("\"source\": \"") + source_commit() + "\""),
-              std::string::npos)
-        << made_by;
-    EXPECT_EQ(made_by, json_object(reports.batch, "pdeimg")) << reports.batch;
+    const nlohmann::json made_by = single.value("pdeimg", nlohmann::json());
+    EXPECT_EQ(made_by.value("version", std::string()), version()) << made_by;
+    EXPECT_EQ(made_by.value("source", std::string()), source_commit()) << made_by;
+    EXPECT_EQ(made_by, reports.batch.value("pdeimg", nlohmann::json())) << reports.batch.dump(2);
     return reports;
   }
 
@@ -200,6 +211,46 @@ class AppTest : public ::testing::Test {
       EXPECT_EQ(files(), files_before) << "--report " << report << " wrote a file";
       EXPECT_EQ(slurp(in), before);
     }
+  }
+
+  /// The command line (to pass to run() or start()) that runs `exe args...` as the user and group
+  /// `uid`, not root, so that a process limit applies (root ignores RLIMIT_NPROC and file
+  /// permissions), with at most `nproc` processes and threads for that user when `nproc` > 0
+  /// (RLIMIT_NPROC counts all of the user's: give each test its own unused uid). Uses setpriv and
+  /// prlimit
+  /// (util-linux) and makes the test folder writable for everyone. Empty when this cannot be done
+  /// here (not root, or the tools are missing or refused): the caller skips.
+  std::vector<std::string> as_user(unsigned uid, long nproc, const std::string& exe,
+                                   const std::vector<std::string>& args) const {
+    namespace fs = std::filesystem;
+    std::string setpriv, prlimit;
+    for (const char* folder : {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"}) {
+      if (setpriv.empty() && fs::exists(std::string(folder) + "setpriv")) {
+        setpriv = std::string(folder) + "setpriv";
+      }
+      if (prlimit.empty() && fs::exists(std::string(folder) + "prlimit")) {
+        prlimit = std::string(folder) + "prlimit";
+      }
+    }
+    if (::geteuid() != 0 || setpriv.empty() || prlimit.empty()) return {};
+    const std::string id = std::to_string(uid);
+    // prlimit first, while still root (a user may not raise its hard limit), then setpriv.
+    std::vector<std::string> cmd;
+    if (nproc > 0) cmd = {prlimit, "--nproc=" + std::to_string(nproc), "--"};
+    cmd.insert(cmd.end(), {setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"});
+    std::vector<std::string> probe(cmd.begin() + 1, cmd.end());  // can this be done here?
+    probe.push_back("/bin/true");
+    if (run(cmd[0], probe).status != 0) return {};
+    std::error_code ec;
+    fs::permissions(dir_, fs::perms::all, ec);
+    cmd.push_back(exe);
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    return cmd;
+  }
+
+  /// Runs a command line from as_user.
+  AppResult run(const std::vector<std::string>& cmd) const {
+    return run(cmd.at(0), std::vector<std::string>(cmd.begin() + 1, cmd.end()));
   }
 
   /// The names of the files in the test folder (hidden ones included).

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "apps/batch.hpp"
+#include "apps/batch_detail.hpp"
 #include "pdeimg/canny.hpp"
 #include "pdeimg/context.hpp"
 #include "pdeimg/heat.hpp"
@@ -47,16 +48,6 @@ std::set<std::string> files_under(const fs::path& root) {
     if (e.is_regular_file()) names.insert(e.path().lexically_relative(root).generic_string());
   }
   return names;
-}
-
-// `p` as the report writes it: a JSON string.
-std::string json_quoted(const fs::path& p) {
-  std::string s = "\"";
-  for (const char c : p.string()) {
-    if (c == '"' || c == '\\') s += '\\';
-    s += c;
-  }
-  return s + "\"";
 }
 
 bool has_hidden(const std::set<std::string>& names) {
@@ -167,20 +158,25 @@ TEST_F(Batch, TreeKeepsFormatsDepthsReportsTheBadOnesAndResumes) {
             std::string::npos)
       << r.out;
   // The report lists every input with its status, output and parameters.
-  const std::string j = slurp(report);
+  const nlohmann::json j = test::parse_json(slurp(report));
   for (const Good& g : kGood) {
-    EXPECT_NE(j.find((out_ / g.rel).string()), std::string::npos) << g.rel << "\n" << j;
+    const nlohmann::json e = test::report_entry(j, (in_ / g.rel).string());
+    EXPECT_EQ(e.value("status", ""), "done") << g.rel << "\n" << j.dump(2);
+    EXPECT_EQ(e.value("output", ""), (out_ / g.rel).string()) << g.rel;
+    EXPECT_EQ(e["parameters"]["time"], 0.5) << e;
+    EXPECT_EQ(e["parameters"]["sigma"], 1) << e;
   }
-  EXPECT_NE(j.find("\"status\": \"failed\", \"output\": \"" + (out_ / "sub/corrupt.png").string()),
-            std::string::npos)
-      << j;
-  EXPECT_NE(
-      j.find("\"reason\": \"cannot read '" + (in_ / "empty.png").string() + "': file is empty\""),
-      std::string::npos)
-      << j;
-  EXPECT_NE(j.find("notes.txt\", \"status\": \"ignored\""), std::string::npos) << j;
-  EXPECT_NE(j.find("\"parameters\": {\"time\": 0.5"), std::string::npos) << j;
-  EXPECT_NE(j.find("\"done\": 7, \"skipped\": 0, \"failed\": 2"), std::string::npos) << j;
+  const nlohmann::json corrupt = test::report_entry(j, (in_ / "sub/corrupt.png").string());
+  EXPECT_EQ(corrupt.value("status", ""), "failed") << j.dump(2);
+  EXPECT_EQ(corrupt.value("output", ""), (out_ / "sub/corrupt.png").string()) << corrupt;
+  EXPECT_EQ(test::report_entry(j, (in_ / "empty.png").string()).value("reason", ""),
+            "cannot read '" + (in_ / "empty.png").string() + "': file is empty")
+      << j.dump(2);
+  EXPECT_EQ(test::report_entry(j, (in_ / "notes.txt").string()).value("status", ""), "ignored");
+  EXPECT_EQ(j["summary"]["done"], 7) << j["summary"];
+  EXPECT_EQ(j["summary"]["skipped"], 0) << j["summary"];
+  EXPECT_EQ(j["summary"]["failed"], 2) << j["summary"];
+  EXPECT_EQ(j["summary"]["ignored"], 1) << j["summary"];
   EXPECT_FALSE(has_hidden(files_under(dir_ / "out")));
 
   // A second run skips everything (the outputs are not touched); --overwrite redoes them.
@@ -321,7 +317,7 @@ TEST_F(Batch, ShardsByBytesCoverEveryInputExactlyOnce) {
                              "--shard-by", "bytes", "--report", path("r" + std::to_string(i))});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find(" 0 skipped"), std::string::npos) << "shards overlap: " << r.out;
-    EXPECT_NE(slurp(path("r" + std::to_string(i))).find("\"by\": \"bytes\""), std::string::npos);
+    EXPECT_EQ(test::parse_json(slurp(path("r" + std::to_string(i))))["shard"]["by"], "bytes");
   }
   for (const std::string& f : files_under(path("bytes"))) {
     seen.insert(f);
@@ -384,6 +380,423 @@ TEST_F(Batch, UsageErrorsExitTwoAndInputsAreNeverOverwritten) {
   EXPECT_EQ(beside.status, 1) << beside.err;  // the empty and corrupt PNGs
   EXPECT_TRUE(fs::exists(in_ / "a.tif"));
   EXPECT_EQ(slurp(a), before);
+}
+
+// No option and no link makes an input an output. --ext into the input folder: a.png's output
+// a.tif is the input a.tif, which is also a.tif's own output; both fail, decided on the full list
+// (so in every shard alike), and a.tif keeps its bytes.
+TEST_F(Batch, AnOutputThatIsAnInputFailsWhateverTheOptions) {
+  for (const std::string& shard : {"0/1", "0/2", "1/2"}) {
+    SCOPED_TRACE("--shard " + shard);
+    fs::remove_all(in_);
+    fs::create_directories(in_);
+    io::write_image((in_ / "a.png").string(), picture(20, 16, 1, PixelType::kU8, 1));
+    io::write_image((in_ / "a.tif").string(), picture(20, 16, 1, PixelType::kU8, 2));
+    io::write_image((in_ / "b.png").string(), picture(20, 16, 1, PixelType::kU8, 3));
+    const std::string tif = slurp(in_ / "a.tif");
+    const Result r = smooth({in_.string(), in_.string(), "--ext", "tif", "--overwrite", "--shard",
+                             shard, "--report", path("r.json")});
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(slurp(in_ / "a.tif"), tif) << "the input a.tif was overwritten";
+    const nlohmann::json j = test::parse_json(slurp(path("r.json")));
+    const std::string png_reason = "its output '" + (in_ / "a.tif").string() + "' is the input '" +
+                                   (in_ / "a.tif").string() + "' (inputs are never overwritten)";
+    const std::string tif_reason = "its output '" + (in_ / "a.tif").string() +
+                                   "' is the input file itself (inputs are never overwritten)";
+    if (shard != "1/2") {  // a.png and b.png (sorted: a.png, a.tif, b.png)
+      EXPECT_NE(r.err.find("'" + (in_ / "a.png").string() + "': " + png_reason), std::string::npos)
+          << r.err;
+      EXPECT_EQ(test::report_entry(j, (in_ / "a.png").string()).value("reason", ""), png_reason);
+      EXPECT_TRUE(fs::exists(in_ / "b.tif"));
+    }
+    if (shard != "0/2") {  // a.tif
+      EXPECT_NE(r.err.find("'" + (in_ / "a.tif").string() + "': " + tif_reason), std::string::npos)
+          << r.err;
+      EXPECT_EQ(test::report_entry(j, (in_ / "a.tif").string()).value("reason", ""), tif_reason);
+    }
+  }
+}
+
+// A link in OUT_DIR to an input: the input is never written through it, whatever the options.
+// A link to any other file fails the input it would be written for (without --overwrite an
+// existing output, link or not, is skipped as before).
+TEST_F(Batch, LinksInTheOutputFolderAreNeverWrittenThrough) {
+  fs::create_directories(in_);
+  fs::create_directories(out_);
+  fs::create_directories(dir_ / "elsewhere");
+  io::write_image((in_ / "a.png").string(), picture(20, 16, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "b.png").string(), picture(20, 16, 1, PixelType::kU8, 2));
+  io::write_image((in_ / "c.png").string(), picture(20, 16, 1, PixelType::kU8, 3));
+  io::write_image((in_ / "d.png").string(), picture(20, 16, 1, PixelType::kU8, 4));
+  io::write_image((dir_ / "elsewhere" / "x.png").string(), picture(8, 8, 1, PixelType::kU8, 5));
+  fs::create_symlink("../in/a.png", out_ / "b.png");         // to another input
+  fs::create_symlink("../elsewhere/x.png", out_ / "c.png");  // to some other file
+  fs::create_hard_link(in_ / "a.png", out_ / "d.png");       // an input by another name
+  const std::string a = slurp(in_ / "a.png"), x = slurp(dir_ / "elsewhere" / "x.png");
+  const Result r = smooth({in_.string(), out_.string(), "--overwrite"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(slurp(in_ / "a.png"), a) << "the input was written through a link";
+  EXPECT_EQ(slurp(dir_ / "elsewhere" / "x.png"), x) << "a file was written through a link";
+  EXPECT_TRUE(fs::is_symlink(out_ / "b.png"));
+  EXPECT_TRUE(fs::is_symlink(out_ / "c.png"));
+  EXPECT_NE(r.err.find("'" + (out_ / "b.png").string() + "', a symbolic link to '../in/a.png', " +
+                       "is the input '" + (in_ / "a.png").string() + "'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(
+      r.err.find("'" + (out_ / "c.png").string() + "' is a symbolic link to '../elsewhere/x.png'"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("its output '" + (out_ / "d.png").string() + "' is the input"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("1 done, 0 skipped (exist), 3 failed"), std::string::npos) << r.out;
+  // Without --overwrite the link to another file is an existing output: skipped, not written.
+  const Result again = smooth({in_.string(), out_.string()});
+  EXPECT_NE(again.out.find("0 done, 2 skipped (exist), 2 failed"), std::string::npos) << again.out;
+  EXPECT_EQ(slurp(dir_ / "elsewhere" / "x.png"), x);
+  EXPECT_EQ(slurp(in_ / "a.png"), a);
+}
+
+// A link to an input made in OUT_DIR while the run goes on: checked again just before each write.
+TEST_F(Batch, ALinkMadeDuringTheRunIsCheckedJustBeforeTheWrite) {
+  fs::create_directories(in_);
+  const int count = 24;
+  for (int i = 0; i < count; ++i) {
+    io::write_image((in_ / (std::to_string(100 + i) + ".png")).string(),
+                    picture(256, 256, 3, PixelType::kU8, 70u + i));
+  }
+  const std::string first = slurp(in_ / "100.png");
+  const std::string last = std::to_string(100 + count - 1) + ".png";
+  const pid_t pid =
+      start(PDEIMG_DENOISE_EXE, {in_.string(), out_.string(), "--backend", "cpu", "--jobs", "2"});
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool linked = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    if (fs::exists(out_ / "100.png", ec)) {
+      fs::create_symlink("../in/100.png", out_ / last, ec);
+      linked = !ec;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const Result r = wait(pid);
+  if (!linked) GTEST_SKIP() << "the run wrote the last output before the link could be made";
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(slurp(in_ / "100.png"), first) << "the input was written through the link";
+  EXPECT_NE(r.err.find("not written: '" + (out_ / last).string() + "' is a symbolic link"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find(std::to_string(count - 1) + " done"), std::string::npos) << r.out;
+  EXPECT_FALSE(has_hidden(files_under(in_)));
+}
+
+// A --report that would replace one of the outputs (of any shard): refused before any work.
+TEST_F(Batch, AReportNamingAnOutputIsAUsageError) {
+  fs::create_directories(in_);
+  io::write_image((in_ / "a.png").string(), picture(20, 16, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "b.png").string(), picture(20, 16, 1, PixelType::kU8, 2));
+  for (const std::string& shard : {"0/2", "1/2"}) {
+    const Result r = smooth(
+        {in_.string(), out_.string(), "--report", (out_ / "b.png").string(), "--shard", shard});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("names an output of '" + (in_ / "b.png").string() + "'"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(fs::exists(out_));
+}
+
+// Under a process limit the pipeline starts the threads the system allows: with fewer than --jobs
+// asks it says so and finishes the run; without one per stage (and room for the library's own
+// threads) it stops before reading anything, a usage error naming the cause and the remedy.
+// Never std::terminate (exit 134).
+TEST_F(Batch, ThreadsTheSystemRefusesGiveAMessageNotACrash) {
+  fs::create_directories(in_);
+  std::set<std::string> names;
+  for (int i = 0; i < 6; ++i) {
+    names.insert(std::to_string(i) + ".png");
+    io::write_image((in_ / (std::to_string(i) + ".png")).string(),
+                    picture(24, 20, 1, PixelType::kU8, 30u + i));
+  }
+  const auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{in_.string(), out.string(), "--sigma", "1",      "--backend",
+                                    "cpu",        "--threads",  "2",       "--jobs", "40"};
+  };
+  // 42 threads asked (20 readers, 20 writers, a worker and main); 30 allowed.
+  const std::vector<std::string> some = as_user(59101, 30, PDEIMG_SMOOTH_EXE, args(out_));
+  if (some.empty())
+    GTEST_SKIP() << "needs root, setpriv and prlimit to run the app as another "
+                    "user under a process limit";
+  const Result r = run(some);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: started "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the system refused more (Resource temporarily unavailable"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("ulimit -u"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--jobs (now 40)"), std::string::npos) << r.err;
+  EXPECT_EQ(files_under(out_), names);
+  EXPECT_NE(r.out.find("6 done"), std::string::npos) << r.out;
+
+  // Not a single thread: nothing read or written, exit 2.
+  const Result none = run(as_user(59102, 1, PDEIMG_SMOOTH_EXE, args(dir_ / "none")));
+  EXPECT_EQ(none.status, 2) << none.err;
+  EXPECT_NE(none.err.find("cannot start the threads a folder run needs (Resource temporarily "
+                          "unavailable): nothing was processed"),
+            std::string::npos)
+      << none.err;
+  EXPECT_NE(none.err.find("ulimit -u"), std::string::npos) << none.err;
+  EXPECT_NE(none.err.find("give fewer --jobs (now 40) or --threads (now 2)"), std::string::npos)
+      << none.err;
+  EXPECT_TRUE(files_under(dir_ / "none").empty());
+}
+
+// --jobs and --threads beyond 1024: one usage error before any file is read, not a failure per
+// file (--threads 2147483647 used to fail each input with "cannot allocate 34 TB").
+TEST_F(Batch, JobsAndThreadsAboveTheLimitAreUsageErrors) {
+  make_tree();
+  for (const std::vector<std::string>& extra : {std::vector<std::string>{"--threads", "2147483647"},
+                                                {"--threads", "1025"},
+                                                {"--jobs", "1025"},
+                                                {"--jobs", "99999999999999999999"}}) {
+    std::vector<std::string> args{in_.string(), out_.string(), "-r"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Result r = smooth(args);
+    EXPECT_EQ(r.status, 2) << extra[0] << " " << extra[1] << ": " << r.err;
+    EXPECT_NE(r.err.find(extra[0] + ": must lie in [0, 1024]"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out_));
+  }
+}
+
+// Every parameter is checked before the first file is read: a bad one, or a bad combination, is
+// one usage error (exit 2, said once), never a failure of each input after decoding it.
+TEST_F(Batch, BadParametersAreOneUsageErrorBeforeAnyFileIsRead) {
+  fs::create_directories(in_);
+  for (int i = 0; i < 3; ++i) {
+    io::write_image((in_ / (std::to_string(i) + ".png")).string(),
+                    picture(16, 12, 1, PixelType::kU8, 40u + i));
+  }
+  struct Case {
+    const char* exe;
+    std::vector<std::string> args;
+    const char* says;
+  };
+  const Case cases[] = {
+      {PDEIMG_EDGES_EXE, {"--sigma", "nan"}, "must be a finite number >= 0"},
+      {PDEIMG_EDGES_EXE, {"--sigma", "1e308"}, "too large"},
+      {PDEIMG_EDGES_EXE, {"--sigma", "1e-300"}, "too small"},
+      {PDEIMG_EDGES_EXE, {"--sigma", "3e4"}, "more than 1e9 steps"},
+      {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e5"}, "more than 1e9"},
+      {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e-300"}, "too small"},
+      {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e200"}, "finite"},
+      {PDEIMG_EDGES_EXE, {"--quantiles", "--low", "0.95"}, "high (0.9, the default)"},
+      {PDEIMG_EDGES_EXE, {"--quantiles", "--high", "0.5"}, "low (0.8, the default)"},
+      {PDEIMG_EDGES_EXE, {"--low", "2e4"}, "default high of every sample type"},
+      {PDEIMG_EDGES_EXE, {"--high", "0.05"}, "default low of every sample type"},
+      {PDEIMG_DENOISE_EXE, {"--time", "1e308"}, "more than 1e9"},
+      {PDEIMG_DENOISE_EXE, {"--time", "1e9"}, "more than 1e9"},
+      {PDEIMG_DENOISE_EXE, {"--dt", "1e-300"}, "the automatic time for colour images"},
+      {PDEIMG_DENOISE_EXE, {"--per-channel", "--dt", "1e-9"}, "more than 1e9"},
+      {PDEIMG_SMOOTH_EXE, {"--sigma", "1e-300"}, "too small"},
+      {PDEIMG_SMOOTH_EXE, {"--sigma", "1e308"}, "too large"},
+      {PDEIMG_SMOOTH_EXE, {"--time", "1e308"}, "more than 1e9 steps"},
+      {PDEIMG_SMOOTH_EXE, {"--sigma", "1", "--threads", "2147483647"}, "[0, 1024]"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args{in_.string(), out_.string(), "--backend", "cpu"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    std::string line = fs::path(c.exe).filename().string();
+    for (const auto& a : c.args) line += " " + a;
+    const Result r = run(c.exe, args);
+    EXPECT_EQ(r.status, 2) << line << "\n" << r.err;
+    const std::size_t at = r.err.find(c.says);
+    EXPECT_NE(at, std::string::npos) << line << "\n" << r.err;
+    EXPECT_EQ(r.err.find(c.says, at + 1), std::string::npos) << line << ": said twice\n" << r.err;
+    EXPECT_EQ(r.err.find(".png"), std::string::npos) << line << ": a file was read\n" << r.err;
+    EXPECT_FALSE(fs::exists(out_)) << line;
+  }
+}
+
+// --ext is an extension, not a path: "png/../../x.png" would write outside OUT_DIR.
+TEST_F(Batch, ExtMustBeAPlainExtension) {
+  fs::create_directories(in_ / "sub");
+  io::write_image((in_ / "a.png").string(), picture(16, 12, 1, PixelType::kU8, 1));
+  for (const std::string& ext : {"png/../../x.png", "../png", "p.ng", ".", "", "tif/", "t if"}) {
+    if (ext.empty()) continue;
+    const Result r = smooth({in_.string(), (dir_ / "o" / "p").string(), "--ext", ext});
+    EXPECT_EQ(r.status, 2) << ext << ": " << r.err;
+    EXPECT_NE(r.err.find("is not a plain extension"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(files_under(dir_), (std::set<std::string>{"in/a.png"}));
+  for (const std::string& ext : {"tif", ".TIF", "bmp"}) {
+    EXPECT_EQ(smooth({in_.string(), path("ok"), "--ext", ext, "--overwrite"}).status, 0) << ext;
+  }
+}
+
+// The report's place is checked before any input is read: its folder is created when missing, and
+// one that cannot be written to (read-only, or a file in the way) is a usage error naming the
+// reason, in folder and single-file runs alike. It used to be found only after the whole folder
+// was processed ("cannot write the report", no reason).
+TEST_F(Batch, TheReportsFolderIsCreatedAndCheckedBeforeAnyInputIsRead) {
+  fs::create_directories(in_);
+  io::write_image((in_ / "a.png").string(), picture(16, 12, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "b.png").string(), picture(16, 12, 1, PixelType::kU8, 2));
+  const Result folder = smooth({in_.string(), out_.string(), "--report", path("new/deep/r.json")});
+  EXPECT_EQ(folder.status, 0) << folder.err;
+  EXPECT_EQ(test::parse_json(slurp(path("new/deep/r.json")))["summary"]["done"], 2);
+  const Result single =
+      smooth({(in_ / "a.png").string(), path("one.png"), "--report", path("new2/r.json")});
+  EXPECT_EQ(single.status, 0) << single.err;
+  EXPECT_EQ(test::parse_json(slurp(path("new2/r.json"))).value("output", ""), path("one.png"));
+
+  std::ofstream(path("file")) << "a file where a folder should be";
+  for (const bool batch : {true, false}) {
+    const Result r =
+        batch ? smooth({in_.string(), path("o1"), "--report", path("file/r.json")})
+              : smooth({(in_ / "a.png").string(), path("o1.png"), "--report", path("file/r.json")});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("--report '" + path("file/r.json") + "': '" + path("file") +
+                         "' is not a folder"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(fs::exists(path("o1")));
+  EXPECT_FALSE(fs::exists(path("o1.png")));
+
+  // A read-only folder (root writes anyway: run as another user).
+  fs::create_directories(path("ro"));
+  fs::permissions(path("ro"), fs::perms::owner_read | fs::perms::owner_exec |
+                                  fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  const std::vector<std::string> common{"--sigma", "1", "--report", path("ro/r.json")};
+  std::vector<std::string> batch_args{in_.string(), path("o2")},
+      single_args{(in_ / "a.png").string(), path("o2.png")};
+  batch_args.insert(batch_args.end(), common.begin(), common.end());
+  single_args.insert(single_args.end(), common.begin(), common.end());
+  const std::vector<std::string> as_batch = as_user(59201, 0, PDEIMG_SMOOTH_EXE, batch_args);
+  if (as_batch.empty()) GTEST_SKIP() << "needs root and setpriv to run the app as another user";
+  for (const auto& cmd : {as_batch, as_user(59201, 0, PDEIMG_SMOOTH_EXE, single_args)}) {
+    const Result r = run(cmd);
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("--report '" + path("ro/r.json") + "': cannot write in the folder '" +
+                         path("ro") + "': Permission denied"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(fs::exists(path("o2")));
+  EXPECT_FALSE(fs::exists(path("o2.png")));
+  EXPECT_TRUE(fs::is_empty(path("ro")));
+}
+
+// IN OUT_DIR: one input (say, a glob that matched one file) into an existing folder, or into a
+// folder named with a final '/' (created), is a folder run with one input; it used to be refused.
+TEST_F(Batch, OneInputIntoAFolderIsAFolderRun) {
+  fs::create_directories(in_);
+  fs::create_directories(out_);
+  const fs::path a = in_ / "a.png";
+  io::write_image(a.string(), picture(16, 12, 1, PixelType::kU8, 1));
+  const std::string before = slurp(a);
+  const Result r = smooth({a.string(), out_.string(), "--report", path("r.json")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("1 done"), std::string::npos) << r.out;
+  EXPECT_EQ(files_under(out_), (std::set<std::string>{"a.png"}));
+  EXPECT_EQ(test::parse_json(slurp(path("r.json")))["summary"]["done"], 1);
+  EXPECT_TRUE(test::identical(io::read_image((out_ / "a.png").string()),
+                              smoothed(io::read_image(a.string()))));
+  // A missing folder named with a final '/' is created; folder options apply.
+  const Result slash = smooth({a.string(), path("made") + "/", "--ext", "tif"});
+  EXPECT_EQ(slash.status, 0) << slash.err;
+  EXPECT_EQ(files_under(path("made")), (std::set<std::string>{"a.tif"}));
+  // Into its own folder: its output would be itself; the input is untouched.
+  const Result self = smooth({a.string(), in_.string()});
+  EXPECT_EQ(self.status, 1) << self.err;
+  EXPECT_NE(self.err.find("is the input file itself"), std::string::npos) << self.err;
+  EXPECT_EQ(slurp(a), before);
+  // Without the '/', a missing OUT is still an output file.
+  EXPECT_EQ(smooth({a.string(), path("file.png")}).status, 0);
+  EXPECT_TRUE(fs::is_regular_file(path("file.png")));
+}
+
+// A link to a folder is never followed (it may loop, or lead out of the tree), but it is counted:
+// in the summary line, and in the report as an ignored entry with its reason.
+TEST_F(Batch, LinksToFoldersAreCountedNotFollowed) {
+  fs::create_directories(in_ / "sub");
+  io::write_image((in_ / "a.png").string(), picture(16, 12, 1, PixelType::kU8, 1));
+  io::write_image((in_ / "sub" / "b.png").string(), picture(16, 12, 1, PixelType::kU8, 2));
+  fs::create_symlink("sub", in_ / "again");      // the same images again
+  fs::create_symlink("..", in_ / "sub" / "up");  // a loop
+  for (const bool recursive : {true, false}) {
+    SCOPED_TRACE(recursive ? "--recursive" : "top folder only");
+    fs::remove_all(out_);
+    std::vector<std::string> args{in_.string(), out_.string(), "--report", path("r.json")};
+    if (recursive) args.push_back("-r");
+    const Result r = smooth(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    const int links = recursive ? 2 : 1;
+    EXPECT_NE(r.out.find("0 other files ignored, " + std::to_string(links) +
+                         " links to folders ignored (not followed)"),
+              std::string::npos)
+        << r.out;
+    const std::set<std::string> made =
+        recursive ? std::set<std::string>{"a.png", "sub/b.png"} : std::set<std::string>{"a.png"};
+    EXPECT_EQ(files_under(out_), made);
+    const nlohmann::json j = test::parse_json(slurp(path("r.json")));
+    EXPECT_EQ(j["summary"]["ignored"], links) << j["summary"];
+    EXPECT_EQ(j["summary"]["folder_links"], links) << j["summary"];
+    const nlohmann::json e = test::report_entry(j, (in_ / "again").string());
+    EXPECT_EQ(e.value("status", ""), "ignored") << j.dump(2);
+    EXPECT_EQ(e.value("reason", ""), "a link to a folder (not followed)") << e;
+  }
+}
+
+// One IN OUT pair stops as a folder run does: a signal during the write lets it complete (or
+// fail and clean up) and then exits 128 + the signal, never leaving a temporary file; before the
+// write a signal ends the run at once (nothing is on disk yet).
+TEST_F(Batch, ASignalDuringASingleFileRunLeavesNoTemporaryFile) {
+  const HostImage big = picture(3000, 3000, 3, PixelType::kU16, 9);
+  io::write_image(path("in.tif"), big);
+  const auto temporary = [&] {
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      if (e.path().filename().string().rfind(".out.tmp-", 0) == 0) return true;
+    }
+    return false;
+  };
+  const pid_t pid = start(PDEIMG_SMOOTH_EXE,
+                          {path("in.tif"), path("out.tif"), "--sigma", "0.5", "--backend", "cpu"});
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool seen = false;
+  while (!seen && std::chrono::steady_clock::now() < deadline && !fs::exists(path("out.tif"))) {
+    seen = temporary();
+    if (!seen) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  if (seen) ::kill(pid, SIGINT);
+  const Result r = wait(pid);
+  if (!seen) GTEST_SKIP() << "the write was over before the test saw its temporary file";
+  EXPECT_EQ(r.status, 130) << r.err;
+  EXPECT_NE(r.err.find("stopping: finishing the write in progress"), std::string::npos) << r.err;
+  EXPECT_FALSE(temporary()) << "a temporary file was left behind";
+  const HostImage out = io::read_image(path("out.tif"));  // complete
+  EXPECT_EQ(out.width(), 3000);
+  EXPECT_EQ(out.channels(), 3);
+
+  // Before the write (here while reading): at once, nothing written.
+  const pid_t early = start(
+      PDEIMG_SMOOTH_EXE, {path("in.tif"), path("early.tif"), "--sigma", "0.5", "--backend", "cpu"});
+  ASSERT_GT(early, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(early, SIGTERM);
+  const Result e = wait(early);
+  EXPECT_EQ(e.status, 143) << e.err;
+  EXPECT_FALSE(fs::exists(path("early.tif")));
+  EXPECT_EQ(std::count_if(fs::directory_iterator(dir_), fs::directory_iterator(),
+                          [](const fs::directory_entry& f) {
+                            return f.path().filename().string()[0] == '.';
+                          }),
+            0);
 }
 
 // The interrupted run: SIGINT mid-batch stops it with status 130, every output present is
@@ -486,13 +899,11 @@ TEST_F(Batch, EdgesMagnitudeFolderMirrorsTheEdgeMapsAndResumesFileByFile) {
     canny(src, e, images, CannyParams{}, ctx);
     EXPECT_TRUE(test::identical(io::read_image((mag / "sub/y.tif").string()), m));
   }
-  const std::string j = slurp(report);
+  const nlohmann::json j = test::parse_json(slurp(report));
   for (const Input& i : inputs) {
-    EXPECT_NE(j.find("\"output\": " + json_quoted(out_ / i.rel) +
-                     ", \"extra_outputs\": {\"magnitude\": " + json_quoted(mag / i.mag) + "}"),
-              std::string::npos)
-        << i.rel << "\n"
-        << j;
+    const nlohmann::json e = test::report_entry(j, (in_ / i.rel).string());
+    EXPECT_EQ(e.value("output", ""), (out_ / i.rel).string()) << i.rel << "\n" << j.dump(2);
+    EXPECT_EQ(e["extra_outputs"], nlohmann::json({{"magnitude", (mag / i.mag).string()}})) << e;
   }
 
   // A rerun skips every input: all its outputs exist.
@@ -579,10 +990,10 @@ TEST_F(Batch, EdgesMagnitudeFolderMustNotBeAnInputFolderNorCollideWithTheEdgeMap
   EXPECT_NE(broken.err.find((mag2 / "sub" / "b.tif").string()), std::string::npos) << broken.err;
   EXPECT_NE(broken.out.find("1 done, 0 skipped (exist), 1 failed"), std::string::npos)
       << broken.out;
-  EXPECT_NE(
-      slurp(path("r2.json"))
-          .find("\"input\": " + json_quoted(in_ / "sub" / "b.png") + ", \"status\": \"failed\""),
-      std::string::npos);
+  EXPECT_EQ(
+      test::report_entry(test::parse_json(slurp(path("r2.json"))), (in_ / "sub" / "b.png").string())
+          .value("status", ""),
+      "failed");
   fs::remove(mag2 / "sub");
   const Result fixed = run(PDEIMG_EDGES_EXE, args2);
   EXPECT_EQ(fixed.status, 0) << fixed.err;
@@ -599,6 +1010,75 @@ TEST_F(Batch, EdgesMagnitudeFolderMustNotBeAnInputFolderNorCollideWithTheEdgeMap
   EXPECT_NE(rerun.out.find("0 done, 2 skipped (exist), 0 failed, 0 other files ignored"),
             std::string::npos)
       << rerun.out;
+}
+
+// What escaped_bytes writes, decoded: "\\" is a backslash, "\xHH" a byte.
+std::string unescape_bytes(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size() && s[i + 1] == '\\') {
+      out += '\\';
+      ++i;
+    } else if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x') {
+      out += static_cast<char>(std::stoi(s.substr(i + 2, 2), nullptr, 16));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// File names are bytes, JSON is UTF-8: a name that is not UTF-8 keeps the report valid JSON, shown
+// with U+FFFD for the bad byte, and is given exactly, escaped, beside it ("<key>_bytes").
+TEST_F(Batch, NamesThatAreNotUtf8KeepTheReportValidAndAreGivenExactly) {
+  fs::create_directories(in_);
+  const std::string name = "caf\xe9 \xff\\x.png";  // Latin-1 e-acute, a stray 0xff, a backslash
+  const fs::path input = in_ / name;
+  io::write_image(input.string(), picture(16, 12, 1, PixelType::kU8, 5));
+  io::write_image((in_ / "plain.png").string(), picture(16, 12, 1, PixelType::kU8, 6));
+  const Result r = smooth({in_.string(), out_.string(), "--report", path("r.json")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string text = slurp(path("r.json"));
+  const nlohmann::json j = test::parse_json(text);
+  ASSERT_TRUE(j.is_object());
+  const std::string shown = app::detail::valid_utf8(input.string());
+  EXPECT_NE(shown.find("caf\xef\xbf\xbd \xef\xbf\xbd\\x.png"), std::string::npos) << shown;
+  const nlohmann::json e = test::report_entry(j, shown);
+  ASSERT_TRUE(e.is_object()) << text;
+  EXPECT_EQ(e.value("status", ""), "done") << e;
+  EXPECT_EQ(unescape_bytes(e.value("input_bytes", "")), input.string()) << e;
+  EXPECT_EQ(unescape_bytes(e.value("output_bytes", "")), (out_ / name).string()) << e;
+  EXPECT_TRUE(fs::exists(out_ / name));
+  // Valid names get no "_bytes" twin.
+  EXPECT_FALSE(test::report_entry(j, (in_ / "plain.png").string()).contains("input_bytes"));
+
+  // The single-file report alike.
+  const std::string out = path("caf\xe9.png");
+  const Result one = smooth({input.string(), out, "--report", path("one.json")});
+  ASSERT_EQ(one.status, 0) << one.err;
+  const nlohmann::json s = test::parse_json(slurp(path("one.json")));
+  ASSERT_TRUE(s.is_object());
+  EXPECT_EQ(unescape_bytes(s.value("input_bytes", "")), input.string()) << s;
+  EXPECT_EQ(unescape_bytes(s.value("output_bytes", "")), out) << s;
+  EXPECT_EQ(s.value("output", ""), app::detail::valid_utf8(out)) << s;
+}
+
+// valid_utf8 keeps well-formed UTF-8 and replaces each byte that starts no well-formed sequence.
+TEST(ReportText, InvalidUtf8BytesBecomeReplacementCharacters) {
+  using app::detail::valid_utf8;
+  const std::string fffd = "\xef\xbf\xbd";
+  bool changed = true;
+  const std::string good = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";  // a, e-acute, euro, emoji
+  EXPECT_EQ(valid_utf8(good, &changed), good);
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(valid_utf8("\xff", &changed), fffd);
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(valid_utf8("\xc0\xaf"), fffd + fffd);                        // overlong '/'
+  EXPECT_EQ(valid_utf8("\xed\xa0\x80"), fffd + fffd + fffd);             // a surrogate
+  EXPECT_EQ(valid_utf8("\xf4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // above U+10FFFF
+  EXPECT_EQ(valid_utf8("x\xe2\x82"), "x" + fffd + fffd);                 // truncated at the end
+  EXPECT_EQ(app::detail::escaped_bytes("a\\b\xff\n"), "a\\\\b\\xff\\x0a");
 }
 
 // The names of write_image's temporary files (src/io/temp_name.hpp).
@@ -706,6 +1186,35 @@ TEST_F(Batch, StaleTemporaryFilesOfEndedProcessesOfThisHostAreRemoved) {
   // Nothing left to remove: the summary says nothing of it.
   const Result again = smooth({in_.string(), out_.string(), "-r"});
   EXPECT_EQ(again.out.find("stale"), std::string::npos) << again.out;
+}
+
+// A single IN OUT run cleans the folders it writes to (OUT's, the extra outputs', the report's)
+// of stale temporary files as folder runs do.
+TEST_F(Batch, SingleFileRunsRemoveStaleTemporaryFilesToo) {
+  const std::string& host = io::detail::temp_host();
+  if (host.empty()) GTEST_SKIP() << "this machine has no host name";
+  const pid_t dead = dead_pid();
+  ASSERT_GT(dead, 0);
+  fs::create_directories(dir_ / "out");
+  fs::create_directories(dir_ / "mag");
+  fs::create_directories(dir_ / "rep");
+  io::write_image(path("in.png"), picture(20, 16, 1, PixelType::kU8, 1));
+  unsigned long counter = 0;
+  const auto temp = [&](const fs::path& folder, long pid) {
+    const fs::path p = folder / io::detail::temp_name("x", ".png", host, pid, ++counter);
+    std::ofstream(p, std::ios::binary) << "half an image";
+    fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::minutes(60));
+    return p;
+  };
+  const fs::path stale_out = temp(dir_ / "out", dead), stale_mag = temp(dir_ / "mag", dead),
+                 stale_rep = temp(dir_ / "rep", dead), live = temp(dir_ / "out", ::getpid());
+  const Result r = run(PDEIMG_EDGES_EXE, {path("in.png"), (dir_ / "out" / "e.png").string(),
+                                          "--magnitude", (dir_ / "mag" / "m.tif").string(),
+                                          "--report", (dir_ / "rep" / "r.json").string(), "-v"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  for (const fs::path& p : {stale_out, stale_mag, stale_rep}) EXPECT_FALSE(fs::exists(p)) << p;
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_NE(r.out.find("removed '" + stale_out.string() + "'"), std::string::npos) << r.out;
 }
 
 }  // namespace

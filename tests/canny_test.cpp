@@ -572,5 +572,47 @@ TEST(CannyParams, DefaultsAndBadArguments) {
   expect_error([&] { parse_canny_smoothing("gauss"); }, ErrorCode::kInvalidArgument, "gauss");
 }
 
+// validate(CannyParams) refuses, without an image, every parameter canny() would refuse for any
+// image; an app checks its command line with it before reading any file.
+TEST(CannyParams, ValidateRefusesWhatCannyRefusesForEveryImage) {
+  EXPECT_NO_THROW(validate(CannyParams{}));
+  EXPECT_NO_THROW(validate(absolute(0, 60, std::nan(""))));  // the default high depends on the type
+  const auto bad = [](CannyParams p, const std::string& needle) {
+    SCOPED_TRACE(needle);
+    expect_error([&] { validate(p); }, ErrorCode::kInvalidArgument, needle);
+  };
+  bad(absolute(std::nan(""), 1, 2), "sigma");
+  bad(absolute(INFINITY, 1, 2), "sigma");
+  bad(absolute(1e-200, 1, 2), "too small");  // sigma^2 / 2 underflows
+  bad(absolute(1e308, 1, 2), "too large");
+  bad(absolute(3e4, 1, 2), "1e9 steps");
+  bad(absolute(1, 50, 20), "must not exceed");
+  bad(absolute(1, -1, 20), "-1");
+  bad(absolute(1, 1, INFINITY), "finite");
+  bad(absolute(1, 2e4, std::nan("")), "every sample type");   // above 13107, uint16's default high
+  bad(absolute(1, std::nan(""), 0.05), "every sample type");  // below 0.1, float's default low
+  CannyParams q;
+  q.thresholds = ThresholdMode::kQuantile;
+  q.low = 0.95;  // above the default high quantile 0.9
+  bad(q, "the default");
+  q.low = std::nan("");
+  q.high = 0.5;  // below the default low quantile 0.8
+  bad(q, "the default");
+  q.high = 1.5;
+  bad(q, "[0, 1]");
+  CannyParams pm;
+  pm.smoothing = CannySmoothing::kPeronaMalik;
+  pm.perona_malik.time = INFINITY;
+  bad(pm, "time");
+  CannyParams unknown;
+  unknown.smoothing = static_cast<CannySmoothing>(7);
+  bad(unknown, "smoothing");
+  // canny() refuses the same before touching the image.
+  HostImage img = picture(20, 16), e = edges_like(img);
+  Context cx(Backend::kCpu);
+  expect_error([&] { canny(img, e, absolute(1e-200, 1, 2), cx); }, ErrorCode::kInvalidArgument,
+               "too small");
+}
+
 }  // namespace
 }  // namespace pdeimg

@@ -530,5 +530,34 @@ TEST(HeatParams, BadArgumentsAreRejectedWithTheirValues) {
                ErrorCode::kInvalidArgument, "cuda backend");
 }
 
+// validate(HeatParams) refuses what heat_smooth would, without an image: an app checks its
+// command line with it before reading any file.
+TEST(HeatParams, ValidateRefusesWhatHeatSmoothRefusesWithoutAnImage) {
+  HeatParams ok;
+  ok.sigma = 2;
+  EXPECT_NO_THROW(validate(ok));
+  EXPECT_NO_THROW(validate(by_time(1e-300)));  // one tiny step
+  const auto with_sigma = [](double s) {
+    HeatParams p;
+    p.sigma = s;
+    return p;
+  };
+  expect_error([&] { validate(HeatParams{}); }, ErrorCode::kInvalidArgument, "exactly one of time");
+  expect_error([&] { validate(with_sigma(std::nan(""))); }, ErrorCode::kInvalidArgument, "nan");
+  expect_error([&] { validate(with_sigma(1e-300)); }, ErrorCode::kInvalidArgument, "too small");
+  expect_error([&] { validate(with_sigma(1e200)); }, ErrorCode::kInvalidArgument, "too large");
+  expect_error([&] { validate(with_sigma(1e6)); }, ErrorCode::kInvalidArgument, "1e9 steps");
+  expect_error([&] { validate(by_time(1e308)); }, ErrorCode::kInvalidArgument, "1e9 steps");
+  expect_error([&] { validate(by_time(INFINITY)); }, ErrorCode::kInvalidArgument, "finite");
+  HeatParams unstable = by_time(1);
+  unstable.max_dt = 0.3;
+  expect_error([&] { validate(unstable); }, ErrorCode::kInvalidArgument, "0.25");
+  // heat_smooth refuses the same, with its message.
+  HostImage in(4, 4, 1, PixelType::kF32), out(4, 4, 1, PixelType::kF32);
+  Context cx(Backend::kCpu);
+  expect_error([&] { heat_smooth(in, out, with_sigma(1e-300), cx); }, ErrorCode::kInvalidArgument,
+               "too small");
+}
+
 }  // namespace
 }  // namespace pdeimg

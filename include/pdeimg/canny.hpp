@@ -116,6 +116,18 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyParam
 CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImages& images,
                   const CannyParams& params, Context& ctx);
 
+/// Throws Error(kInvalidArgument) naming the parameter and its value when `params` are out of
+/// their documented ranges, whatever the image: unknown enum values; kHeat with a sigma that is
+/// negative, not finite or (when > 0) refused by validate(const HeatParams&) (too small, or more
+/// than 1e9 steps); kPeronaMalik with parameters validate(const PeronaMalikParams&) refuses; a
+/// threshold that is neither NaN (the default) nor, absolute, finite and >= 0, nor, quantile, in
+/// [0, 1]; low > high, given both, or given one quantile against the other's default (0.8 /
+/// 0.9). The absolute defaults depend on the image's sample type: a single absolute threshold is
+/// refused here only when no type's default for the other fits (low above 13107, high below 0.1),
+/// otherwise by canny() for the images whose default does not fit. canny() checks exactly this
+/// first; an app calls it to refuse a bad command line before reading any file.
+void validate(const CannyParams& params);
+
 /// Double threshold with exact 8-connected hysteresis on any float32 1-channel map `values`:
 /// edges (uint8, 1 channel) = 255 where value > low and 8-connected through values > low to a
 /// value > high, else 0. canny() uses this after non-maximum suppression; it is exposed for maps

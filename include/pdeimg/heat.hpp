@@ -55,6 +55,16 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
                        Context& ctx);
 
 /// Number of explicit steps heat_smooth takes for diffusion time `time` with step bound `max_dt`.
+/// Throws Error(kInvalidArgument) when max_dt is outside (0, 0.25], the time is not positive and
+/// finite, or it needs more than 1e9 steps.
 int heat_steps_for(double time, double max_dt = 0.125);
+
+/// Throws Error(kInvalidArgument) naming the parameter and its value when `params` are out of
+/// their documented ranges: not exactly one of time and sigma given (non-zero), either not
+/// positive and finite, a sigma whose time sigma² / 2 underflows to 0 or overflows, max_dt
+/// outside (0, 0.25], a time that needs more than 1e9 steps (heat_steps_for), an unknown alpha
+/// mode. heat_smooth checks exactly this before looking at the images; an app calls it to refuse
+/// a bad command line before reading any file.
+void validate(const HeatParams& params);
 
 }  // namespace pdeimg
