@@ -398,18 +398,17 @@ class Pipeline {
   }
 
   // Starts the stages' threads in `crew`, none working yet. First what the run cannot do
-  // without: one thread per stage, and room for the threads the library starts itself for each
-  // CPU worker (OpenMP, which ends the process when it cannot make one): placeholders that end
-  // before the work begins. If the system refuses any of these, the started threads are sent home
-  // and joined (the crews' destructors) and the run stops, a usage error: nothing was read. Then
-  // the rest, as many as the system allows: more compute workers first, then readers and writers
-  // in turn; a refusal is said once, and the run goes on with those that started.
+  // without: one thread per stage, and the CPU workers' own threads (Context::start_threads, so
+  // that a refusal shows now rather than as a failure of every image). If the system refuses any
+  // of these, the started threads are sent home and joined (the crew's destructor) and the run
+  // stops, a usage error: nothing was read. Then the rest, as many as the system allows: more
+  // compute workers first, then readers and writers in turn; a refusal is said once, and the run
+  // goes on with those that started.
   void start_threads(Crew& crew) {
-    int library_threads = 0;
+    bool cpu_threads = false;  // the library starts threads of its own too
     for (const Context& ctx : contexts_) {
-      if (ctx.backend() == Backend::kCpu) library_threads += std::max(0, ctx.threads() - 1);
+      cpu_threads = cpu_threads || (ctx.backend() == Backend::kCpu && ctx.threads() > 1);
     }
-    Crew room(static_cast<std::size_t>(library_threads));
     std::string why;
     const auto reader = [&] { return crew.start([this] { read_loop(); }, why); };
     const auto writer = [&] { return crew.start([this] { write_loop(); }, why); };
@@ -417,12 +416,21 @@ class Pipeline {
       return crew.start([this, w] { compute_loop(contexts_[static_cast<std::size_t>(w)]); }, why);
     };
     bool least = reader() && worker(0) && writer();
-    for (int i = 0; least && i < library_threads; ++i) least = room.start([] {}, why);
+    for (Context& ctx : contexts_) {
+      if (!least || ctx.backend() != Backend::kCpu) continue;
+      try {
+        ctx.start_threads();
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kResource) throw;
+        why = e.what();
+        least = false;
+      }
+    }
     const std::string limit = process_limit();
     if (!least) {
       const std::string threads =
-          library_threads > 0 ? " or --threads (now " + std::to_string(contexts_[0].threads()) + ")"
-                              : std::string();
+          cpu_threads ? " or --threads (now " + std::to_string(contexts_[0].threads()) + ")"
+                      : std::string();
       throw UsageError("cannot start the threads a folder run needs (" + why + "): nothing " +
                            "was processed. " + (limit.empty() ? "" : "Here " + limit + "; ") +
                            "give fewer --jobs (now " + std::to_string(jobs_) + ")" + threads +
@@ -456,7 +464,6 @@ class Pipeline {
     }
     readers_left_ = readers;
     workers_left_ = workers;
-    room.open(false);  // the placeholders end (joined on return): their room is the library's
   }
 
   Plan& plan_;

@@ -286,6 +286,9 @@ void Context::set_threads(int n) {
 int Context::threads() const noexcept {
   return impl_->threads;
 }
+void Context::start_threads() {
+  impl_->workers();
+}
 void Context::set_progress(std::function<bool(double done)> callback) {
   impl_->progress = std::move(callback);
 }

@@ -68,6 +68,10 @@ class Context {
   /// spin, so a busy machine slows an operation by the share of the CPUs it lost, not more.
   void set_threads(int n);
   int threads() const noexcept;
+  /// Starts the CPU worker threads now rather than at the first operation that needs them, so
+  /// that a system that refuses one (a process limit, `ulimit -u`) says so before any work:
+  /// Error(kResource). They are started once (again after set_threads changes their number).
+  void start_threads();
 
   /// Progress of long operations (heat_smooth, perona_malik, and canny's smoothing): `callback`
   /// is called on the calling thread as the explicit steps advance (after each fused pass on the
