@@ -90,26 +90,6 @@ CLI::Validator positive_finite() {
       "POSITIVE");
 }
 
-void check_perona_malik_steps(const PeronaMalikParams& p, const std::string& what) {
-  if (p.steps > 0) return;
-  const double dt =
-      p.dt > 0.0 ? std::min(p.dt, max_dt(p.neighbourhood)) : default_dt(p.neighbourhood);
-  const bool automatic = !(p.time > 0.0);
-  // The automatic time is longest for coupled colour channels.
-  const double time =
-      automatic ? default_time(p.diffusivity, p.colour == ColourMode::kCoupled ? 2 : 1) : p.time;
-  const double steps = std::ceil(time / dt * (1.0 - 1e-12));  // as perona_malik counts them
-  if (steps > 1e9) {
-    const bool coupled = p.colour == ColourMode::kCoupled;
-    throw UsageError(what + ": the diffusion time " + format_number(time) +
-                     (automatic && coupled ? " (the automatic time for colour images)"
-                      : automatic          ? " (the automatic time)"
-                                           : "") +
-                     " in steps of dt " + format_number(dt) + " needs " + format_number(steps, 3) +
-                     " steps, more than 1e9; give a smaller time or a larger dt");
-  }
-}
-
 Context make_context(const CommonOptions& options) {
   try {
     Context ctx(parse_backend(options.backend));

@@ -65,13 +65,6 @@ CLI::Validator non_negative_finite();
 /// "nan" through).
 CLI::Validator positive_finite();
 
-/// Refuses, as a UsageError starting with `what` (e.g. "--time 1e+308"), Perona–Malik parameters
-/// whose diffusion time needs more than 1e9 explicit steps: an explicit time, or without time and
-/// steps the longest automatic one (default_time), over the step perona_malik takes (dt, capped at
-/// max_dt, or default_dt). perona_malik refuses these too, but only once it has an image (the
-/// automatic time needs the noise); validate(PeronaMalikParams) does not count steps.
-void check_perona_malik_steps(const PeronaMalikParams& params, const std::string& what);
-
 /// The context the options ask for. A backend that cannot run here (CUDA not built in, no device)
 /// or a bad PDEIMG_BACKEND is a UsageError carrying the library's message.
 Context make_context(const CommonOptions& options);

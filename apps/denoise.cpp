@@ -116,9 +116,6 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
-    check_perona_malik_steps(
-        params, "denoise" + (time_opt->count() ? " --time " + format_number(time) : std::string()) +
-                    (dt_opt->count() ? " --dt " + format_number(dt) : std::string()));
     BatchJob job;
     job.process = [&params](const HostImage& src, Context& ctx) {
       Processed p;

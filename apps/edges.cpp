@@ -110,12 +110,6 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
-    if (pm_smoothing) {
-      check_perona_malik_steps(
-          params.perona_malik,
-          "--smooth perona-malik" +
-              (sigma_opt->count() > 0 ? " --sigma " + format_number(sigma) : std::string()));
-    }
     BatchJob job;
     if (!magnitude_path.empty()) {
       job.extra_outputs.push_back(

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -22,7 +24,12 @@ namespace {
 
 std::string num(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", v);
+  // Enough digits that two different values never print alike ("dt = 0.25000000001 exceeds the
+  // stability bound 0.25"), and no more than a value needs.
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   return buf;
 }
 
@@ -165,6 +172,29 @@ void validate(const PeronaMalikParams& p) {
   if (!(p.regularization >= 0.0) || p.regularization > max_reg) {
     invalid("regularization: the Gaussian's sigma must lie in [0, " + num(max_reg) +
             "] pixels, got " + num(p.regularization));
+  }
+  const int nf = static_cast<int>(p.non_finite);
+  if (nf < 0 || nf > 1) invalid("non_finite: unknown value " + std::to_string(nf));
+  // The steps a time needs, as perona_malik counts them: an explicit time, or without time and
+  // steps the longest automatic one (coupled colour), over the step taken.
+  if (p.steps == 0) {
+    const double dt =
+        p.dt > 0.0 ? std::min(p.dt, max_dt(p.neighbourhood)) : default_dt(p.neighbourhood);
+    const bool automatic = !(p.time > 0.0);
+    const double time =
+        automatic ? default_time(p.diffusivity, p.colour == ColourMode::kCoupled ? 2 : 1) : p.time;
+    const double n = std::ceil(time / dt * (1.0 - 1e-12));
+    if (n > 1e9) {
+      char steps[32];
+      std::snprintf(steps, sizeof steps, "%.3g", n);
+      invalid("time: " + num(time) +
+              (automatic ? p.colour == ColourMode::kCoupled
+                               ? " (the automatic time for colour images)"
+                               : " (the automatic time)"
+                         : "") +
+              " in steps of dt " + num(dt) + " needs " + steps +
+              " steps, more than 1e9; give a smaller time or a larger dt");
+    }
   }
 }
 

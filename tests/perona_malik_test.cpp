@@ -712,6 +712,19 @@ TEST(PeronaMalikParams, BadArgumentsAreRejectedWithTheirValues) {
   p = PeronaMalikParams{};
   p.diffusivity = static_cast<Diffusivity>(7);
   expect_error(run(p), ErrorCode::kInvalidArgument, "diffusivity");
+  // Times that need more than 1e9 steps are refused by validate(), before any image is seen:
+  // an explicit one, or the automatic one with a tiny dt.
+  p = PeronaMalikParams{};
+  p.time = 1e308;
+  expect_error([&] { validate(p); }, ErrorCode::kInvalidArgument, "more than 1e9");
+  p = PeronaMalikParams{};
+  p.dt = 1e-300;
+  expect_error([&] { validate(p); }, ErrorCode::kInvalidArgument,
+               "(the automatic time for colour images) in steps of dt 1e-300");
+  p = PeronaMalikParams{};
+  p.dt = 0.25000000001;
+  expect_error([&] { validate(p); }, ErrorCode::kInvalidArgument,
+               "dt = 0.25000000001 exceeds the stability bound 0.25");
   expect_error([&] { perona_malik(in, small, explicit_params(1, 1), cx); },
                ErrorCode::kInvalidArgument, "9x10x1");
   expect_error([&] { parse_diffusivity("gauss"); }, ErrorCode::kInvalidArgument, "gauss");
