@@ -43,6 +43,44 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
       ->capture_default_str();
   app.add_flag("-v,--verbose", options.verbose,
                "print the backend, device, steps and timings on stdout");
+  app.add_option("--max-pixels", options.max_pixels,
+                 "the most samples (width x height x channels) an input may have, checked from "
+                 "its header before it is decoded, so that a small file of a huge image fails "
+                 "instead of exhausting memory (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--non-finite", options.non_finite,
+                 "what NaN and infinite samples of a float input mean: refuse (the input fails, "
+                 "naming how many and where the first is) or missing (missing data, e.g. "
+                 "NoData: left out of every computation and written back unchanged)")
+      ->check(CLI::IsMember({"refuse", "missing"}, CLI::ignore_case))
+      ->capture_default_str();
+}
+
+InputPolicy input_policy(const CommonOptions& options) {
+  InputPolicy p;
+  p.read.max_samples = options.max_pixels;
+  p.read.limit_name = "--max-pixels";
+  p.non_finite = parse_non_finite(options.non_finite);
+  return p;
+}
+
+HostImage read_input(const std::string& path, const InputPolicy& policy) {
+  HostImage img = io::read_image(path, policy.read);
+  if (policy.non_finite == NonFinite::kRefuse && img.type() == PixelType::kF32) {
+    const int colour =
+        img.channels() == 2 || img.channels() == 4 ? img.channels() - 1 : img.channels();
+    const NonFiniteCount n = count_non_finite(img, colour);
+    if (n.count > 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "'" + path + "': " + std::to_string(n.count) +
+                      (n.count == 1 ? " non-finite sample" : " non-finite samples") +
+                      " (NaN or infinity), the first at x " + std::to_string(n.x) + ", y " +
+                      std::to_string(n.y) + ", channel " + std::to_string(n.channel) +
+                      "; give --non-finite missing to treat them as missing data (left out of "
+                      "the computation and written back unchanged)");
+    }
+  }
+  return img;
 }
 
 CLI::Validator thread_count() {
@@ -143,6 +181,17 @@ void Log::context(const Context& ctx) const {
       std::string("backend ") + to_string(ctx.backend()) + ", device " + ctx.device_name();
   if (!ctx.selection_note().empty()) line += " [" + ctx.selection_note() + "]";
   info(line);
+}
+
+std::string format_duration(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  }
+  return buf;
 }
 
 std::string format_number(double value, int digits) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,8 @@
 #include <CLI/CLI.hpp>
 
 #include "pdeimg/context.hpp"
+#include "pdeimg/image.hpp"
+#include "pdeimg/io.hpp"
 #include "pdeimg/perona_malik.hpp"
 
 namespace pdeimg {
@@ -49,10 +52,27 @@ struct CommonOptions {
   std::string backend = "auto";  ///< auto | cpu | cuda
   int threads = 0;       ///< CPU worker threads, at most kMaxThreads; 0: all hardware threads
   bool verbose = false;  ///< -v: print backend, device, steps and timings on stdout
+  /// --max-pixels: the most samples (width x height x channels) an input may have, checked from
+  /// its header before decoding; 0: no limit.
+  std::uint64_t max_pixels = io::kDefaultMaxSamples;
+  std::string non_finite = "refuse";  ///< --non-finite refuse|missing (float inputs)
 };
 
-/// Adds --backend, --threads and -v/--verbose to `app`, bound to `options`.
+/// Adds --backend, --threads, -v/--verbose, --max-pixels and --non-finite to `app`, bound to
+/// `options`.
 void add_common_options(CLI::App& app, CommonOptions& options);
+
+/// How the apps read an input: the size limit and the treatment of non-finite samples.
+struct InputPolicy {
+  io::ReadOptions read;
+  NonFinite non_finite = NonFinite::kRefuse;
+};
+InputPolicy input_policy(const CommonOptions& options);
+
+/// Reads an input as every app does: io::read_image within the --max-pixels limit, and with
+/// NonFinite::kRefuse, an Error naming the count and the first position of non-finite samples
+/// (alpha excluded: it is only copied) and the option that would accept them.
+HostImage read_input(const std::string& path, const InputPolicy& policy);
 
 /// A validator for a count of threads: an integer in [0, kMaxThreads].
 CLI::Validator thread_count();
@@ -109,6 +129,9 @@ class Stopwatch {
 
 /// A number for messages with up to `digits` significant digits ("2", "0.25", "13.7").
 std::string format_number(double value, int digits = 4);
+
+/// A duration for progress lines: "m:ss", or "h:mm:ss" from an hour on.
+std::string format_duration(double seconds);
 
 /// Parses the command line with `app`, then runs `body`, and returns the exit status:
 /// --help: 0; a parse error (CLI11's message) or a UsageError: 2; a pdeimg::Error or other

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include "apps/batch_detail.hpp"
 #include "pdeimg/error.hpp"
 #include "pdeimg/io.hpp"
@@ -334,13 +336,25 @@ int run_single(const std::string& program, const SingleFile& files, const std::s
   const detail::StopSignals signals(detail::StopSignals::Mode::kFinishWrites);
 
   Stopwatch clock;
-  const HostImage src = io::read_image(in);
+  const HostImage src = read_input(in, job.input);
   const double ms_read = clock.ms();
   log.info("read '" + in + "' (" + io::describe(src) + ") in " + format_number(ms_read, 3) + " ms");
   detail::check_output_kind(job, src, out);  // before computing a result OUT could not hold
 
   clock.restart();
+  // A computation that takes a while (a long --time or --steps) shows its progress on a terminal.
+  ctx.set_progress([&, last = -1e9](double done) mutable {
+    const double t = clock.ms();
+    if (::isatty(2) != 1 || t < 1000.0 || (t - last < 125.0 && done < 1.0)) return true;
+    last = t;
+    const double left = done > 0.0 ? t / 1000.0 * (1.0 - done) / done : 0.0;
+    std::cerr << "\r" << program << ": computing " << static_cast<int>(100.0 * done) << "%, "
+              << format_duration(t / 1000.0) << " so far, about " << format_duration(left)
+              << " left" << (done >= 1.0 ? "\r\033[K" : "\033[K") << std::flush;
+    return true;
+  });
   const Processed p = job.process(src, ctx);
+  ctx.set_progress(nullptr);
   const double ms_compute = clock.ms();
   log.info((p.summary.empty() ? std::string("computed") : p.summary) + " in " +
            format_number(ms_compute, 3) + " ms");

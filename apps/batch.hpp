@@ -154,6 +154,8 @@ struct BatchJob {
   std::function<void(const HostImage& in, PixelType& type, int& channels)> output_kind;
   /// Extra outputs; `process` returns one image for each.
   std::vector<ExtraOutput> extra_outputs;
+  /// How inputs are read (read_input): --max-pixels and --non-finite.
+  InputPolicy input;
 };
 
 /// What a batch run did.

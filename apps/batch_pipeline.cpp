@@ -130,17 +130,6 @@ class BoundedQueue {
   std::condition_variable not_empty_, not_full_;
 };
 
-std::string format_duration(double seconds) {
-  const long s = static_cast<long>(seconds + 0.5);
-  char buf[32];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
-  }
-  return buf;
-}
-
 // The progress bar on stderr: only on a terminal and without -q; at most ~8 redraws a second.
 class Progress {
  public:
@@ -305,7 +294,7 @@ class Pipeline {
       Item& item = plan_.items[plan_.todo[k]];
       try {
         Stopwatch clock;
-        HostImage img = io::read_image(item.input.string());
+        HostImage img = read_input(item.input.string(), job_.input);
         item.ms_read = clock.ms();
         item.image = io::describe(img);
         item.megapixels = 1e-6 * img.width() * img.height();

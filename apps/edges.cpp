@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
       throw UsageError(e.what());
     }
     BatchJob job;
+    job.input = input_policy(common);
+    params.non_finite = job.input.non_finite;
     if (!magnitude_path.empty()) {
       job.extra_outputs.push_back(
           {"magnitude", "--magnitude", magnitude_path, ".tif", PixelType::kF32, 1});

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
       throw UsageError(e.what());
     }
     BatchJob job;
+    job.input = input_policy(common);
+    params.non_finite = job.input.non_finite;
     job.process = [&params](const HostImage& src, Context& ctx) {
       Processed p;
       p.image = HostImage(src.width(), src.height(), src.channels(), src.type());

@@ -2,8 +2,10 @@
 // wrote, what it printed and its exit status (0 ok, 1 an input failed, 2 usage error).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -254,6 +256,75 @@ TEST_F(SmoothApp, CorruptInputExitsOneNamingIt) {
     EXPECT_NE(r.err.find(path(name)), std::string::npos) << r.err;
   }
   EXPECT_FALSE(fs::exists(path("out.png")));
+}
+
+// --max-pixels: an input larger than the limit fails from its header (exit 1, naming the option),
+// in a single-file and in a folder run; 0 turns the limit off.
+TEST_F(SmoothApp, InputsOverMaxPixelsFailNamingTheLimit) {
+  io::write_image(path("in.png"), picture(3, PixelType::kU8));  // 45 x 31 x 3 = 4185 samples
+  Result r = smooth({path("in.png"), path("out.png"), "--sigma", "1", "--max-pixels", "4184"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("4185 samples, more than the limit of 4184 samples (--max-pixels)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(path("out.png")));
+  r = smooth({path("in.png"), path("out.png"), "--sigma", "1", "--max-pixels", "4185"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = smooth({path("in.png"), path("out2.png"), "--sigma", "1", "--max-pixels", "0"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  fs::create_directories(path("folder"));
+  io::write_image(path("folder/a.png"), picture(3, PixelType::kU8));
+  io::write_image(path("folder/b.png"), random_image(10, 10, 1, PixelType::kU8, 0, 255, 1));
+  r = smooth({path("folder"), path("outs"), "--sigma", "1", "--max-pixels", "1000", "-q"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("--max-pixels"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("outs/a.png")));
+  EXPECT_TRUE(fs::exists(path("outs/b.png")));
+}
+
+// A float input with NaN or infinite samples fails by default, naming how many, where the first
+// is and the option that accepts them; with --non-finite missing they are left out and written
+// back unchanged, and the rest is smoothed to finite values.
+TEST_F(SmoothApp, NonFiniteSamplesFailOrAreMissingDataWithTheOption) {
+  HostImage in = picture(1, PixelType::kF32);
+  in.row<float>(4)[7] = std::numeric_limits<float>::quiet_NaN();
+  in.row<float>(20)[3] = -std::numeric_limits<float>::infinity();
+  io::write_image(path("in.tif"), in);
+  Result r = smooth({path("in.tif"), path("out.tif"), "--sigma", "2"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("2 non-finite samples (NaN or infinity), the first at x 7, y 4, channel 0; "
+                       "give --non-finite missing"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(path("out.tif")));
+  r = smooth({path("in.tif"), path("out.tif"), "--sigma", "2", "--non-finite", "missing"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const HostImage out = io::read_image(path("out.tif"));
+  for (int y = 0; y < out.height(); ++y)
+    for (int x = 0; x < out.width(); ++x) {
+      const float v = out.row<float>(y)[x];
+      if (x == 7 && y == 4) {
+        EXPECT_TRUE(std::isnan(v));
+      } else if (x == 3 && y == 20) {
+        EXPECT_EQ(v, -std::numeric_limits<float>::infinity());
+      } else {
+        ASSERT_TRUE(std::isfinite(v)) << x << "," << y;
+      }
+    }
+  r = smooth({path("in.tif"), path("out.tif"), "--sigma", "2", "--non-finite", "zero"});
+  EXPECT_EQ(r.status, 2) << r.err;
+
+  // Finite but huge (one 1e38 pixel; GDAL's NoData value -3.4e38): finite results, exit 0.
+  HostImage huge = picture(1, PixelType::kF32);
+  huge.row<float>(10)[10] = 1e38f;
+  huge.row<float>(10)[11] = -3.4e38f;
+  io::write_image(path("huge.tif"), huge);
+  r = smooth({path("huge.tif"), path("huge_out.tif"), "--sigma", "2"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const HostImage smoothed = io::read_image(path("huge_out.tif"));
+  for (int y = 0; y < smoothed.height(); ++y)
+    for (int x = 0; x < smoothed.width(); ++x)
+      ASSERT_TRUE(std::isfinite(smoothed.row<float>(y)[x])) << x << "," << y;
 }
 
 TEST_F(SmoothApp, OutputFormatThatCannotHoldTheDepthExitsOne) {
