@@ -44,7 +44,8 @@ __global__ void canny_nms_kernel(ImageView src, ImageView mag, ImageView mask, f
   }
   const int xs[3] = {detail::Reflect::prev(x), x, detail::Reflect::next(x, src.width)};
   const int ys[3] = {detail::Reflect::prev(y), y, detail::Reflect::next(y, src.height)};
-  const float m = detail::view_row<const float>(mag, y)[x];
+  const float raw = detail::view_row<const float>(mag, y)[x];
+  const float m = missing ? detail::nms_magnitude(raw) : raw;  // as the CPU's suppression reads it
   std::uint8_t label = detail::kNotEdge;
   // Only candidates need the direction and the window (the CPU computes them for every pixel and
   // discards them; candidate_label gives the same label either way).

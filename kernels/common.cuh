@@ -92,12 +92,17 @@ PDEIMG_HD bool is_finite(float v) {
   return (bits & 0x7f800000u) != 0x7f800000u;
 }
 
-/// A quiet NaN, the value of a derivative or magnitude at a missing pixel.
+/// The NaN a derivative or magnitude at a missing pixel holds: 0x7fffffff, the canonical NaN a
+/// GPU gives any single-precision operation with a NaN operand; x86 passes a NaN operand through
+/// unchanged, so both backends write the same bits.
 PDEIMG_HD float quiet_nan() {
 #if defined(__CUDA_ARCH__)
-  return __int_as_float(0x7fc00000);
+  return __int_as_float(0x7fffffff);
 #else
-  return __builtin_nanf("");
+  const std::uint32_t bits = 0x7fffffffu;
+  float f;
+  __builtin_memcpy(&f, &bits, sizeof f);
+  return f;
 #endif
 }
 

@@ -26,32 +26,38 @@ dim3 grid_for(int w, int h) {
 __global__ void scan_samples_kernel(ImageView image, int channels, ScanResult* out) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
-  if (x >= image.width || y >= image.height) return;
+  const bool inside = x < image.width && y < image.height;  // no early return: the warp shuffles
   const int nc = image.channels;
-  const float* row = row_of<const float>(image, y) + static_cast<std::ptrdiff_t>(x) * nc;
   unsigned long long count = 0;
   unsigned int max_bits = 0;  // |v| >= 0: its bits order like its value
   unsigned long long first = ~0ull;
-  for (int c = 0; c < channels; ++c) {
-    const float v = row[c];
-    if (detail::is_finite(v)) {
-      max_bits = max(max_bits, __float_as_uint(fabsf(v)));
-    } else {
-      if (count == 0) {
-        first = (static_cast<unsigned long long>(y) * image.width + x) * nc + c;
+  if (inside) {
+    const float* row = row_of<const float>(image, y) + static_cast<std::ptrdiff_t>(x) * nc;
+    for (int c = 0; c < channels; ++c) {
+      const float v = row[c];
+      if (detail::is_finite(v)) {
+        max_bits = max(max_bits, __float_as_uint(fabsf(v)));
+      } else {
+        if (count == 0) {
+          first = (static_cast<unsigned long long>(y) * image.width + x) * nc + c;
+        }
+        ++count;
       }
-      ++count;
     }
   }
-  if (max_bits != 0) atomicMax(&out->max_abs_bits, max_bits);
-  if (count != 0) {
+  // The maximum within the warp first (blockDim.x is 32: one warp per row segment), so that one
+  // atomic per warp, not per pixel, meets the single address.
+  for (int o = 16; o > 0; o >>= 1)
+    max_bits = max(max_bits, __shfl_xor_sync(0xffffffffu, max_bits, o));
+  if (threadIdx.x == 0 && max_bits != 0) atomicMax(&out->max_abs_bits, max_bits);
+  if (count != 0) {  // rare: refused inputs and images with holes
     atomicAdd(&out->count, count);
     atomicMin(&out->first, first);
   }
 }
 
 template <typename Ts, typename Td>
-__global__ void scale_samples_kernel(ImageView src, ImageView dst, int exponent) {
+__global__ void scale_samples_kernel(ImageView src, ImageView dst, int exponent, int channels) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= src.width || y >= src.height) return;
@@ -61,7 +67,7 @@ __global__ void scale_samples_kernel(ImageView src, ImageView dst, int exponent)
   for (int c = 0; c < nc; ++c) {
     const float v = detail::SampleTraits<Ts>::to_float(in[c]);
     float r = v;
-    if (detail::is_finite(v)) {
+    if (c < channels && detail::is_finite(v)) {
       r = ldexpf(v, exponent);
       if (!detail::is_finite(r)) r = v < 0.0f ? -FLT_MAX : FLT_MAX;
     }
@@ -93,14 +99,16 @@ void launch_scan_samples(const ImageView& image, int channels, ScanResult* d_out
   PDEIMG_LAUNCH_CHECK("scan_samples_kernel");
 }
 
-void launch_scale_samples(const ImageView& src, const ImageView& dst, int exponent, void* stream) {
+void launch_scale_samples(const ImageView& src, const ImageView& dst, int exponent, int channels,
+                          void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
   dispatch(src.type, [&](auto stag) {
     dispatch(dst.type, [&](auto dtag) {
       using Ts = decltype(stag);
       using Td = decltype(dtag);
       scale_samples_kernel<Ts, Td>
-          <<<grid_for(src.width, src.height), dim3(kBlockX, kBlockY), 0, s>>>(src, dst, exponent);
+          <<<grid_for(src.width, src.height), dim3(kBlockX, kBlockY), 0, s>>>(src, dst, exponent,
+                                                                              channels);
     });
   });
   PDEIMG_LAUNCH_CHECK("scale_samples_kernel");

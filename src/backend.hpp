@@ -173,13 +173,15 @@ namespace pdeimg {
 namespace cpu {
 /// detail::scan_samples of a float32 host view.
 detail::SampleScan scan_samples(const ImageView& image, int channels, Context& ctx);
-/// detail::scale_samples of host views.
-void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx);
+/// detail::scale_samples of host views: the first `channels` channels scaled, the rest copied.
+void scale_samples(const ImageView& src, const ImageView& dst, int exponent, int channels,
+                   Context& ctx);
 }  // namespace cpu
 namespace cuda {
 /// detail::scan_samples of a float32 device view (waits for ctx's stream).
 detail::SampleScan scan_samples(const ImageView& image, int channels, Context& ctx);
 /// detail::scale_samples of device views, queued on ctx's stream.
-void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx);
+void scale_samples(const ImageView& src, const ImageView& dst, int exponent, int channels,
+                   Context& ctx);
 }  // namespace cuda
 }  // namespace pdeimg

@@ -62,11 +62,13 @@ int scale_exponent(float max_abs, int limit_log2) {
   return 0;
 }
 
-void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx) {
+void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx,
+                   int channels) {
+  const int nc = channels <= 0 ? src.channels : std::min(channels, src.channels);
   if (src.location == Location::kDevice) {
-    cuda::scale_samples(src, dst, exponent, ctx);
+    cuda::scale_samples(src, dst, exponent, nc, ctx);
   } else {
-    cpu::scale_samples(src, dst, exponent, ctx);
+    cpu::scale_samples(src, dst, exponent, nc, ctx);
   }
 }
 
@@ -92,6 +94,7 @@ GuardedInput scan_input(const ImageView& src, int channels, NonFinite mode, cons
                         Context& ctx) {
   GuardedInput g;
   g.view = src;
+  g.channels = channels;
   if (src.type != PixelType::kF32) return g;
   g.scan = scan_samples(src, channels, ctx);
   check_non_finite(g.scan, mode, op, "src");
@@ -103,7 +106,7 @@ void scale_input(GuardedInput& in, const ImageView& src, int exponent, Context& 
   in.view = src;
   if (exponent == 0) return;
   in.view = float_scratch_like(src, slot, ctx);
-  scale_samples(src, in.view, -exponent, ctx);
+  scale_samples(src, in.view, -exponent, ctx, in.channels);
 }
 
 GuardedInput guard_input(const ImageView& src, int channels, NonFinite mode, int limit_log2,

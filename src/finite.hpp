@@ -28,11 +28,13 @@ void check_non_finite(const SampleScan& scan, NonFinite mode, const char* op, co
 /// when max_abs lies in that range (or is 0), else e with max_abs 2^-e in [2^(limit-1), 2^limit).
 int scale_exponent(float max_abs, int limit_log2);
 
-/// dst = src * 2^exponent, sample by sample over all channels, converted to dst's type (rounded,
-/// saturated): exact for float results that stay normal; a finite product beyond the float range
-/// saturates to +-FLT_MAX, non-finite samples are copied. Same shape; dst may be src. Runs where
-/// the views are (host: CPU workers; device: queued on ctx's stream).
-void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx);
+/// dst = src * 2^exponent, sample by sample over the first `channels` channels (all when <= 0;
+/// further ones, alpha, are copied), converted to dst's type (rounded, saturated): exact for
+/// float results that stay normal; a finite product beyond the float range saturates to
+/// +-FLT_MAX, non-finite samples are copied. Same shape; dst may be src. Runs where the views are
+/// (host: CPU workers; device: queued on ctx's stream).
+void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx,
+                   int channels = 0);
 
 /// Magnitude limits (log2) below which each operation's float32 arithmetic cannot overflow.
 constexpr int kHeatRangeLog2 = 124;  ///< |sum of 4 neighbours - 4 u| <= 8 max
@@ -57,6 +59,7 @@ constexpr int kScaledCannySlot = 45;
 struct GuardedInput {
   ImageView view;
   int exponent = 0;  ///< results scale back by 2^exponent
+  int channels = 0;  ///< the channels scanned and scaled (further ones, alpha, are copied)
   SampleScan scan;
 };
 
@@ -96,7 +99,7 @@ void compute_scaled(const GuardedInput& in, const ImageView& dst, Context& ctx,
   const ImageView out =
       dst.type == PixelType::kF32 ? dst : float_scratch_like(dst, kScaledOutputSlot, ctx);
   compute(in.view, out);
-  scale_samples(out, dst, in.exponent, ctx);
+  scale_samples(out, dst, in.exponent, ctx, in.channels);
 }
 
 }  // namespace detail

@@ -377,6 +377,18 @@ TEST_P(FiniteTest, HugeFiniteValuesNeverGiveNonFiniteResults) {
   EXPECT_TRUE(all_finite(mag));
   EXPECT_EQ(cr.low, 30.0);
   EXPECT_EQ(cr.high, 60.0);
+
+  // Alpha is only copied: a tiny alpha beside huge colours comes out bit for bit, not rounded to
+  // a subnormal by the scaling of the colours.
+  HostImage rgba = picture(w, h, 4, 9), rgba_out(w, h, 4, PixelType::kF32);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) px(rgba, x, y, 3) = 1.3e-38f * (1 + 0.37f * x);
+  px(rgba, 5, 5, 0) = 3e38f;
+  heat_smooth(rgba, rgba_out, hp, cx);
+  perona_malik(rgba, rgba_out, PeronaMalikParams{}, cx);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) ASSERT_TRUE(same_bits(px(rgba_out, x, y, 3), px(rgba, x, y, 3)));
+  EXPECT_TRUE(all_finite(rgba_out));
 }
 
 // The scaling is exact: an image multiplied by 2^70 (squared derivatives would overflow float)

@@ -34,8 +34,9 @@ detail::SampleScan scan_samples(const ImageView& image, int channels, Context& c
   return s;
 }
 
-void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx) {
-  launch_scale_samples(src, dst, exponent, ctx.stream());
+void scale_samples(const ImageView& src, const ImageView& dst, int exponent, int channels,
+                   Context& ctx) {
+  launch_scale_samples(src, dst, exponent, channels, ctx.stream());
 }
 
 }  // namespace cuda

@@ -106,8 +106,10 @@ struct ScanResult {
 };
 /// Accumulates the scan of the first `channels` channels of a float32 device view into *d_out.
 void launch_scan_samples(const ImageView& image, int channels, ScanResult* d_out, void* stream);
-/// dst = src * 2^exponent (see detail::scale_samples); device views, any types.
-void launch_scale_samples(const ImageView& src, const ImageView& dst, int exponent, void* stream);
+/// dst = src * 2^exponent on the first `channels` channels, the rest copied (see
+/// detail::scale_samples); device views, any types.
+void launch_scale_samples(const ImageView& src, const ImageView& dst, int exponent, int channels,
+                          void* stream);
 
 }  // namespace cuda
 }  // namespace pdeimg

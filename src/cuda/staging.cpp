@@ -45,8 +45,11 @@ void finish(const Staged& staged, Context& ctx) {
 void report_queued(Context& ctx, long long done, long long total, const char* op) {
   try {
     ctx.impl().report_progress(done, total, op);
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::kCancelled) synchronize(ctx.stream());
+  } catch (...) {  // a cancel, or whatever the caller's callback threw
+    try {
+      synchronize(ctx.stream());  // queued copies may still read the caller's memory
+    } catch (...) {               // keep the first exception
+    }
     throw;
   }
 }

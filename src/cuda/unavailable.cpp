@@ -48,7 +48,7 @@ void hysteresis(const ImageView&, Context&) {
 detail::SampleScan scan_samples(const ImageView&, int, Context&) {
   unavailable("scan_samples");
 }
-void scale_samples(const ImageView&, const ImageView&, int, Context&) {
+void scale_samples(const ImageView&, const ImageView&, int, int, Context&) {
   unavailable("scale_samples");
 }
 
