@@ -510,7 +510,7 @@ TEST_F(Batch, AReportNamingAnOutputIsAUsageError) {
 }
 
 // Under a process limit the pipeline starts the threads the system allows: with fewer than --jobs
-// asks it says so and finishes the run; without one per stage (and room for the library's own
+// asks it says so and finishes the run; without one per stage (and the library's own worker
 // threads) it stops before reading anything, a usage error naming the cause and the remedy.
 // Never std::terminate (exit 134).
 TEST_F(Batch, ThreadsTheSystemRefusesGiveAMessageNotACrash) {
