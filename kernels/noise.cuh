@@ -31,16 +31,21 @@ PDEIMG_HD float noise_highpass(const float (&v)[3][3]) {
 
 /// True when all nine values are equal: such a neighbourhood (saturated or synthetic flat areas,
 /// e.g. clipped highlights of an 8-bit photo) says nothing about the noise, and the estimator
-/// skips it; noisy data is never exactly constant. Also true when one of them is not finite
-/// (missing data, NonFinite::kMissing): that neighbourhood is skipped the same way.
-PDEIMG_HD bool uninformative3x3(const float (&v)[3][3]) {
-  bool flat = true, finite = true;
+/// skips it; noisy data is never exactly constant.
+PDEIMG_HD bool flat3x3(const float (&v)[3][3]) {
+  bool flat = true;
   for (int r = 0; r < 3; ++r)
-    for (int c = 0; c < 3; ++c) {
-      flat = flat && v[r][c] == v[1][1];
-      finite = finite && is_finite(v[r][c]);
-    }
-  return flat || !finite;
+    for (int c = 0; c < 3; ++c) flat = flat && v[r][c] == v[1][1];
+  return flat;
+}
+
+/// True when all nine values are finite. A neighbourhood holding a missing (non-finite) sample
+/// (NonFinite::kMissing) is skipped like a flat one. Integer images need not ask.
+PDEIMG_HD bool finite3x3(const float (&v)[3][3]) {
+  bool finite = true;
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c) finite = finite && is_finite(v[r][c]);
+  return finite;
 }
 
 /// Squared magnitude of the Sobel gradient of the 3x3 neighbourhood v.

@@ -165,7 +165,7 @@ __global__ void noise_values_kernel(detail::Planes p, int c, float* grad, float*
   for (int r = 0; r < 3; ++r)
     for (int k = 0; k < 3; ++k) v[r][k] = p.row(c, y + r)[x + k];
   const std::size_t i = static_cast<std::size_t>(y) * iw + x;
-  const bool flat = detail::uninformative3x3(v);
+  const bool flat = detail::flat3x3(v) || !detail::finite3x3(v);
   grad[i] = flat ? detail::kNoiseSkipKey : detail::sobel_sq(v);
   hp[i] = detail::noise_highpass(v);
   valid[i] = flat ? 0 : 1;

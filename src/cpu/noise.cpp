@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/noise.cuh"
@@ -111,7 +112,9 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
           for (int x = 0; x < iw; ++x) {
             float v[3][3];
             neighbourhood<T>(image, c, x, y, v);
-            const bool flat = detail::uninformative3x3(v);
+            // Only float images can hold missing (non-finite) samples.
+            const bool flat =
+                detail::flat3x3(v) || (std::is_same<T, float>::value && !detail::finite3x3(v));
             gbits[static_cast<std::size_t>(y) * iw + x] =
                 float_bits(flat ? detail::kNoiseSkipKey : detail::sobel_sq(v));
             local += flat ? 0 : 1;

@@ -109,13 +109,19 @@ void fused_pass(const Load& load, const Store& store, const RowOp& op, int width
   const int tiles_x = (width + shape.tile_w - 1) / shape.tile_w;
   const int bands = (height + shape.band_h - 1) / shape.band_h;
   pool.run(tiles_x * bands, [&](int item, int worker) {
+    // Copies the band loop owns: it writes bytes (8-bit stores), which may alias anything the
+    // compiler cannot prove private, and would otherwise reload the views' fields through the
+    // closure at every row (measured: 2048² RGB 8-bit, one step, one thread 21.7 -> 16.8 ms).
+    const Load own_load = load;
+    const Store own_store = store;
+    const RowOp own_op = op;
     const int bx = item % tiles_x;
     const int by = item / tiles_x;
     const int x0 = bx * shape.tile_w;
     const int x1 = std::min(width, x0 + shape.tile_w);
     const int y0 = by * shape.band_h;
     const int y1 = std::min(height, y0 + shape.band_h);
-    fused_band(load, store, op, width, height, channels, shape.fused, y0, y1, x0, x1,
+    fused_band(own_load, own_store, own_op, width, height, channels, shape.fused, y0, y1, x0, x1,
                ring_pool + static_cast<std::ptrdiff_t>(worker) * shape.ring_floats);
   });
 }
