@@ -100,32 +100,32 @@ CLI::Validator thread_count() {
       "0.." + std::to_string(kMaxThreads));
 }
 
-CLI::Validator non_negative_finite() {
+namespace {
+
+// A validator for a finite number that `accept` admits, `what` saying which ("a finite number
+// >= 0"); CLI11's own number validators let "nan" through.
+CLI::Validator finite_number(bool (*accept)(double), const std::string& what,
+                             const std::string& name) {
   return CLI::Validator(
-      [](std::string& text) -> std::string {
+      [accept, what](std::string& text) -> std::string {
         const char* begin = text.c_str();
         char* end = nullptr;
         const double v = std::strtod(begin, &end);
         if (end == begin || *end != '\0') return "'" + text + "' is not a number";
-        if (!(v >= 0.0) || !std::isfinite(v)) return "must be a finite number >= 0, got " + text;
+        if (!std::isfinite(v) || !accept(v)) return "must be " + what + ", got " + text;
         return {};
       },
-      "NONNEGATIVE");
+      name);
+}
+
+}  // namespace
+
+CLI::Validator non_negative_finite() {
+  return finite_number([](double v) { return v >= 0.0; }, "a finite number >= 0", "NONNEGATIVE");
 }
 
 CLI::Validator positive_finite() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        const char* begin = text.c_str();
-        char* end = nullptr;
-        const double v = std::strtod(begin, &end);
-        if (end == begin || *end != '\0') return "'" + text + "' is not a number";
-        if (!(v > 0.0) || !std::isfinite(v)) {
-          return "must be a positive finite number, got " + text;
-        }
-        return {};
-      },
-      "POSITIVE");
+  return finite_number([](double v) { return v > 0.0; }, "a positive finite number", "POSITIVE");
 }
 
 Context make_context(const CommonOptions& options) {

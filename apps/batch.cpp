@@ -310,18 +310,7 @@ int run_single(const std::string& program, const SingleFile& files, const std::s
     extras.emplace_back(x.root);
     taken.push_back(x.root);
   }
-  if (!report.empty()) {
-    for (const std::string& p : taken) {
-      if (io::same_file(p, report)) {
-        throw UsageError("--report '" + report + "' names '" + p +
-                         "', an input or output; give another file name");
-      }
-    }
-    std::error_code ec;
-    if (fs::is_directory(report, ec)) {
-      throw UsageError("--report '" + report + "' is a folder; give a file name");
-    }
-  }
+  if (!report.empty()) detail::check_report(report, taken);
 
   const Log log(program, common.verbose);
   Context ctx = make_context(common);

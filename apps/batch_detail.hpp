@@ -73,6 +73,10 @@ void write_atomically(const std::string& path, const std::string& text);
 /// system's reason.
 void prepare_report_location(const std::string& report);
 
+/// Refuses, as a UsageError, a --report that names one of `taken` (the inputs and outputs: it
+/// would replace one) or is a folder.
+void check_report(const std::string& report, const std::vector<std::string>& taken);
+
 /// Removes from each of `folders` (not their sub-folders) the temporary files of write_image and
 /// of the report that a process of this host made, that no longer runs and that nobody wrote to
 /// for 10 minutes. Returns how many were removed; -v names each.

@@ -55,8 +55,6 @@ const HostImage& extra_image(const Processed& p, std::size_t j, const BatchJob& 
   return x->image;
 }
 
-namespace {
-
 // Refuses, as a UsageError, a --report that names one of `taken` (the inputs and outputs: it
 // would replace one) or is a folder.
 void check_report(const std::string& report, const std::vector<std::string>& taken) {
@@ -72,7 +70,7 @@ void check_report(const std::string& report, const std::vector<std::string>& tak
   }
 }
 
-}  // namespace
+namespace {}  // namespace
 
 // --- the command line ----------------------------------------------------------------------------
 

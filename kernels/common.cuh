@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pdeimg/image.hpp"
+
 // PDEIMG_HD marks functions callable from host and device code. Keyed on __CUDACC__ (not
 // __CUDA_ARCH__) so that nvcc's host and device passes see the same declarations.
 #if defined(__CUDACC__)
@@ -77,6 +79,19 @@ PDEIMG_HD double rn_mul(double a, double b) {
   return a * b;
 #endif
 }
+/// Calls f(T{}) with T the C++ type of `type` (host code: the CPU loops and the CUDA launchers).
+template <typename F>
+decltype(auto) dispatch_type(PixelType type, F&& f) {
+  switch (type) {
+    case PixelType::kU8:
+      return f(std::uint8_t{});
+    case PixelType::kU16:
+      return f(std::uint16_t{});
+    default:
+      return f(float{});
+  }
+}
+
 // --- missing data (NonFinite::kMissing)
 // -----------------------------------------------------------
 

@@ -43,21 +43,6 @@ __global__ void store_planes_kernel(detail::Planes planes, const char* src, std:
   }
 }
 
-template <typename F>
-void dispatch(PixelType type, F&& f) {
-  switch (type) {
-    case PixelType::kU8:
-      f(std::uint8_t{});
-      break;
-    case PixelType::kU16:
-      f(std::uint16_t{});
-      break;
-    default:
-      f(float{});
-      break;
-  }
-}
-
 dim3 grid_for(int w, int h) {
   return dim3((w + kBlockX - 1) / kBlockX, (h + kBlockY - 1) / kBlockY);
 }
@@ -66,7 +51,7 @@ dim3 grid_for(int w, int h) {
 
 void launch_load_planes(const ImageView& src, const detail::Planes& planes, void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
-  dispatch(src.type, [&](auto tag) {
+  detail::dispatch_type(src.type, [&](auto tag) {
     using T = decltype(tag);
     load_planes_kernel<T><<<grid_for(planes.width, planes.height), dim3(kBlockX, kBlockY), 0, s>>>(
         static_cast<const char*>(src.data), src.pitch, src.channels, planes);
@@ -77,8 +62,8 @@ void launch_load_planes(const ImageView& src, const detail::Planes& planes, void
 void launch_store_planes(const detail::Planes& planes, const ImageView& src, const ImageView& dst,
                          void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
-  dispatch(src.type, [&](auto stag) {
-    dispatch(dst.type, [&](auto dtag) {
+  detail::dispatch_type(src.type, [&](auto stag) {
+    detail::dispatch_type(dst.type, [&](auto dtag) {
       using Ts = decltype(stag);
       using Td = decltype(dtag);
       store_planes_kernel<Ts, Td>

@@ -75,21 +75,6 @@ __global__ void scale_samples_kernel(ImageView src, ImageView dst, int exponent,
   }
 }
 
-template <typename F>
-void dispatch(PixelType type, F&& f) {
-  switch (type) {
-    case PixelType::kU8:
-      f(std::uint8_t{});
-      break;
-    case PixelType::kU16:
-      f(std::uint16_t{});
-      break;
-    default:
-      f(float{});
-      break;
-  }
-}
-
 }  // namespace
 
 void launch_scan_samples(const ImageView& image, int channels, ScanResult* d_out, void* stream) {
@@ -102,8 +87,8 @@ void launch_scan_samples(const ImageView& image, int channels, ScanResult* d_out
 void launch_scale_samples(const ImageView& src, const ImageView& dst, int exponent, int channels,
                           void* stream) {
   auto s = static_cast<cudaStream_t>(stream);
-  dispatch(src.type, [&](auto stag) {
-    dispatch(dst.type, [&](auto dtag) {
+  detail::dispatch_type(src.type, [&](auto stag) {
+    detail::dispatch_type(dst.type, [&](auto dtag) {
       using Ts = decltype(stag);
       using Td = decltype(dtag);
       scale_samples_kernel<Ts, Td>

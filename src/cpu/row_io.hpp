@@ -101,18 +101,7 @@ struct PlaneStore {
   }
 };
 
-/// Calls f.template operator()<T>() with T the C++ type of `type`.
-template <typename F>
-decltype(auto) dispatch_type(PixelType type, F&& f) {
-  switch (type) {
-    case PixelType::kU8:
-      return f(std::uint8_t{});
-    case PixelType::kU16:
-      return f(std::uint16_t{});
-    default:
-      return f(float{});
-  }
-}
+using detail::dispatch_type;
 
 /// dst's channel `channel` = src's channel `channel`, converted between the views' types
 /// (value-preserving, saturated), for all pixels. Used to pass alpha through unchanged.
