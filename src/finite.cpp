@@ -30,7 +30,10 @@ NonFiniteCount count_non_finite(const ImageView& image, int channels) {
     throw Error(ErrorCode::kInvalidArgument, "count_non_finite: needs a host view");
   }
   const int nc = channels <= 0 ? image.channels : std::min(channels, image.channels);
+  // On the calling thread: the scan is one vectorised pass (about 11 us for 512², a few ms for
+  // 100 Mpixel), cheaper than starting threads for it at every call.
   Context ctx(Backend::kCpu);
+  ctx.set_threads(1);
   return cpu::scan_samples(image, nc, ctx).non_finite;
 }
 
