@@ -44,6 +44,15 @@ void le32(std::string& s, std::uint32_t v) {
   le16(s, v & 0xffff);
   le16(s, v >> 16);
 }
+
+// One 12-byte TIFF directory entry (little-endian): tag, field type, count, value or offset.
+void tiff_entry(std::string& s, unsigned tag, unsigned type, std::uint32_t count,
+                std::uint32_t value) {
+  le16(s, tag);
+  le16(s, type);
+  le32(s, count);
+  le32(s, value);
+}
 void be16(std::string& s, unsigned v) {
   s += static_cast<char>((v >> 8) & 0xff);
   s += static_cast<char>(v & 0xff);
@@ -223,10 +232,7 @@ std::string tiff_with_directory_first(const std::string& path) {
   le32(o, 8);
   le16(o, entries);
   const auto entry = [&o](unsigned tag, unsigned type, std::uint32_t count, std::uint32_t value) {
-    le16(o, tag);
-    le16(o, type);
-    le32(o, count);
-    le32(o, value);
+    tiff_entry(o, tag, type, count, value);
   };
   entry(256, 4, 1, w);
   entry(257, 4, 1, h);
@@ -685,10 +691,7 @@ std::string lying_header(const std::string& format, int width, int height, bool 
     le16(o, entries);
     const std::uint32_t bits_at = 8 + 2 + entries * 12 + 4;
     const auto entry = [&o](unsigned tag, unsigned type, std::uint32_t count, std::uint32_t value) {
-      le16(o, tag);
-      le16(o, type);
-      le32(o, count);
-      le32(o, value);
+      tiff_entry(o, tag, type, count, value);
     };
     entry(256, 4, 1, w);
     entry(257, 4, 1, h);
