@@ -14,10 +14,21 @@
 // 1.6 x the default (or --factors), and the time is scanned step by step up to --max-time
 // (default 3 x the default time).
 //
+// With --compare it scores the methods side by side instead (no oracle grid):
+//   pm         perona_malik blind (what `denoise --method pm` does);
+//   rd         reaction_diffusion blind with the built-in model (or --model FILE): `denoise`;
+//   rd known   the same with the true sigma;
+//   rd 8-bit   blind on the noisy image clipped to [0, 255] and rounded to 8 bits, as users' PNG
+//              files are (PSNR of the 8-bit output; the loss against rd is what quantising costs);
+//   nlm        cv::fastNlMeansDenoising (gray) or cv::fastNlMeansDenoisingColored (colour, same h
+//              for luminance and colour) on that 8-bit input (it takes 8-bit only), with h tuned on
+//              the set: the best of h = (0.5 .. 1.3) x sigma for each sigma, chosen with the clean
+//              images; templateWindowSize 7, searchWindowSize 21 (OpenCV's defaults).
+//
 //   denoise_quality DIR [--sigmas 15,25,50] [--diffusivity rational] [--neighbours 4|8]
 //                   [--regularize S] [--per-channel] [--factor F] [--time T] [--no-oracle]
 //                   [--factors a,b,...] [--max-time T] [--threads N] [--backend cpu|cuda|auto]
-//                   [--gray] [--limit N]
+//                   [--gray] [--limit N] [--compare [--model FILE] [--no-nlm]]
 // DIR holds 8-bit PNG images (e.g. ../shared/data/set12 or kodak24); colour stays colour unless
 // --gray. The noise is the same on every run (fixed seeds per image and sigma).
 #include <algorithm>
@@ -37,6 +48,14 @@
 #include "pdeimg/io.hpp"
 #include "pdeimg/noise.hpp"
 #include "pdeimg/perona_malik.hpp"
+#include "pdeimg/reaction_diffusion.hpp"
+
+#if PDEIMG_HAVE_OPENCV_PHOTO
+#include <opencv2/core.hpp>
+#include <opencv2/photo.hpp>
+
+#include "pdeimg/opencv.hpp"
+#endif
 
 namespace {
 
@@ -56,6 +75,9 @@ struct Options {
   std::string backend = "cpu";
   bool gray = false;
   int limit = 0;
+  bool compare = false;
+  bool nlm = true;
+  std::string model;  // --compare: a model file instead of the built-in one
 };
 
 std::vector<double> parse_list(const std::string& s) {
@@ -135,12 +157,100 @@ HostImage to_gray(const HostImage& img) {
   return g;
 }
 
+/// The noisy float image clipped to [0, 255] and rounded: what an 8-bit file of it holds.
+HostImage quantise(const HostImage& f) {
+  HostImage q(f.width(), f.height(), f.channels(), PixelType::kU8);
+  for (int y = 0; y < f.height(); ++y)
+    for (int i = 0; i < f.width() * f.channels(); ++i) {
+      const float v = std::min(255.0f, std::max(0.0f, f.row<float>(y)[i]));
+      q.row<std::uint8_t>(y)[i] = static_cast<std::uint8_t>(std::floor(v + 0.5f));
+    }
+  return q;
+}
+
+int run_compare(const Options& opt, const std::vector<HostImage>& clean, pdeimg::Context& ctx) {
+  pdeimg::RdModel model =
+      opt.model.empty() ? pdeimg::RdModel::builtin() : pdeimg::RdModel::load(opt.model);
+  pdeimg::ReactionDiffusionParams rp;
+  rp.model = &model;
+  std::printf("rd model %s (%s): %d stages of %d filters %dx%d\n", model.name().c_str(),
+              model.hash().c_str(), model.stages(), model.filters(), model.filter_size(),
+              model.filter_size());
+  const bool nlm = opt.nlm && PDEIMG_HAVE_OPENCV_PHOTO;
+  const std::vector<double> h_scale{0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.3};
+  std::printf("%6s %8s %8s %8s %8s %8s %8s %8s %6s %8s %8s\n", "sigma", "noisy", "pm", "rd",
+              "rd known", "rd 8-bit", "8b loss", "nlm", "h", "s/img rd", "s/img nlm");
+  const double t_start = pdeimg::bench::now_s();
+  for (double sigma : opt.sigmas) {
+    double s_noisy = 0, s_pm = 0, s_rd = 0, s_known = 0, s_q = 0, t_rd = 0, t_nlm = 0;
+    std::vector<double> s_nlm(h_scale.size(), 0.0);
+    for (std::size_t i = 0; i < clean.size(); ++i) {
+      const HostImage& c = clean[i];
+      const HostImage noisy = add_noise(
+          c, sigma, 1000u * static_cast<std::uint32_t>(sigma) + static_cast<std::uint32_t>(i));
+      HostImage out(c.width(), c.height(), c.channels(), PixelType::kF32);
+      s_noisy += psnr(c, noisy);
+      pdeimg::perona_malik(noisy, out, pdeimg::PeronaMalikParams{}, ctx);
+      s_pm += psnr(c, out);
+      pdeimg::ReactionDiffusionParams p = rp;
+      double t0 = pdeimg::bench::now_s();
+      pdeimg::reaction_diffusion(noisy, out, p, ctx);
+      t_rd += pdeimg::bench::now_s() - t0;
+      s_rd += psnr(c, out);
+      p.noise_sigma = sigma;
+      pdeimg::reaction_diffusion(noisy, out, p, ctx);
+      s_known += psnr(c, out);
+      const HostImage q = quantise(noisy);
+      HostImage q_out(c.width(), c.height(), c.channels(), PixelType::kU8);
+      pdeimg::reaction_diffusion(q, q_out, rp, ctx);
+      s_q += psnr(c, to_float(q_out));
+#if PDEIMG_HAVE_OPENCV_PHOTO
+      if (nlm) {
+        const cv::Mat in = pdeimg::mat_of(q);
+        for (std::size_t h = 0; h < h_scale.size(); ++h) {
+          cv::Mat den;
+          const float hv = static_cast<float>(h_scale[h] * sigma);
+          t0 = pdeimg::bench::now_s();
+          if (c.channels() == 1)
+            cv::fastNlMeansDenoising(in, den, hv, 7, 21);
+          else
+            cv::fastNlMeansDenoisingColored(in, den, hv, hv, 7, 21);
+          t_nlm += pdeimg::bench::now_s() - t0;
+          HostImage d = to_float(HostImage::copy_of(pdeimg::view_of(den)));
+          s_nlm[h] += psnr(c, d);
+        }
+      }
+#endif
+    }
+    const double n = static_cast<double>(clean.size());
+    const std::size_t best = static_cast<std::size_t>(
+        std::max_element(s_nlm.begin(), s_nlm.end()) - s_nlm.begin());
+    char nlm_psnr[32] = "-", nlm_h[32] = "-", nlm_t[32] = "-";
+    if (nlm) {
+      std::snprintf(nlm_psnr, sizeof nlm_psnr, "%.3f", s_nlm[best] / n);
+      std::snprintf(nlm_h, sizeof nlm_h, "%.2gs", h_scale[best]);
+      std::snprintf(nlm_t, sizeof nlm_t, "%.3f", t_nlm / n / static_cast<double>(h_scale.size()));
+    }
+    std::printf("%6g %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8s %6s %8.3f %8s\n", sigma,
+                s_noisy / n, s_pm / n, s_rd / n, s_known / n, s_q / n, (s_rd - s_q) / n, nlm_psnr,
+                nlm_h, t_rd / n, nlm_t);
+    std::fflush(stdout);
+  }
+  std::printf(
+      "\n(%.1f s; PSNR in dB, mean over the set; pm and rd blind (noise estimated), rd known = "
+      "the true sigma given, rd 8-bit = blind on the clipped and rounded input, 8b loss = rd - rd "
+      "8-bit; nlm = OpenCV non-local means on the 8-bit input with the best h for the set, h in "
+      "units of sigma; s/img = seconds per image with %d thread(s))\n",
+      pdeimg::bench::now_s() - t_start, ctx.threads());
+  return 0;
+}
+
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s DIR [--sigmas 15,25,50] [--diffusivity exponential|rational|tukey] "
                "[--neighbours 4|8] [--regularize S] [--per-channel] [--factor F] [--time T] "
                "[--no-oracle] [--factors a,b,..] [--max-time T] [--threads N] [--backend B] "
-               "[--gray] [--limit N]\n",
+               "[--gray] [--limit N] [--compare [--model FILE] [--no-nlm]]\n",
                argv0);
   return 2;
 }
@@ -185,6 +295,12 @@ int main(int argc, char** argv) {
         opt.gray = true;
       else if (a == "--limit")
         opt.limit = std::atoi(value().c_str());
+      else if (a == "--compare")
+        opt.compare = true;
+      else if (a == "--no-nlm")
+        opt.nlm = false;
+      else if (a == "--model")
+        opt.model = value();
       else if (!a.empty() && a[0] != '-' && opt.dir.empty())
         opt.dir = a;
       else
@@ -220,6 +336,15 @@ int main(int argc, char** argv) {
     if (clean.empty()) throw std::runtime_error("no images in " + opt.dir);
     pdeimg::Context ctx(pdeimg::parse_backend(opt.backend));
     if (opt.threads > 0) ctx.set_threads(opt.threads);
+#if PDEIMG_HAVE_OPENCV_PHOTO
+    cv::setNumThreads(opt.threads > 0 ? opt.threads : ctx.threads());
+#endif
+    if (opt.compare) {
+      std::printf("denoise_quality --compare: %zu images from %s (%d channel(s) first), backend %s\n",
+                  clean.size(), opt.dir.c_str(), clean[0].channels(),
+                  pdeimg::to_string(ctx.backend()));
+      return run_compare(opt, clean, ctx);
+    }
     const pdeimg::PeronaMalikParams& b = opt.base;
     const int colour = clean[0].channels() == 4 ? 3 : clean[0].channels();
     const int coupled = b.colour == pdeimg::ColourMode::kCoupled ? colour : 1;

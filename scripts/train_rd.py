@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Trains pdeimg's learned reaction-diffusion denoiser (docs/rd-model-format.md).
 
-  scripts/train_rd.py train --out models/default.rdm      # the shipped model, about 60 min
+  scripts/train-models.sh                                  # retrains models/default.rdm
+  scripts/train_rd.py train --part gray --out gray.rdm     # one network of it
   scripts/train_rd.py golden --out tests/data             # the forward-pass golden case
   scripts/train_rd.py eval --model models/default.rdm     # Set12 PSNR at sigma 15/25/50
 
@@ -375,17 +376,31 @@ def cmd_train(args):
         logf.flush()
 
     log("training %s: %s" % (args.out, vars(args)))
-    gray = train_network(load_gray(os.path.join(DATA, "train400")), args, 1, "gray", log)
-    log("gray Set12 PSNR (true sigma): %s" % eval_set12(gray))
-    save_model(args.out, args.name, [("gray", gray), ("luma", "gray")])
-    chroma_args = argparse.Namespace(**vars(args))
-    chroma_args.joint = args.joint_chroma
-    chroma = train_network(load_chroma(os.path.join(DATA, "bsds500-train")), chroma_args, 2,
-                           "chroma", log)
-    comment = ("trained by scripts/train_rd.py train (%s)\n"
-               "gray/luma: train400; chroma: bsds500-train opponent chroma" % " ".join(sys.argv[2:]))
-    save_model(args.out, args.name, [("gray", gray), ("luma", "gray"), ("chroma", chroma)], comment)
+    comment = "trained by scripts/train_rd.py train %s" % " ".join(sys.argv[2:])
+    nets = []
+    if args.part in ("gray", "all"):
+        gray = train_network(load_gray(os.path.join(DATA, "train400")), args, 1, "gray", log)
+        log("gray Set12 PSNR (true sigma): %s" % eval_set12(gray))
+        nets += [("gray", gray), ("luma", "gray")]
+        save_model(args.out, args.name, nets, comment)
+    if args.part in ("chroma", "all"):
+        chroma_args = argparse.Namespace(**vars(args))
+        chroma_args.joint = args.joint_chroma
+        chroma = train_network(load_chroma(os.path.join(DATA, "bsds500-train")), chroma_args, 2,
+                               "chroma", log)
+        nets.append(("chroma", chroma))
+        save_model(args.out, args.name, nets, comment)
     log("wrote %s" % args.out)
+
+
+def cmd_merge(args):
+    """Joins the gray/luma networks of one file and the chroma network of another."""
+    gray, chroma = load_model(args.gray), load_model(args.chroma)
+    comment = "".join(l[2:] for f in (args.gray, args.chroma) for l in open(f)
+                      if l.startswith("# trained by"))
+    save_model(args.out, args.name, [("gray", gray["gray"]), ("luma", "gray"),
+                                     ("chroma", chroma["chroma"])],
+               "gray/luma: train400; chroma: bsds500-train opponent chroma\n" + comment)
 
 
 def cmd_eval(args):
@@ -452,12 +467,19 @@ def main():
         p.add_argument("--greedy", type=int, default=300)
         p.add_argument("--joint", type=int, default=6000)
         p.add_argument("--joint-chroma", type=int, default=3000)
+        p.add_argument("--part", choices=("gray", "chroma", "all"), default="all")
+    p = sub.add_parser("merge")
+    p.add_argument("--gray", required=True)
+    p.add_argument("--chroma", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--name", default="rd-5x5x24-v1")
     p = sub.add_parser("golden")
     p.add_argument("--out", required=True)
     p = sub.add_parser("eval")
     p.add_argument("--model", required=True)
     args = ap.parse_args()
-    {"train": cmd_train, "golden": cmd_golden, "eval": cmd_eval, "init": cmd_init}[args.cmd](args)
+    {"train": cmd_train, "golden": cmd_golden, "eval": cmd_eval, "init": cmd_init,
+     "merge": cmd_merge}[args.cmd](args)
 
 
 if __name__ == "__main__":

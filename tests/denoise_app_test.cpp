@@ -12,6 +12,7 @@
 #include "pdeimg/context.hpp"
 #include "pdeimg/io.hpp"
 #include "pdeimg/perona_malik.hpp"
+#include "pdeimg/reaction_diffusion.hpp"
 #include "tests/app_runner.hpp"
 #include "tests/test_util.hpp"
 
@@ -77,15 +78,23 @@ TEST_P(DenoiseAppKeeps, DepthChannelsAlphaAndTheLibraryResult) {
   const HostImage out = io::read_image(out_file);
   ASSERT_EQ(out.type(), c.type);
   ASSERT_EQ(out.channels(), c.channels);
-  // Exactly the blind library call.
+  // Exactly the blind library call: reaction_diffusion with the built-in model by default.
   const HostImage back = io::read_image(in_file);
   HostImage expect(back.width(), back.height(), back.channels(), back.type());
   Context ctx(Backend::kCpu);
-  perona_malik(back, expect, PeronaMalikParams{}, ctx);
+  reaction_diffusion(back, expect, ReactionDiffusionParams{}, ctx);
   EXPECT_TRUE(test::identical(out, expect));
   const int colour = c.channels == 4 ? 3 : c.channels;
   for (int ch = 0; ch < colour; ++ch)
     EXPECT_LT(noise_sd(out, ch), 0.5 * noise_sd(in, ch)) << "channel " << ch;
+  if (c.channels == 4)
+    for (int y = 0; y < 48; ++y)
+      for (int x = 0; x < 64; ++x) ASSERT_EQ(test::at(out, x, y, 3), test::at(in, x, y, 3));
+  // --method pm: exactly blind perona_malik.
+  const Result pm = denoise({in_file, out_file, "--backend", "cpu", "--method", "pm"});
+  ASSERT_EQ(pm.status, 0) << pm.err;
+  perona_malik(back, expect, PeronaMalikParams{}, ctx);
+  EXPECT_TRUE(test::identical(io::read_image(out_file), expect));
   if (c.channels == 4)
     for (int y = 0; y < 48; ++y)
       for (int x = 0; x < 64; ++x) ASSERT_EQ(test::at(out, x, y, 3), test::at(in, x, y, 3));
@@ -103,11 +112,71 @@ INSTANTIATE_TEST_SUITE_P(Files, DenoiseAppKeeps,
                            return std::string(i.param.name);
                          });
 
-TEST_F(DenoiseApp, VerboseAndReportNameTheParametersUsed) {
+TEST_F(DenoiseApp, VerboseAndReportNameTheMethodModelAndSigma) {
   const HostImage in = noisy_picture(3, PixelType::kU8);
   io::write_image(path("in.png"), in);
   const Result r = denoise(
       {path("in.png"), path("out.png"), "-v", "--report", path("r.json"), "--backend", "cpu"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const RdModel& model = RdModel::builtin();
+  EXPECT_NE(r.out.find("noise sigma"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(estimated)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reaction-diffusion"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(model.name()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(model.hash()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(std::to_string(model.stages()) + " stages"), std::string::npos) << r.out;
+  const std::string json = slurp(path("r.json"));
+  for (const std::string key :
+       {std::string("\"method\": \"rd\""), "\"model\": \"" + model.name() + "\"",
+        "\"model_hash\": \"" + model.hash() + "\"", std::string("\"noise_estimated\": true"),
+        std::string("\"stages\": ") + std::to_string(model.stages()),
+        std::string("\"colour\": \"opponent\""), std::string("\"noise_sigma\"")})
+    EXPECT_NE(json.find(key), std::string::npos) << key << " missing in\n" << json;
+  // Giving the reported sigma reproduces the output (to the rounding of the printed value).
+  Context ctx(Backend::kCpu);
+  HostImage a(64, 48, 3, PixelType::kU8);
+  const ReactionDiffusionReport rep = reaction_diffusion(in, a, ReactionDiffusionParams{}, ctx);
+  const Result r2 = denoise({path("in.png"), path("out2.png"), "--noise-sigma",
+                             std::to_string(rep.noise_sigma), "--backend", "cpu"});
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  EXPECT_LE(test::max_abs_diff(io::read_image(path("out.png")), io::read_image(path("out2.png"))),
+            1.0);
+}
+
+TEST_F(DenoiseApp, ModelFileIsUsedAndAMalformedOneIsAUsageError) {
+  const HostImage in = noisy_picture(1, PixelType::kU8);
+  io::write_image(path("in.png"), in);
+  // The built-in model written to a file gives the same result through --model.
+  fs::copy_file(std::string(PDEIMG_SOURCE_DIR) + "/models/default.rdm", path("m.rdm"));
+  const Result a = denoise({path("in.png"), path("a.png"), "--backend", "cpu"});
+  const Result b = denoise({path("in.png"), path("b.png"), "--backend", "cpu", "--model",
+                            path("m.rdm"), "--report", path("b.json")});
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_TRUE(test::identical(io::read_image(path("a.png")), io::read_image(path("b.png"))));
+  EXPECT_NE(slurp(path("b.json")).find(RdModel::builtin().hash()), std::string::npos);
+  // A model cut short: exit 2 before any input is read, the message names the file and line.
+  const std::string text = slurp(path("m.rdm"));
+  std::ofstream(path("cut.rdm")) << text.substr(0, text.size() / 2);
+  const Result cut =
+      denoise({path("in.png"), path("c.png"), "--backend", "cpu", "--model", path("cut.rdm")});
+  EXPECT_EQ(cut.status, 2) << cut.err;
+  EXPECT_NE(cut.err.find("cut.rdm"), std::string::npos) << cut.err;
+  EXPECT_FALSE(fs::exists(path("c.png")));
+  // Options of the other method are refused.
+  EXPECT_EQ(denoise({path("in.png"), path("c.png"), "--method", "pm", "--model", path("m.rdm")})
+                .status,
+            2);
+  const Result k = denoise({path("in.png"), path("c.png"), "--k", "3"});
+  EXPECT_EQ(k.status, 2) << k.err;
+  EXPECT_NE(k.err.find("--method pm"), std::string::npos) << k.err;
+}
+
+TEST_F(DenoiseApp, PeronaMalikVerboseAndReportNameTheParametersUsed) {
+  const HostImage in = noisy_picture(3, PixelType::kU8);
+  io::write_image(path("in.png"), in);
+  const Result r = denoise({path("in.png"), path("out.png"), "-v", "--report", path("r.json"),
+                            "--backend", "cpu", "--method", "pm"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("noise sigma"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(estimated)"), std::string::npos) << r.out;
@@ -123,7 +192,7 @@ TEST_F(DenoiseApp, VerboseAndReportNameTheParametersUsed) {
   HostImage a(64, 48, 3, PixelType::kU8);
   const PeronaMalikReport rep = perona_malik(in, a, PeronaMalikParams{}, ctx);
   const Result r2 = denoise({path("in.png"), path("out2.png"), "--noise-sigma",
-                             std::to_string(rep.noise_sigma), "--backend", "cpu"});
+                             std::to_string(rep.noise_sigma), "--backend", "cpu", "--method", "pm"});
   ASSERT_EQ(r2.status, 0) << r2.err;
   EXPECT_LE(test::max_abs_diff(io::read_image(path("out.png")), io::read_image(path("out2.png"))),
             1.0);
@@ -132,7 +201,7 @@ TEST_F(DenoiseApp, VerboseAndReportNameTheParametersUsed) {
 TEST_F(DenoiseApp, ReportListsTheParametersTheBatchReportLists) {
   io::write_image(path("in.png"), noisy_picture(4, PixelType::kU16));
   const Reports r = reports_of_both_modes(PDEIMG_DENOISE_EXE, path("in.png"),
-                                          {"--backend", "cpu", "--diffusivity", "tukey"});
+                                          {"--backend", "cpu", "--method", "pm", "--diffusivity", "tukey"});
   EXPECT_EQ(r.parameters["noise_estimated"], true) << r.parameters;
   EXPECT_EQ(r.parameters["diffusivity"], "tukey") << r.parameters;
   EXPECT_EQ(r.parameters["time_from_noise"], true) << r.parameters;
@@ -141,7 +210,7 @@ TEST_F(DenoiseApp, ReportListsTheParametersTheBatchReportLists) {
   EXPECT_EQ(r.parameters["backend"], "cpu") << r.parameters;
   // Explicit K and steps: no noise needed, the time not from the noise.
   const Reports e = reports_of_both_modes(PDEIMG_DENOISE_EXE, path("in.png"),
-                                          {"--backend", "cpu", "--k", "3000", "--steps", "4"});
+                                          {"--backend", "cpu", "--method", "pm", "--k", "3000", "--steps", "4"});
   EXPECT_EQ(e.parameters["noise_estimated"], false) << e.parameters;
   EXPECT_EQ(e.parameters["contrast"], "absolute") << e.parameters;
   EXPECT_EQ(e.parameters["k"], 3000) << e.parameters;
@@ -161,7 +230,8 @@ TEST_F(DenoiseApp, OptionsReachTheLibrary) {
       "--k",          "4000", "--steps",      "7",   "--diffusivity", "tukey",
       "--neighbours", "8",    "--regularize", "1.5", "--per-channel", "--dt",
       "0.3"};
-  std::vector<std::string> args{path("in.png"), path("out.png"), "--backend", "cpu"};
+  std::vector<std::string> args{path("in.png"), path("out.png"), "--backend", "cpu", "--method",
+                                "pm"};
   args.insert(args.end(), opts.begin(), opts.end());
   const Result r = denoise(args);
   ASSERT_EQ(r.status, 0) << r.err;
@@ -183,7 +253,8 @@ TEST_F(DenoiseApp, OptionsReachTheLibrary) {
        {std::vector<std::string>{"--time", "1.3", "--k-factor", "0.9", "--noise-sigma", "5000"},
         std::vector<std::string>{"--k-quantile", "0.8", "--steps", "3", "--diffusivity",
                                  "exponential"}}) {
-    std::vector<std::string> a{path("in.png"), path("out3.png"), "--backend", "cpu"};
+    std::vector<std::string> a{path("in.png"), path("out3.png"), "--backend", "cpu", "--method",
+                               "pm"};
     a.insert(a.end(), extra.begin(), extra.end());
     const Result rr = denoise(a);
     EXPECT_EQ(rr.status, 0) << rr.err;
@@ -198,7 +269,9 @@ TEST_F(DenoiseApp, BadInputBehavesLikeSmooth) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{path("in.png"), path("in.png")},
         std::vector<std::string>{path("in.png"), path("out.png"), "--steps", "3", "--time", "1"},
-        std::vector<std::string>{path("in.png"), path("out.png"), "--dt", "0.3"},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--method", "pm", "--dt", "0.3"},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--method", "bm3d"},
+        std::vector<std::string>{path("in.png"), path("out.png"), "--model", path("none.rdm")},
         std::vector<std::string>{path("in.png"), path("out.png"), "--k", "3", "--k-factor", "1"},
         std::vector<std::string>{path("in.png"), path("out.png"), "--diffusivity", "gauss"},
         std::vector<std::string>{path("in.png"), path("out.png"), "--noise-sigma", "-1"},
@@ -212,7 +285,7 @@ TEST_F(DenoiseApp, BadInputBehavesLikeSmooth) {
   }
   EXPECT_FALSE(fs::exists(path("out.png")));
   EXPECT_EQ(slurp(path("in.png")), before);
-  const Result dt = denoise({path("in.png"), path("out.png"), "--dt", "0.3"});
+  const Result dt = denoise({path("in.png"), path("out.png"), "--method", "pm", "--dt", "0.3"});
   EXPECT_NE(dt.err.find("0.25"), std::string::npos) << "the message names the bound: " << dt.err;
   // Input failures: exit 1.
   const Result missing = denoise({path("missing.png"), path("out.png")});
