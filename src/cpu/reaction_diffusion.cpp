@@ -170,30 +170,38 @@ PDEIMG_RD_AVX512_FN inline __m512 phi16_gather(__m512 z, const detail::RdKnots& 
   return _mm512_fmadd_ps(w, _mm512_i32gather_ps(j, d, 4), _mm512_i32gather_ps(j, v, 4));
 }
 
-/// z and φ of G filters (i0 .. i0 + G − 1) for the 16 pixels at x (lanes in `mask`).
-template <int G>
+/// z and φ of G filters (i0 .. i0 + G − 1) for the 16 pixels at x (lanes in `mask`), m = M.
+/// M is a template parameter so that the tap loops unroll and the G accumulators stay in
+/// registers (with a run-time m, GCC 12 stores them to the stack after every tap).
+template <int G, int M>
 PDEIMG_RD_AVX512_FN inline void forward_group(const float* const* us, int x, __mmask16 mask,
                                               const StageArgs& a, int i0, float* const* ys) {
   const RdNetwork& n = *a.net;
-  const int m = n.size, c = m / 2;
+  constexpr int c = M / 2, mm = M * M;
   __m512 acc[G];
+#pragma GCC unroll 8
   for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
   const __m512 uc = _mm512_maskz_loadu_ps(mask, us[c] + x);
   const float* k0 = n.k(a.t, i0);
-  const int mm = m * m;
-  for (int r = 0; r < m; ++r) {
-    for (int b = 0; b < m; ++b) {
-      const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, us[r] + x + b - c), uc);
+#pragma GCC unroll 15
+  for (int r = 0; r < M; ++r) {
+    const float* ur = us[r] + x - c;
+#pragma GCC unroll 15
+    for (int b = 0; b < M; ++b) {
+      const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask, ur + b), uc);
+#pragma GCC unroll 8
       for (int g = 0; g < G; ++g) {
-        acc[g] = _mm512_fmadd_ps(d, _mm512_set1_ps(k0[g * mm + r * m + b]), acc[g]);
+        acc[g] = _mm512_fmadd_ps(d, _mm512_set1_ps(k0[g * mm + r * M + b]), acc[g]);
       }
     }
   }
   if (!n.zero_mean) {
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       acc[g] = _mm512_fmadd_ps(_mm512_set1_ps(n.sum(a.t, i0 + g)), uc, acc[g]);
     }
   }
+#pragma GCC unroll 8
   for (int g = 0; g < G; ++g) {
     const int i = i0 + g;
     const std::size_t fi = n.filter_index(a.t, i);
@@ -205,41 +213,46 @@ PDEIMG_RD_AVX512_FN inline void forward_group(const float* const* us, int x, __m
   }
 }
 
-template <int G>
+template <int G, int M>
 PDEIMG_RD_AVX512_FN void forward_groups(const float* const* us, int x, __mmask16 mask,
                                         const StageArgs& a, int i0, int count, float* const* ys) {
   // Groups of G filters: G accumulators of 16 pixels stay in registers over the m² taps.
-  for (; count >= G; count -= G, i0 += G) forward_group<G>(us, x, mask, a, i0, ys);
+  for (; count >= G; count -= G, i0 += G) forward_group<G, M>(us, x, mask, a, i0, ys);
   if constexpr (G > 1) {
-    if (count > 0) forward_groups<G / 2>(us, x, mask, a, i0, count, ys);
+    if (count > 0) forward_groups<G / 2, M>(us, x, mask, a, i0, count, ys);
   }
 }
 
+template <int M>
 PDEIMG_RD_AVX512_FN void forward_row_avx512(const float* const* us, int w, const StageArgs& a,
                                             float* const* ys) {
   for (int x = 0; x < w; x += 16) {
     const int left = w - x;
     const __mmask16 mask =
         left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-    forward_groups<8>(us, x, mask, a, 0, a.net->filters, ys);
+    forward_groups<8, M>(us, x, mask, a, 0, a.net->filters, ys);
   }
 }
 
-/// r and the update for Q·16 pixels at x (the last chunk's lanes in `last`).
-template <int Q>
+/// r and the update for Q·16 pixels at x (the last chunk's lanes in `last`), m = M.
+template <int Q, int M>
 PDEIMG_RD_AVX512_FN inline void backward_block(const float* const* ys, const float* u,
                                                const float* f, float* out, int x, __mmask16 last,
                                                const StageArgs& a) {
   const RdNetwork& n = *a.net;
-  const int m = n.size, c = m / 2;
+  constexpr int c = M / 2;
   __m512 acc[Q];
+#pragma GCC unroll 8
   for (int q = 0; q < Q; ++q) acc[q] = _mm512_setzero_ps();
   for (int i = 0; i < n.filters; ++i) {
     const float* k = n.kf(a.t, i);
-    for (int r = 0; r < m; ++r) {
-      const float* y = ys[i * m + r] + x - c;
-      for (int b = 0; b < m; ++b) {
-        const __m512 kk = _mm512_set1_ps(k[r * m + b]);
+#pragma GCC unroll 15
+    for (int r = 0; r < M; ++r) {
+      const float* y = ys[i * M + r] + x - c;
+#pragma GCC unroll 15
+      for (int b = 0; b < M; ++b) {
+        const __m512 kk = _mm512_set1_ps(k[r * M + b]);
+#pragma GCC unroll 8
         for (int q = 0; q + 1 < Q; ++q) {
           acc[q] = _mm512_fmadd_ps(_mm512_loadu_ps(y + b + 16 * q), kk, acc[q]);
         }
@@ -259,12 +272,13 @@ PDEIMG_RD_AVX512_FN inline void backward_block(const float* const* ys, const flo
   }
 }
 
+template <int M>
 PDEIMG_RD_AVX512_FN void backward_row_avx512(const float* const* ys, const float* u, const float* f,
                                              float* out, int w, const StageArgs& a) {
   constexpr int kQ = 8;  // 128 pixels: 8 accumulators hide the FMA latency
   int x = 0;
   for (; x + 16 * kQ <= w; x += 16 * kQ) {
-    backward_block<kQ>(ys, u, f, out, x, static_cast<__mmask16>(0xffff), a);
+    backward_block<kQ, M>(ys, u, f, out, x, static_cast<__mmask16>(0xffff), a);
   }
   const int left = w - x;
   if (left <= 0) return;
@@ -274,28 +288,28 @@ PDEIMG_RD_AVX512_FN void backward_row_avx512(const float* const* ys, const float
       tail >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << tail) - 1);
   switch (chunks) {
     case 1:
-      backward_block<1>(ys, u, f, out, x, last, a);
+      backward_block<1, M>(ys, u, f, out, x, last, a);
       break;
     case 2:
-      backward_block<2>(ys, u, f, out, x, last, a);
+      backward_block<2, M>(ys, u, f, out, x, last, a);
       break;
     case 3:
-      backward_block<3>(ys, u, f, out, x, last, a);
+      backward_block<3, M>(ys, u, f, out, x, last, a);
       break;
     case 4:
-      backward_block<4>(ys, u, f, out, x, last, a);
+      backward_block<4, M>(ys, u, f, out, x, last, a);
       break;
     case 5:
-      backward_block<5>(ys, u, f, out, x, last, a);
+      backward_block<5, M>(ys, u, f, out, x, last, a);
       break;
     case 6:
-      backward_block<6>(ys, u, f, out, x, last, a);
+      backward_block<6, M>(ys, u, f, out, x, last, a);
       break;
     case 7:
-      backward_block<7>(ys, u, f, out, x, last, a);
+      backward_block<7, M>(ys, u, f, out, x, last, a);
       break;
     default:
-      backward_block<8>(ys, u, f, out, x, last, a);
+      backward_block<8, M>(ys, u, f, out, x, last, a);
       break;
   }
 }
@@ -310,7 +324,7 @@ struct Kernels {
   BackwardFn backward = backward_row_generic;
 };
 
-Kernels pick_kernels() {
+Kernels pick_kernels(int size) {
   Kernels k;
 #if PDEIMG_RD_AVX512
   static const bool avx512 = __builtin_cpu_supports("avx512f") != 0;
@@ -318,8 +332,23 @@ Kernels pick_kernels() {
   const char* e = std::getenv("PDEIMG_RD_PORTABLE");
   const bool portable = e != nullptr && e[0] == '1';
   if (avx512 && !portable) {
-    k.forward = forward_row_avx512;
-    k.backward = backward_row_avx512;
+    // The common filter sizes; others take the portable loops (the same bits).
+    switch (size) {
+      case 3:
+        k.forward = forward_row_avx512<3>;
+        k.backward = backward_row_avx512<3>;
+        break;
+      case 5:
+        k.forward = forward_row_avx512<5>;
+        k.backward = backward_row_avx512<5>;
+        break;
+      case 7:
+        k.forward = forward_row_avx512<7>;
+        k.backward = backward_row_avx512<7>;
+        break;
+      default:
+        break;
+    }
   }
 #endif
   return k;
@@ -473,12 +502,12 @@ void reaction_diffusion(const ImageView& src, const ImageView& dst, const detail
     });
   });
 
-  const Kernels kern = pick_kernels();
   long long total = 0, done = 0;
   for (int p = 0; p < np; ++p) total += plan.stages[p];
   for (int p = 0; p < np; ++p) {
     const RdNetwork& n = *plan.net[p];
     const int T = plan.stages[p];
+    const Kernels kern = pick_kernels(n.size);
     // Bands of at least 16 rows, two per worker (balance on a busy machine); one band when the
     // plane is small or there is one worker. The split never changes a result.
     const double cost = static_cast<double>(w) * h * n.filters * n.size * n.size;
