@@ -313,15 +313,103 @@ PDEIMG_RD_AVX512_FN void backward_row_avx512(const float* const* ys, const float
       break;
   }
 }
+
+/// Two output rows at once (y and y + 1, Q·16 pixels at x): each of the m + 1 rows of y_i they
+/// read is loaded once and used by both rows' sums, which halves the loads of the backward sum.
+/// ys[i·(M + 1) + r] is row y − c + r of y_i. Per pixel the sum runs in the same order (filters,
+/// then the turned filter's rows and columns) as backward_block, so the bits are the same.
+template <int Q, int M>
+PDEIMG_RD_AVX512_FN inline void backward_block2(const float* const* ys, const float* const* u,
+                                                const float* const* f, float* const* out, int x,
+                                                __mmask16 last, const StageArgs& a) {
+  const RdNetwork& n = *a.net;
+  constexpr int c = M / 2;
+  __m512 acc0[Q], acc1[Q];
+#pragma GCC unroll 8
+  for (int q = 0; q < Q; ++q) acc0[q] = acc1[q] = _mm512_setzero_ps();
+  for (int i = 0; i < n.filters; ++i) {
+    const float* k = n.kf(a.t, i);
+#pragma GCC unroll 16
+    for (int r = 0; r <= M; ++r) {
+      const float* y = ys[i * (M + 1) + r] + x - c;
+#pragma GCC unroll 15
+      for (int b = 0; b < M; ++b) {
+        __m512 v[Q];
+#pragma GCC unroll 8
+        for (int q = 0; q < Q; ++q) {
+          v[q] = q + 1 < Q ? _mm512_loadu_ps(y + b + 16 * q)
+                           : _mm512_maskz_loadu_ps(last, y + b + 16 * q);
+        }
+        if (r < M) {
+          const __m512 k0 = _mm512_set1_ps(k[r * M + b]);
+#pragma GCC unroll 8
+          for (int q = 0; q < Q; ++q) acc0[q] = _mm512_fmadd_ps(v[q], k0, acc0[q]);
+        }
+        if (r > 0) {
+          const __m512 k1 = _mm512_set1_ps(k[(r - 1) * M + b]);
+#pragma GCC unroll 8
+          for (int q = 0; q < Q; ++q) acc1[q] = _mm512_fmadd_ps(v[q], k1, acc1[q]);
+        }
+      }
+    }
+  }
+  const __m512 lam = _mm512_set1_ps(a.lambda);
+#pragma GCC unroll 8
+  for (int q = 0; q < Q; ++q) {
+    const __mmask16 mk = q + 1 < Q ? static_cast<__mmask16>(0xffff) : last;
+    const int xq = x + 16 * q;
+    for (int row = 0; row < 2; ++row) {
+      const __m512 uu = _mm512_maskz_loadu_ps(mk, u[row] + xq);
+      const __m512 ff = _mm512_maskz_loadu_ps(mk, f[row] + xq);
+      const __m512 rr = row == 0 ? acc0[q] : acc1[q];
+      _mm512_mask_storeu_ps(out[row] + xq, mk,
+                            _mm512_fnmadd_ps(lam, _mm512_sub_ps(uu, ff), _mm512_sub_ps(uu, rr)));
+    }
+  }
+}
+
+template <int M>
+PDEIMG_RD_AVX512_FN void backward_rows2_avx512(const float* const* ys, const float* const* u,
+                                               const float* const* f, float* const* out, int w,
+                                               const StageArgs& a) {
+  constexpr int kQ = 4;  // 2 rows x 64 pixels: 8 accumulators
+  int x = 0;
+  for (; x + 16 * kQ <= w; x += 16 * kQ) {
+    backward_block2<kQ, M>(ys, u, f, out, x, static_cast<__mmask16>(0xffff), a);
+  }
+  const int left = w - x;
+  if (left <= 0) return;
+  const int chunks = (left + 15) / 16;
+  const int tail = left - 16 * (chunks - 1);
+  const __mmask16 last =
+      tail >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << tail) - 1);
+  switch (chunks) {
+    case 1:
+      backward_block2<1, M>(ys, u, f, out, x, last, a);
+      break;
+    case 2:
+      backward_block2<2, M>(ys, u, f, out, x, last, a);
+      break;
+    case 3:
+      backward_block2<3, M>(ys, u, f, out, x, last, a);
+      break;
+    default:
+      backward_block2<4, M>(ys, u, f, out, x, last, a);
+      break;
+  }
+}
 #endif
 
 using ForwardFn = void (*)(const float* const*, int, const StageArgs&, float* const*);
 using BackwardFn = void (*)(const float* const*, const float*, const float*, float*, int,
                             const StageArgs&);
+using Backward2Fn = void (*)(const float* const*, const float* const*, const float* const*,
+                             float* const*, int, const StageArgs&);
 
 struct Kernels {
   ForwardFn forward = forward_row_generic;
   BackwardFn backward = backward_row_generic;
+  Backward2Fn backward2 = nullptr;  // two rows at once, when there is such a kernel
 };
 
 Kernels pick_kernels(int size) {
@@ -337,14 +425,17 @@ Kernels pick_kernels(int size) {
       case 3:
         k.forward = forward_row_avx512<3>;
         k.backward = backward_row_avx512<3>;
+        k.backward2 = backward_rows2_avx512<3>;
         break;
       case 5:
         k.forward = forward_row_avx512<5>;
         k.backward = backward_row_avx512<5>;
+        k.backward2 = backward_rows2_avx512<5>;
         break;
       case 7:
         k.forward = forward_row_avx512<7>;
         k.backward = backward_row_avx512<7>;
+        k.backward2 = backward_rows2_avx512<7>;
         break;
       default:
         break;
@@ -356,15 +447,16 @@ Kernels pick_kernels(int size) {
 
 // --- one stage over a band of rows -----------------------------------------------------------
 
-/// Rows [y0, y1) of stage a.t: out = stage(in) with f, through the worker's ring of y rows.
+/// Rows [y0, y1) of stage a.t: out = stage(in) with f, through the worker's ring of m + 1 rows
+/// of every y_i (pairs of output rows need m + 1 rows of y).
 void stage_band(const Plane& in, const Plane& f, const Plane& out, int w, int h, int y0, int y1,
                 const StageArgs& a, float* ring, std::ptrdiff_t stride, const Kernels& kern) {
   const RdNetwork& n = *a.net;
-  const int m = n.size, c = m / 2, nf = n.filters;
-  // Ring row of filter i for (unreflected) row yy: slot (yy − y0 + c) mod m.
+  const int m = n.size, c = m / 2, nf = n.filters, slots = m + 1;
+  // Ring row of filter i for (unreflected) row yy: slot (yy − y0 + c) mod (m + 1).
   auto ring_row = [&](int i, int yy) {
-    const int slot = (yy - y0 + c) % m;
-    return ring + (static_cast<std::ptrdiff_t>(i) * m + slot) * stride + kPad;
+    const int slot = (yy - y0 + c) % slots;
+    return ring + (static_cast<std::ptrdiff_t>(i) * slots + slot) * stride + kPad;
   };
   float* ys[256];
   const float* us[15];
@@ -376,8 +468,24 @@ void stage_band(const Plane& in, const Plane& f, const Plane& out, int w, int h,
     for (int i = 0; i < nf; ++i) fill_pads(ys[i], w, c);
   };
   for (int yy = y0 - c; yy < y0 + c; ++yy) compute_y(yy);
-  const float* yrows[256 * 15];
-  for (int y = y0; y < y1; ++y) {
+  const float* yrows[256 * 16];
+  int y = y0;
+  if (kern.backward2 != nullptr) {
+    for (; y + 1 < y1; y += 2) {
+      compute_y(y + c);
+      compute_y(y + 1 + c);
+      for (int i = 0; i < nf; ++i) {
+        for (int r = 0; r <= m; ++r) yrows[i * slots + r] = ring_row(i, y + r - c);
+      }
+      const float* u2[2] = {in.row(y), in.row(y + 1)};
+      const float* f2[2] = {f.row(y), f.row(y + 1)};
+      float* o2[2] = {out.row(y), out.row(y + 1)};
+      kern.backward2(yrows, u2, f2, o2, w, a);
+      fill_pads(o2[0], w, c);
+      fill_pads(o2[1], w, c);
+    }
+  }
+  for (; y < y1; ++y) {
     compute_y(y + c);
     for (int i = 0; i < nf; ++i) {
       for (int r = 0; r < m; ++r) yrows[i * m + r] = ring_row(i, y + r - c);
@@ -487,7 +595,7 @@ void reaction_diffusion(const ImageView& src, const ImageView& dst, const detail
   const Plane spare{umem + np * plane_floats, stride};
   int ring_floats = 0;
   for (int p = 0; p < np; ++p) {
-    ring_floats = std::max(ring_floats, plan.net[p]->filters * plan.net[p]->size);
+    ring_floats = std::max(ring_floats, plan.net[p]->filters * (plan.net[p]->size + 1));
   }
   const int workers = pool.size();
   float* rings = impl.host_scratch(detail::kRdWorkSlot,
