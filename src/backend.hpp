@@ -185,3 +185,45 @@ void scale_samples(const ImageView& src, const ImageView& dst, int exponent, int
                    Context& ctx);
 }  // namespace cuda
 }  // namespace pdeimg
+
+// --- reaction_diffusion (src/reaction_diffusion.cpp)
+// -----------------------------------------------
+
+#include "src/reaction_diffusion_model.hpp"
+
+namespace pdeimg {
+namespace detail {
+
+/// A validated learned reaction–diffusion request. The backends load `planes` float planes
+/// f = scale·x (planes 0..2 = the opponent transform Y, C1, C2 of channels 0..2 when `colour`,
+/// then any further processed channel, e.g. alpha with AlphaMode::kProcess), run net[p]'s first
+/// stages[p] stages on plane p, and store dst = x + (inverse transform of u − f) / scale, rounded
+/// and saturated. Channels from `channels` on (alpha) are copied from src.
+struct RdPlan {
+  int planes = 0;
+  bool colour = false;
+  int channels = 0;
+  const RdNetwork* net[4] = {nullptr, nullptr, nullptr, nullptr};
+  int stages[4] = {0, 0, 0, 0};
+  double scale = 1.0;
+};
+
+/// Scratch slots of reaction_diffusion (host and device), clear of every other operation's.
+constexpr int kRdInputSlot = 50;  ///< the planes f
+constexpr int kRdStateSlot = 51;  ///< the planes u (and one ping-pong plane)
+constexpr int kRdWorkSlot = 52;   ///< CPU: the per-worker rings of y rows; CUDA: the y planes
+constexpr int kRdModelSlot = 53;  ///< CUDA: the network's taps and tables
+
+}  // namespace detail
+
+namespace cpu {
+void reaction_diffusion(const ImageView& src, const ImageView& dst, const detail::RdPlan& plan,
+                        Context& ctx);
+}  // namespace cpu
+namespace cuda {
+/// Host views are staged through device scratch and the call synchronises; device views are
+/// queued on ctx's stream.
+void reaction_diffusion(const ImageView& src, const ImageView& dst, const detail::RdPlan& plan,
+                        Context& ctx);
+}  // namespace cuda
+}  // namespace pdeimg

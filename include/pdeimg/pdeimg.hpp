@@ -9,4 +9,5 @@
 #include "pdeimg/image.hpp"
 #include "pdeimg/noise.hpp"
 #include "pdeimg/perona_malik.hpp"
+#include "pdeimg/reaction_diffusion.hpp"
 #include "pdeimg/version.hpp"

@@ -76,7 +76,10 @@ struct ReactionDiffusionReport {
   std::string model_hash;
   double noise_sigma = 0.0;  ///< the noise deviation used (given or estimated), sample units
   bool noise_estimated = false;
-  double scale = 0.0;        ///< intensities were multiplied by this (model noise / noise_sigma)
+  /// Intensities were multiplied by this: model noise / noise_sigma, limited so that
+  /// scale x max|sample| lies in [2^-60, 2^100] (only noise levels more than 2^60 away from the
+  /// image's largest magnitude are affected; see docs/architecture.md).
+  double scale = 0.0;
   int stages = 0;            ///< stages run (0: no noise, the image was copied unchanged)
   int filters = 0;
   int filter_size = 0;
@@ -100,7 +103,8 @@ struct ReactionDiffusionReport {
 ReactionDiffusionReport reaction_diffusion(const ImageView& src, const ImageView& dst,
                                            const ReactionDiffusionParams& params, Context& ctx);
 
-/// Throws Error(kInvalidArgument) naming the parameter when `params` are out of range.
+/// Throws Error(kInvalidArgument) naming the parameter when `params` are out of range, and
+/// Error(kUnsupported) for NonFinite::kMissing.
 void validate(const ReactionDiffusionParams& params);
 
 }  // namespace pdeimg

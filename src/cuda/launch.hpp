@@ -111,5 +111,37 @@ void launch_scan_samples(const ImageView& image, int channels, ScanResult* d_out
 void launch_scale_samples(const ImageView& src, const ImageView& dst, int exponent, int channels,
                           void* stream);
 
+// --- reaction_diffusion (kernels/reaction_diffusion.cu)
+// --------------------------------------------
+
+/// One network's parameters in device memory (see detail::RdNetwork), for stage t at
+/// taps + t·N·m², sums + t·N, values + t·N·K, slopes + t·N·(K − 1).
+struct RdDeviceNet {
+  const float* taps = nullptr;
+  const float* taps_flipped = nullptr;
+  const float* sums = nullptr;
+  const float* values = nullptr;
+  const float* slopes = nullptr;
+  int filters = 0;
+  int size = 0;
+  int knots = 0;
+  float lo = 0.0f, inv_h = 0.0f, s_max = 0.0f;
+};
+/// f planes (p < count) = scale · channel p of src, or with `colour` planes 0..2 = the opponent
+/// transform of channels 0..2 (then channel p for p ≥ 3). src is a device view.
+void launch_rd_load(const ImageView& src, const detail::Planes& f, bool colour, double scale,
+                    void* stream);
+/// y plane i (i < N) = φ_i(z_i) of stage t on plane `u`.
+void launch_rd_forward(const detail::Planes& u, int plane, const RdDeviceNet& net, int t,
+                       const detail::Planes& y, void* stream);
+/// out plane = u − Σ_i k̄_i ⋆ y_i − λ (u − f) for stage t.
+void launch_rd_backward(const detail::Planes& y, const detail::Planes& u, int u_plane,
+                        const detail::Planes& f, int f_plane, const detail::Planes& out,
+                        int out_plane, const RdDeviceNet& net, int t, float lambda, void* stream);
+/// dst = src + (inverse transform of u − f) / scale for the first `count` planes' channels,
+/// further channels of dst copied from src. src and dst are device views and may be the same.
+void launch_rd_store(const detail::Planes& f, const detail::Planes& u, bool colour, double scale,
+                     const ImageView& src, const ImageView& dst, void* stream);
+
 }  // namespace cuda
 }  // namespace pdeimg

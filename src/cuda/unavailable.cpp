@@ -52,5 +52,9 @@ void scale_samples(const ImageView&, const ImageView&, int, int, Context&) {
   unavailable("scale_samples");
 }
 
+void reaction_diffusion(const ImageView&, const ImageView&, const detail::RdPlan&, Context&) {
+  unavailable("reaction_diffusion");
+}
+
 }  // namespace cuda
 }  // namespace pdeimg
