@@ -8,5 +8,6 @@
 #include "pdeimg/heat.hpp"
 #include "pdeimg/image.hpp"
 #include "pdeimg/noise.hpp"
+#include "pdeimg/morphology.hpp"
 #include "pdeimg/perona_malik.hpp"
 #include "pdeimg/version.hpp"
