@@ -8,6 +8,7 @@
 #include "pdeimg/heat.hpp"
 #include "pdeimg/image.hpp"
 #include "pdeimg/noise.hpp"
+#include "pdeimg/morphology.hpp"
 #include "pdeimg/perona_malik.hpp"
 #include "pdeimg/reaction_diffusion.hpp"
 #include "pdeimg/version.hpp"

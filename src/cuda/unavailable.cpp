@@ -58,3 +58,23 @@ void reaction_diffusion(const ImageView&, const ImageView&, const detail::RdPlan
 
 }  // namespace cuda
 }  // namespace pdeimg
+
+// --- morphology (src/morphology_backend.hpp)
+#include "src/morphology_backend.hpp"
+
+namespace pdeimg {
+namespace cuda {
+void morph_steps(const ImageView&, const ImageView&, const detail::MorphPlan&, Context&) {
+  throw Error(ErrorCode::kBackendUnavailable,
+              "morphology: CUDA backend unavailable: pdeimg was built without CUDA");
+}
+void morph_difference(const ImageView&, const ImageView&, const ImageView&, int, int, Context&) {
+  throw Error(ErrorCode::kBackendUnavailable,
+              "morphology: CUDA backend unavailable: pdeimg was built without CUDA");
+}
+void shock_step(const ImageView&, const ImageView&, const ImageView&, int, float, Context&) {
+  throw Error(ErrorCode::kBackendUnavailable,
+              "shock_filter: CUDA backend unavailable: pdeimg was built without CUDA");
+}
+}  // namespace cuda
+}  // namespace pdeimg

@@ -1,0 +1,193 @@
+// CPU backend of morphology and the shock filter: the upwind steps of kernels/morphology.cuh in
+// the temporally blocked pipeline (fused_steps.hpp), and two row loops for the compositions.
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/morphology.cuh"
+#include "src/context_impl.hpp"
+#include "src/cpu/fused_steps.hpp"
+#include "src/cpu/thread_pool.hpp"
+#include "src/morphology_backend.hpp"
+
+namespace pdeimg {
+namespace cpu {
+namespace {
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define PDEIMG_MORPH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define PDEIMG_MORPH_INLINE inline __attribute__((always_inline))
+#else
+#define PDEIMG_MORPH_CLONES
+#define PDEIMG_MORPH_INLINE inline
+#endif
+
+// A 3x3 stencil over a row segment: f(nw, n, ne, w, c, e, sw, s, se). The first and last pixels
+// read their reflected neighbours at the image border; the loop between them is uniform, so it
+// vectorises (the update is made of selects, subtractions, products and one square root).
+template <class F>
+PDEIMG_MORPH_INLINE void stencil_row(const float* __restrict up, const float* __restrict mid,
+                                     const float* __restrict dn, float* __restrict out, int n,
+                                     bool left_edge, bool right_edge, const F& f) {
+  auto edge = [&](int i) {
+    const int l = i == 0 && left_edge ? i : i - 1;
+    const int r = i == n - 1 && right_edge ? i : i + 1;
+    out[i] = f(up[l], up[i], up[r], mid[l], mid[i], mid[r], dn[l], dn[i], dn[r]);
+  };
+  edge(0);
+  if (n == 1) return;
+  for (int i = 1; i < n - 1; ++i) {
+    out[i] =
+        f(up[i - 1], up[i], up[i + 1], mid[i - 1], mid[i], mid[i + 1], dn[i - 1], dn[i], dn[i + 1]);
+  }
+  edge(n - 1);
+}
+
+constexpr int kShockRowsSlot = 65;  // per-worker rows of shock_step
+
+using RowFn = void (*)(const float*, const float*, const float*, float*, int, bool, bool, float);
+
+// One clone set per (element, direction, unit step): function multi-versioning does not take
+// templates, so each row function is spelled out by this macro around a stencil_row call.
+#define PDEIMG_MORPH_ROW(name, expr)                                                             \
+  PDEIMG_MORPH_CLONES void name(const float* __restrict up, const float* __restrict mid,         \
+                                const float* __restrict dn, float* __restrict out, int n,        \
+                                bool left_edge, bool right_edge, float dt) {                     \
+    stencil_row(up, mid, dn, out, n, left_edge, right_edge,                                      \
+                [dt](float nw, float nn, float ne, float w, float c, float e, float sw, float s, \
+                     float se) {                                                                 \
+                  (void)nw, (void)ne, (void)sw, (void)se, (void)dt;                              \
+                  return expr;                                                                   \
+                });                                                                              \
+  }
+
+PDEIMG_MORPH_ROW(disc_dilate_row, detail::disc_update<false>(c, nn, s, w, e, dt))
+PDEIMG_MORPH_ROW(disc_erode_row, detail::disc_update<true>(c, nn, s, w, e, dt))
+PDEIMG_MORPH_ROW(diamond_dilate_row, (detail::diamond_update<false, false>(c, nn, s, w, e, dt)))
+PDEIMG_MORPH_ROW(diamond_erode_row, (detail::diamond_update<true, false>(c, nn, s, w, e, dt)))
+PDEIMG_MORPH_ROW(diamond_dilate_unit_row, (detail::diamond_update<false, true>(c, nn, s, w, e, dt)))
+PDEIMG_MORPH_ROW(diamond_erode_unit_row, (detail::diamond_update<true, true>(c, nn, s, w, e, dt)))
+PDEIMG_MORPH_ROW(square_dilate_row,
+                 (detail::square_update<false, false>(nw, nn, ne, w, c, e, sw, s, se, dt)))
+PDEIMG_MORPH_ROW(square_erode_row,
+                 (detail::square_update<true, false>(nw, nn, ne, w, c, e, sw, s, se, dt)))
+PDEIMG_MORPH_ROW(square_dilate_unit_row,
+                 (detail::square_update<false, true>(nw, nn, ne, w, c, e, sw, s, se, dt)))
+PDEIMG_MORPH_ROW(square_erode_unit_row,
+                 (detail::square_update<true, true>(nw, nn, ne, w, c, e, sw, s, se, dt)))
+
+RowFn row_function(const detail::MorphPlan& plan) {
+  switch (plan.shape) {
+    case StructuringElement::kDiamond:
+      if (plan.unit) return plan.erode ? diamond_erode_unit_row : diamond_dilate_unit_row;
+      return plan.erode ? diamond_erode_row : diamond_dilate_row;
+    case StructuringElement::kSquare:
+      if (plan.unit) return plan.erode ? square_erode_unit_row : square_dilate_unit_row;
+      return plan.erode ? square_erode_row : square_dilate_row;
+    default:
+      return plan.erode ? disc_erode_row : disc_dilate_row;
+  }
+}
+
+struct MorphRowOp {
+  int channels;
+  float dt;
+  RowFn row;
+  void operator()(const float* const* up, const float* const* mid, const float* const* dn,
+                  float* const* out, int n, bool left_edge, bool right_edge) const {
+    for (int c = 0; c < channels; ++c)
+      row(up[c], mid[c], dn[c], out[c], n, left_edge, right_edge, dt);
+  }
+};
+
+PDEIMG_MORPH_CLONES void shock_row(const float* __restrict up, const float* __restrict mid,
+                                   const float* __restrict dn, const float* __restrict sup,
+                                   const float* __restrict smid, const float* __restrict sdn,
+                                   float* __restrict out, int n, float dt) {
+  // Interleaved rows are handled by the caller one channel at a time through planes of stride 1.
+  for (int i = 0; i < n; ++i) {
+    const int l = i > 0 ? i - 1 : 0;
+    const int r = i + 1 < n ? i + 1 : n - 1;
+    const float lap = detail::laplacian5(smid[i], sup[i], sdn[i], smid[l], smid[r]);
+    out[i] = detail::shock_update(mid[i], up[i], dn[i], mid[l], mid[r], lap, dt);
+  }
+}
+
+}  // namespace
+
+void morph_steps(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
+                 Context& ctx) {
+  const int nc = plan.channels;
+  fused_steps(src, dst, nc, plan.steps, plan.max_fused, MorphRowOp{nc, plan.dt, row_function(plan)},
+              ctx, plan.erode ? "erode" : "dilate");
+  if (nc < src.channels && !(src.data == dst.data && src.type == dst.type)) {
+    copy_channel(src, dst, src.channels - 1, ctx.impl().workers());
+  }
+}
+
+void morph_difference(const ImageView& a, const ImageView& b, const ImageView& dst, int channels,
+                      int sign, Context& ctx) {
+  const int w = a.width;
+  const int ch = a.channels;
+  detail::dispatch_type(a.type, [&](auto atag) {
+    using Ta = decltype(atag);
+    detail::dispatch_type(dst.type, [&](auto dtag) {
+      using Td = decltype(dtag);
+      parallel_rows(ctx.impl().workers(), a.height, static_cast<std::size_t>(w) * ch,
+                    [&](int y0, int y1, int) {
+                      for (int y = y0; y < y1; ++y) {
+                        const Ta* ar = a.row<const Ta>(y);
+                        const float* br = b.row<const float>(y);
+                        Td* out = dst.row<Td>(y);
+                        for (int i = 0; i < w * ch; ++i) {
+                          const float av = detail::SampleTraits<Ta>::to_float(ar[i]);
+                          const float bv = br[i];
+                          const float v = i % ch >= channels ? av : sign > 0 ? av - bv : bv - av;
+                          out[i] = detail::SampleTraits<Td>::from_float(v);
+                        }
+                      }
+                    });
+    });
+  });
+}
+
+void shock_step(const ImageView& u, const ImageView& smoothed, const ImageView& out, int channels,
+                float dt, Context& ctx) {
+  const int w = u.width;
+  const int h = u.height;
+  const int ch = u.channels;
+  auto& impl = ctx.impl();
+  ThreadPool& pool = impl.workers();
+  // Per worker: six de-interleaved rows (u and smoothed: up, mid, down) and one output row.
+  const std::size_t row_floats = static_cast<std::size_t>(w);
+  float* scratch = impl.host_scratch(kShockRowsSlot, 7 * row_floats * pool.size());
+  parallel_rows(pool, h, static_cast<std::size_t>(w) * ch * 4, [&](int y0, int y1, int worker) {
+    float* rows = scratch + 7 * row_floats * worker;
+    for (int y = y0; y < y1; ++y) {
+      const int yu = detail::Reflect::prev(y);
+      const int yd = detail::Reflect::next(y, h);
+      float* o = out.row<float>(y);
+      const float* m = u.row<const float>(y);
+      for (int c = 0; c < ch; ++c) {
+        if (c >= channels) {
+          for (int x = 0; x < w; ++x) o[x * ch + c] = m[x * ch + c];
+          continue;
+        }
+        const ImageView* views[2] = {&u, &smoothed};
+        const int ys[3] = {yu, y, yd};
+        for (int v = 0; v < 2; ++v)
+          for (int k = 0; k < 3; ++k) {
+            const float* src = views[v]->row<const float>(ys[k]);
+            float* dst = rows + (v * 3 + k) * row_floats;
+            for (int x = 0; x < w; ++x) dst[x] = src[x * ch + c];
+          }
+        float* res = rows + 6 * row_floats;
+        shock_row(rows, rows + row_floats, rows + 2 * row_floats, rows + 3 * row_floats,
+                  rows + 4 * row_floats, rows + 5 * row_floats, res, w, dt);
+        for (int x = 0; x < w; ++x) o[x * ch + c] = res[x];
+      }
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace pdeimg

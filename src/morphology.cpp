@@ -1,0 +1,409 @@
+// morphology and shock_filter: validation, step selection and composition above the backends.
+//
+//   dilate/erode   n upwind steps (src/morphology_backend.hpp: morph_steps)
+//   open, close    erode -> float scratch -> dilate (resp. the reverse)
+//   gradient       dilate -> A, erode -> B, dst = A - B (morph_difference)
+//   top-hats       open -> T, dst = src - T; close -> T, dst = T - src
+//   shock filter   per step: heat_smooth(u) -> S, u' = shock_step(u, S)
+// Host views on the CUDA backend are copied to device scratch for the whole composition.
+#include "pdeimg/morphology.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "kernels/morphology.cuh"
+#include "pdeimg/error.hpp"
+#include "src/backend.hpp"
+#include "src/context_impl.hpp"
+#include "src/finite.hpp"
+#include "src/morphology_backend.hpp"
+#include "src/validate.hpp"
+#include "src/work_image.hpp"
+
+namespace pdeimg {
+
+namespace {
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+constexpr double kMaxRadius = 1e8;
+
+/// |gain|² sums overflow float32 above about 2^62 (disc, shock); differences alone above 2^126.
+int range_log2(StructuringElement shape) {
+  return shape == StructuringElement::kDisc ? detail::kStatisticRangeLog2 : detail::kHeatRangeLog2;
+}
+
+void check_max_dt(double max_dt) {
+  if (!(max_dt > 0.0) || max_dt > detail::kDiscMaxDt) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "max_dt: must lie in (0, 0.7071] (1/sqrt(2), the monotonicity bound of the upwind "
+                "scheme), got " +
+                    num(max_dt));
+  }
+}
+
+void check_alpha_and_missing(AlphaMode alpha, NonFinite non_finite, const char* op) {
+  if (alpha != AlphaMode::kPreserve && alpha != AlphaMode::kProcess) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "alpha: unknown value " + std::to_string(static_cast<int>(alpha)));
+  }
+  if (non_finite == NonFinite::kMissing) {
+    throw Error(ErrorCode::kUnsupported,
+                std::string(op) +
+                    ": non-finite samples as missing data (NonFinite::kMissing) are not supported "
+                    "by morphology; use kRefuse");
+  }
+  if (non_finite != NonFinite::kRefuse) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "non_finite: unknown value " + std::to_string(static_cast<int>(non_finite)));
+  }
+}
+
+int steps_for(double length, double max_dt) {
+  // The relative tolerance keeps r = 2, max_dt = 0.5 at exactly 4 steps despite rounding.
+  return static_cast<int>(std::max(1.0, std::ceil(length / max_dt * (1.0 - 1e-12))));
+}
+
+bool on_cuda(const Context& ctx) {
+  return ctx.backend() == Backend::kCuda;
+}
+
+void run_steps(const ImageView& s, const ImageView& d, const detail::MorphPlan& plan,
+               Context& ctx) {
+  on_cuda(ctx) ? cuda::morph_steps(s, d, plan, ctx) : cpu::morph_steps(s, d, plan, ctx);
+}
+
+void run_difference(const ImageView& a, const ImageView& b, const ImageView& d, int channels,
+                    int sign, Context& ctx) {
+  on_cuda(ctx) ? cuda::morph_difference(a, b, d, channels, sign, ctx)
+               : cpu::morph_difference(a, b, d, channels, sign, ctx);
+}
+
+constexpr int kMorphFracSlot = 66;  // the unit steps' result before a fractional last step
+
+/// How one dilation or erosion is computed.
+struct Schedule {
+  int steps = 0;      // equal steps (disc), or unit steps (diamond, square)
+  double dt = 0.0;    // their size
+  double frac = 0.0;  // diamond, square: the size of one further step (0: none)
+  int total() const { return steps + (frac > 0.0 ? 1 : 0); }
+};
+
+Schedule schedule(const MorphParams& p) {
+  Schedule s;
+  if (p.shape == StructuringElement::kDisc) {
+    s.steps = steps_for(p.radius, p.max_dt);
+    s.dt = p.radius / s.steps;
+    return s;
+  }
+  // Integer radii (to 1e-9) take unit steps only, so that they are exact.
+  const double whole = std::floor(p.radius + 1e-9);
+  s.steps = static_cast<int>(whole);
+  s.dt = 1.0;
+  const double frac = p.radius - whole;
+  s.frac = frac > 1e-9 ? frac : 0.0;
+  return s;
+}
+
+/// One dilation (erode false) or erosion of s into d per the schedule.
+void dilate_or_erode(const ImageView& s, const ImageView& d, bool erode, const MorphParams& p,
+                     const Schedule& sc, int channels, Context& ctx) {
+  detail::MorphPlan plan;
+  plan.shape = p.shape;
+  plan.erode = erode;
+  plan.channels = channels;
+  plan.max_fused = detail::test_max_fused();
+  if (p.shape == StructuringElement::kDisc) {
+    plan.steps = sc.steps;
+    plan.dt = static_cast<float>(sc.dt);
+    run_steps(s, d, plan, ctx);
+    return;
+  }
+  detail::MorphPlan frac = plan;
+  frac.steps = 1;
+  frac.dt = static_cast<float>(sc.frac);
+  plan.unit = true;
+  plan.steps = sc.steps;
+  plan.dt = 1.0f;
+  if (sc.frac == 0.0) {
+    run_steps(s, d, plan, ctx);
+  } else if (sc.steps == 0) {
+    run_steps(s, d, frac, ctx);
+  } else {  // float in between: results are converted to d's type only at the end
+    const ImageView t =
+        detail::scratch_image(ctx, kMorphFracSlot, s.width, s.height, s.channels, PixelType::kF32);
+    run_steps(s, t, plan, ctx);
+    run_steps(t, d, frac, ctx);
+  }
+}
+
+/// Host views on the CUDA backend: device copies for the whole composition.
+struct Staging {
+  bool active = false;
+  ImageView src, dst, host_dst;
+};
+
+Staging stage_views(const ImageView& src, const ImageView& dst, Context& ctx) {
+  Staging st;
+  st.src = src;
+  st.dst = dst;
+  if (!on_cuda(ctx) || src.location == Location::kDevice) return st;
+  st.active = true;
+  st.src = detail::scratch_image(ctx, detail::kMorphStageSrcSlot, src.width, src.height,
+                                 src.channels, src.type);
+  detail::copy_image(src, st.src, ctx);
+  st.dst = detail::scratch_image(ctx, detail::kMorphStageDstSlot, dst.width, dst.height,
+                                 dst.channels, dst.type);
+  st.host_dst = dst;
+  return st;
+}
+
+void unstage(const Staging& st, Context& ctx) {
+  if (st.active) detail::copy_image(st.dst, st.host_dst, ctx);  // waits for the stream
+}
+
+ImageView float_like(const ImageView& v, int slot, Context& ctx) {
+  return detail::scratch_image(ctx, slot, v.width, v.height, v.channels, PixelType::kF32);
+}
+
+}  // namespace
+
+const char* to_string(StructuringElement shape) noexcept {
+  switch (shape) {
+    case StructuringElement::kDisc:
+      return "disc";
+    case StructuringElement::kDiamond:
+      return "diamond";
+    case StructuringElement::kSquare:
+      return "square";
+  }
+  return "unknown";
+}
+
+StructuringElement parse_structuring_element(const std::string& name) {
+  const std::string n = lower(name);
+  if (n == "disc" || n == "disk") return StructuringElement::kDisc;
+  if (n == "diamond") return StructuringElement::kDiamond;
+  if (n == "square") return StructuringElement::kSquare;
+  throw Error(ErrorCode::kInvalidArgument,
+              "shape: expected disc, diamond or square, got '" + name + "'");
+}
+
+const char* to_string(MorphOp op) noexcept {
+  switch (op) {
+    case MorphOp::kDilate:
+      return "dilate";
+    case MorphOp::kErode:
+      return "erode";
+    case MorphOp::kOpen:
+      return "open";
+    case MorphOp::kClose:
+      return "close";
+    case MorphOp::kGradient:
+      return "gradient";
+    case MorphOp::kTopHat:
+      return "tophat";
+    case MorphOp::kBlackHat:
+      return "blackhat";
+  }
+  return "unknown";
+}
+
+MorphOp parse_morph_op(const std::string& name) {
+  const std::string n = lower(name);
+  for (MorphOp op : {MorphOp::kDilate, MorphOp::kErode, MorphOp::kOpen, MorphOp::kClose,
+                     MorphOp::kGradient, MorphOp::kTopHat, MorphOp::kBlackHat}) {
+    if (n == to_string(op)) return op;
+  }
+  throw Error(
+      ErrorCode::kInvalidArgument,
+      "operation: expected dilate, erode, open, close, gradient, tophat or blackhat, got '" + name +
+          "'");
+}
+
+void validate(const MorphParams& params) {
+  if (static_cast<int>(params.op) < 0 || static_cast<int>(params.op) > 6) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "op: unknown value " + std::to_string(static_cast<int>(params.op)));
+  }
+  if (params.shape != StructuringElement::kDisc && params.shape != StructuringElement::kDiamond &&
+      params.shape != StructuringElement::kSquare) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "shape: unknown value " + std::to_string(static_cast<int>(params.shape)));
+  }
+  if (!(params.radius > 0.0) || !(params.radius <= kMaxRadius)) {
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "radius: must be positive, finite and at most 1e8 pixels, got " + num(params.radius));
+  }
+  check_max_dt(params.max_dt);
+  if (params.shape == StructuringElement::kDisc && params.radius / params.max_dt > 1e9) {
+    throw Error(ErrorCode::kInvalidArgument, "radius: " + num(params.radius) +
+                                                 " needs more than 1e9 steps of max_dt " +
+                                                 num(params.max_dt));
+  }
+  check_alpha_and_missing(params.alpha, params.non_finite, "morphology");
+}
+
+void validate(const ShockParams& params) {
+  if (!(params.sigma >= 0.0) || !std::isfinite(params.sigma)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "sigma: must be >= 0 and finite, got " + num(params.sigma));
+  }
+  if (!(params.time > 0.0) || !(params.time <= kMaxRadius)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "time: must be positive, finite and at most 1e8, got " + num(params.time));
+  }
+  check_max_dt(params.max_dt);
+  if (params.time / params.max_dt > 1e9) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "time: " + num(params.time) + " needs more than 1e9 steps; use a smaller time");
+  }
+  if (params.sigma > 0.0) {
+    HeatParams hp;
+    hp.sigma = params.sigma;
+    validate(hp);  // a sigma whose smoothing the heat equation cannot take
+  }
+  check_alpha_and_missing(params.alpha, params.non_finite, "shock_filter");
+}
+
+MorphReport morphology(const ImageView& src, const ImageView& dst, const MorphParams& params,
+                       Context& ctx) {
+  detail::check_src_dst(src, dst, "morphology");
+  validate(params);
+  const Schedule sc = schedule(params);
+  const int nc = detail::processed_channels(src.channels, params.alpha == AlphaMode::kPreserve);
+
+  detail::check_location(src, dst, ctx, "morphology");
+  const detail::DeviceScope device_scope(ctx);
+  const Staging st = stage_views(src, dst, ctx);
+  const detail::GuardedInput in = detail::guard_input(st.src, nc, params.non_finite,
+                                                      range_log2(params.shape), "morphology", ctx);
+  detail::compute_scaled(in, st.dst, ctx, [&](const ImageView& s, const ImageView& d) {
+    auto run = [&](const ImageView& a, const ImageView& b, bool erode) {
+      dilate_or_erode(a, b, erode, params, sc, nc, ctx);
+    };
+    switch (params.op) {
+      case MorphOp::kDilate:
+      case MorphOp::kErode:
+        run(s, d, params.op == MorphOp::kErode);
+        break;
+      case MorphOp::kOpen:
+      case MorphOp::kClose: {
+        const ImageView t = float_like(s, detail::kMorphTempSlot, ctx);
+        const bool open = params.op == MorphOp::kOpen;
+        run(s, t, open);
+        run(t, d, !open);
+        break;
+      }
+      case MorphOp::kGradient: {
+        const ImageView a = float_like(s, detail::kMorphTempSlot, ctx);
+        const ImageView b = float_like(s, detail::kMorphTemp2Slot, ctx);
+        run(s, a, false);
+        run(s, b, true);
+        run_difference(a, b, d, nc, +1, ctx);
+        break;
+      }
+      case MorphOp::kTopHat:
+      case MorphOp::kBlackHat: {
+        const ImageView a = float_like(s, detail::kMorphTempSlot, ctx);
+        const ImageView b = float_like(s, detail::kMorphTemp2Slot, ctx);
+        const bool top = params.op == MorphOp::kTopHat;
+        run(s, a, top);  // open: erode first; close: dilate first
+        run(a, b, !top);
+        run_difference(s, b, d, nc, top ? +1 : -1, ctx);  // u - open(u) or close(u) - u
+        break;
+      }
+    }
+  });
+  unstage(st, ctx);
+
+  MorphReport r;
+  r.backend = ctx.backend();
+  r.op = params.op;
+  r.shape = params.shape;
+  r.radius = params.radius;
+  r.steps = sc.total();
+  r.dt = sc.steps > 0 ? sc.dt : sc.frac;
+  r.last_dt = sc.frac > 0.0 ? sc.frac : sc.dt;
+  r.scheme = params.shape == StructuringElement::kDisc ? "rouy-tourin upwind" : "exact unit steps";
+  return r;
+}
+
+MorphReport dilate(const ImageView& src, const ImageView& dst, double radius,
+                   StructuringElement shape, Context& ctx) {
+  MorphParams p;
+  p.op = MorphOp::kDilate;
+  p.shape = shape;
+  p.radius = radius;
+  return morphology(src, dst, p, ctx);
+}
+
+MorphReport erode(const ImageView& src, const ImageView& dst, double radius,
+                  StructuringElement shape, Context& ctx) {
+  MorphParams p;
+  p.op = MorphOp::kErode;
+  p.shape = shape;
+  p.radius = radius;
+  return morphology(src, dst, p, ctx);
+}
+
+ShockReport shock_filter(const ImageView& src, const ImageView& dst, const ShockParams& params,
+                         Context& ctx) {
+  detail::check_src_dst(src, dst, "shock_filter");
+  validate(params);
+  const int steps = steps_for(params.time, params.max_dt);
+  const float dt = static_cast<float>(params.time / steps);
+  const int nc = detail::processed_channels(src.channels, params.alpha == AlphaMode::kPreserve);
+
+  detail::check_location(src, dst, ctx, "shock_filter");
+  const detail::DeviceScope device_scope(ctx);
+  const Staging st = stage_views(src, dst, ctx);
+  const detail::GuardedInput in = detail::guard_input(
+      st.src, nc, params.non_finite, detail::kStatisticRangeLog2, "shock_filter", ctx);
+  ShockReport report;
+  detail::compute_scaled(in, st.dst, ctx, [&](const ImageView& s, const ImageView& d) {
+    ImageView a = float_like(s, detail::kMorphTempSlot, ctx);
+    ImageView b = float_like(s, detail::kMorphTemp2Slot, ctx);
+    const ImageView smoothed = float_like(s, detail::kShockSmoothSlot, ctx);
+    detail::MorphPlan convert;  // zero steps: a conversion of every channel
+    convert.channels = s.channels;
+    run_steps(s, a, convert, ctx);
+    HeatParams hp;
+    hp.sigma = params.sigma;
+    hp.alpha = params.alpha;
+    for (int i = 0; i < steps; ++i) {
+      ImageView g = a;
+      if (params.sigma > 0.0) {
+        report.smoothing_steps = heat_smooth(a, smoothed, hp, ctx).steps;
+        g = smoothed;
+      }
+      on_cuda(ctx) ? cuda::shock_step(a, g, b, nc, dt, ctx) : cpu::shock_step(a, g, b, nc, dt, ctx);
+      std::swap(a, b);
+      ctx.impl().report_progress(i + 1, steps, "shock_filter");
+    }
+    run_steps(a, d, convert, ctx);
+  });
+  unstage(st, ctx);
+  report.backend = ctx.backend();
+  report.steps = steps;
+  report.dt = params.time / steps;
+  report.time = params.time;
+  report.sigma = params.sigma;
+  return report;
+}
+
+}  // namespace pdeimg
