@@ -22,16 +22,7 @@ namespace pdeimg {
 
 namespace {
 
-std::string num(double v) {
-  char buf[64];
-  // Enough digits that two different values never print alike ("dt = 0.25000000001 exceeds the
-  // stability bound 0.25"), and no more than a value needs.
-  for (int digits = 6; digits <= 17; ++digits) {
-    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
-}
+using detail::num;
 
 [[noreturn]] void invalid(const std::string& message) {
   throw Error(ErrorCode::kInvalidArgument, "perona_malik: " + message);

@@ -1,6 +1,7 @@
 #include "src/validate.hpp"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -67,6 +68,15 @@ void check_location(const ImageView& src, const ImageView& dst, const Context& c
 int test_max_fused() noexcept {
   const char* env = std::getenv("PDEIMG_TEST_MAX_FUSED");
   return env ? std::atoi(env) : 0;
+}
+
+std::string num(double v) {
+  char buf[64];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
 }
 
 }  // namespace detail

@@ -1,6 +1,8 @@
 // Argument checks shared by every operation. Internal header.
 #pragma once
 
+#include <string>
+
 #include "pdeimg/context.hpp"
 #include "pdeimg/image.hpp"
 
@@ -19,6 +21,10 @@ void check_location(const ImageView& src, const ImageView& dst, const Context& c
 /// y dimension, at most 65535 blocks of 8 rows. Throws Error(kUnsupported) naming `op` otherwise.
 constexpr int kCudaMaxHeight = 65535 * 8;
 void check_cuda_extent(const ImageView& v, const Context& ctx, const char* op);
+
+/// `v` with the fewest digits (6 to 17) that read back as `v`, so that two different values in a
+/// message never print alike ("dt = 0.25000000001 exceeds the stability bound 0.25").
+std::string num(double v);
 
 /// Test hook: PDEIMG_TEST_MAX_FUSED caps the steps the CPU fuses per pass (0 = no cap).
 int test_max_fused() noexcept;
