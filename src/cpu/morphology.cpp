@@ -1,13 +1,20 @@
 // CPU backend of morphology and the shock filter: the upwind steps of kernels/morphology.cuh in
-// the temporally blocked pipeline (fused_steps.hpp), and two row loops for the compositions.
+// the temporally blocked pipeline (fused_steps.hpp), the exact flat max over an element given by
+// its row half widths (flat_max), and two row loops for the compositions.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "kernels/morphology.cuh"
 #include "src/context_impl.hpp"
 #include "src/cpu/fused_steps.hpp"
 #include "src/cpu/thread_pool.hpp"
 #include "src/morphology_backend.hpp"
+#include "src/work_image.hpp"
 
 namespace pdeimg {
 namespace cpu {
@@ -112,10 +119,184 @@ PDEIMG_MORPH_CLONES void shock_row(const float* __restrict up, const float* __re
   }
 }
 
+// --- The exact flat max (min) ---------------------------------------------------------------
+//
+// D u(x, y) = max over rows j in [-R, R] of the row max of u(x - w_j .. x + w_j, y + j), w_j the
+// element's half width at |j|. Each input row is widened one pixel at a time (w -> w + 1: the max
+// of three neighbours, rows padded with the identity), and at each width w_j it is folded into the
+// accumulators of the output rows y - j that take it; an output row is written once the input
+// row R below it has been folded. O(R) SIMD max per pixel (about 2R + 1 widenings and folds),
+// in the input's own type; the working set is 2R + 3 rows.
+
+template <class T, bool kErode>
+PDEIMG_MORPH_INLINE T flat_extreme(T a, T b) {
+  return kErode ? (a < b ? a : b) : (a > b ? a : b);
+}
+
+template <class T, bool kErode>
+PDEIMG_MORPH_INLINE void widen_t(const T* __restrict in, T* __restrict out, int n) {
+  for (int x = 0; x < n; ++x) {
+    out[x] = flat_extreme<T, kErode>(flat_extreme<T, kErode>(in[x - 1], in[x]), in[x + 1]);
+  }
+}
+
+template <class T, bool kErode>
+PDEIMG_MORPH_INLINE void fold_t(const T* __restrict in, T* __restrict acc, int n) {
+  for (int x = 0; x < n; ++x) acc[x] = flat_extreme<T, kErode>(acc[x], in[x]);
+}
+
+#define PDEIMG_FLAT_FNS(T, tag)                                                                \
+  PDEIMG_MORPH_CLONES void widen_max_##tag(const T* __restrict in, T* __restrict out, int n) { \
+    widen_t<T, false>(in, out, n);                                                             \
+  }                                                                                            \
+  PDEIMG_MORPH_CLONES void widen_min_##tag(const T* __restrict in, T* __restrict out, int n) { \
+    widen_t<T, true>(in, out, n);                                                              \
+  }                                                                                            \
+  PDEIMG_MORPH_CLONES void fold_max_##tag(const T* __restrict in, T* __restrict acc, int n) {  \
+    fold_t<T, false>(in, acc, n);                                                              \
+  }                                                                                            \
+  PDEIMG_MORPH_CLONES void fold_min_##tag(const T* __restrict in, T* __restrict acc, int n) {  \
+    fold_t<T, true>(in, acc, n);                                                               \
+  }
+
+PDEIMG_FLAT_FNS(std::uint8_t, u8)
+PDEIMG_FLAT_FNS(std::uint16_t, u16)
+PDEIMG_FLAT_FNS(float, f32)
+
+template <class T>
+struct FlatFns {
+  void (*widen)(const T*, T*, int);
+  void (*fold)(const T*, T*, int);
+  T identity;  // never wins: the lowest value for a max, the highest for a min
+};
+
+template <class T>
+T flat_identity(bool erode) {
+  if (std::numeric_limits<T>::has_infinity) {
+    return erode ? std::numeric_limits<T>::infinity() : -std::numeric_limits<T>::infinity();
+  }
+  return erode ? std::numeric_limits<T>::max() : std::numeric_limits<T>::lowest();
+}
+
+FlatFns<std::uint8_t> flat_fns(bool erode, std::uint8_t) {
+  return {erode ? widen_min_u8 : widen_max_u8, erode ? fold_min_u8 : fold_max_u8,
+          flat_identity<std::uint8_t>(erode)};
+}
+FlatFns<std::uint16_t> flat_fns(bool erode, std::uint16_t) {
+  return {erode ? widen_min_u16 : widen_max_u16, erode ? fold_min_u16 : fold_max_u16,
+          flat_identity<std::uint16_t>(erode)};
+}
+FlatFns<float> flat_fns(bool erode, float) {
+  return {erode ? widen_min_f32 : widen_max_f32, erode ? fold_min_f32 : fold_max_f32,
+          flat_identity<float>(erode)};
+}
+
+template <class T>
+void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
+              Context& ctx) {
+  const int w = src.width;
+  const int h = src.height;
+  const int ch = src.channels;
+  const int nc = plan.channels;
+  const int reach = detail::flat_reach(plan.radius);
+  int wmax = 0;
+  std::vector<int> half(reach + 1);
+  for (int j = 0; j <= reach; ++j) {
+    half[j] = detail::flat_half_width(plan.shape, plan.radius, j);
+    wmax = std::max(wmax, half[j]);
+  }
+  std::vector<std::vector<int>> rows_of_width(wmax + 1);  // the offsets j taking each width
+  for (int j = -reach; j <= reach; ++j) rows_of_width[half[j < 0 ? -j : j]].push_back(j);
+  const FlatFns<T> fns = flat_fns(plan.erode, T());
+  const int ring = 2 * reach + 1;
+  const std::size_t per_worker =
+      2 * static_cast<std::size_t>(w + 2) + static_cast<std::size_t>(ring) * w + 64 / sizeof(T);
+  auto& impl = ctx.impl();
+  ThreadPool& pool = impl.workers();
+  const std::size_t floats = (per_worker * sizeof(T) + sizeof(float) - 1) / sizeof(float);
+  T* scratch =
+      reinterpret_cast<T*>(impl.host_scratch(detail::kMorphFlatRowsSlot, floats * pool.size()));
+  // Bands of output rows, each re-reading R rows above and below: two per worker for balance.
+  const double cost = static_cast<double>(w) * h * nc * (2.0 * reach + wmax + 1);
+  const int bands = cost < 65536.0 ? 1 : std::max(1, std::min(h, 2 * pool.size()));
+
+  detail::dispatch_type(dst.type, [&](auto dtag) {
+    using Td = decltype(dtag);
+    pool.run(bands, [&](int band, int worker) {
+      const int y0 = static_cast<int>(static_cast<long long>(h) * band / bands);
+      const int y1 = static_cast<int>(static_cast<long long>(h) * (band + 1) / bands);
+      if (y0 >= y1) return;
+      T* base = reinterpret_cast<T*>(reinterpret_cast<float*>(scratch) + floats * worker);
+      T* row_a = base + 1;
+      T* row_b = base + (w + 2) + 1;
+      T* acc = base + 2 * static_cast<std::size_t>(w + 2);
+      for (int c = 0; c < nc; ++c) {
+        row_a[-1] = row_a[w] = row_b[-1] = row_b[w] = fns.identity;
+        std::fill(acc, acc + static_cast<std::size_t>(ring) * w, fns.identity);
+        auto emit = [&](int y) {
+          T* a = acc + static_cast<std::size_t>((y - y0) % ring) * w;
+          Td* out = dst.row<Td>(y);
+          for (int x = 0; x < w; ++x) {
+            out[x * ch + c] =
+                std::is_same<T, Td>::value
+                    ? static_cast<Td>(a[x])
+                    : detail::SampleTraits<Td>::from_float(detail::SampleTraits<T>::to_float(a[x]));
+          }
+          std::fill(a, a + w, fns.identity);
+        };
+        int next_emit = y0;
+        const int first = std::max(0, y0 - reach);
+        const int last = std::min(h - 1, y1 - 1 + reach);
+        for (int yi = first; yi <= last; ++yi) {
+          const T* in = src.row<const T>(yi);
+          if (ch == 1) {
+            std::memcpy(row_a, in, sizeof(T) * w);
+          } else {
+            for (int x = 0; x < w; ++x) row_a[x] = in[x * ch + c];
+          }
+          T* cur = row_a;
+          T* other = row_b;
+          for (int width = 0; width <= wmax; ++width) {
+            if (width > 0) {
+              fns.widen(cur, other, w);
+              std::swap(cur, other);
+            }
+            for (int j : rows_of_width[width]) {
+              const int y = yi - j;
+              if (y >= y0 && y < y1)
+                fns.fold(cur, acc + static_cast<std::size_t>((y - y0) % ring) * w, w);
+            }
+          }
+          while (next_emit < y1 && next_emit + reach <= yi) emit(next_emit++);
+        }
+        while (next_emit < y1) emit(next_emit++);
+      }
+    });
+  });
+}
+
+void flat_steps(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
+                Context& ctx) {
+  ImageView in = src;
+  if (src.data == dst.data) {  // in place: bands read rows that other bands write
+    in = detail::scratch_image(ctx, detail::kMorphFlatCopySlot, src.width, src.height, src.channels,
+                               src.type);
+    detail::copy_image(src, in, ctx);
+  }
+  detail::dispatch_type(in.type, [&](auto tag) { flat_max<decltype(tag)>(in, dst, plan, ctx); });
+  if (plan.channels < src.channels) {
+    copy_channel(in, dst, src.channels - 1, ctx.impl().workers());
+  }
+}
+
 }  // namespace
 
 void morph_steps(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
                  Context& ctx) {
+  if (plan.flat) {
+    flat_steps(src, dst, plan, ctx);
+    return;
+  }
   const int nc = plan.channels;
   fused_steps(src, dst, nc, plan.steps, plan.max_fused, MorphRowOp{nc, plan.dt, row_function(plan)},
               ctx, plan.erode ? "erode" : "dilate");
