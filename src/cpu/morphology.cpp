@@ -141,31 +141,40 @@ PDEIMG_MORPH_INLINE void widen_t(const T* __restrict in, T* __restrict out, int 
 }
 
 template <class T, bool kErode>
+PDEIMG_MORPH_INLINE void pair_t(const T* __restrict a, const T* __restrict b, T* __restrict out,
+                                int n) {
+  for (int x = 0; x < n; ++x) out[x] = flat_extreme<T, kErode>(a[x], b[x]);
+}
+
+template <class T, bool kErode>
 PDEIMG_MORPH_INLINE void fold_t(const T* __restrict in, T* __restrict acc, int n) {
   for (int x = 0; x < n; ++x) acc[x] = flat_extreme<T, kErode>(acc[x], in[x]);
 }
 
-#define PDEIMG_FLAT_FNS(T, tag)                                                                \
-  PDEIMG_MORPH_CLONES void widen_max_##tag(const T* __restrict in, T* __restrict out, int n) { \
-    widen_t<T, false>(in, out, n);                                                             \
-  }                                                                                            \
-  PDEIMG_MORPH_CLONES void widen_min_##tag(const T* __restrict in, T* __restrict out, int n) { \
-    widen_t<T, true>(in, out, n);                                                              \
-  }                                                                                            \
-  PDEIMG_MORPH_CLONES void fold_max_##tag(const T* __restrict in, T* __restrict acc, int n) {  \
-    fold_t<T, false>(in, acc, n);                                                              \
-  }                                                                                            \
-  PDEIMG_MORPH_CLONES void fold_min_##tag(const T* __restrict in, T* __restrict acc, int n) {  \
-    fold_t<T, true>(in, acc, n);                                                               \
+// widen: out[x] = extreme of in[x-1..x+1]; pair: out = extreme(a, b); fold: acc = extreme(acc, in).
+#define PDEIMG_FLAT_FNS(T, tag, name, kErode)                                                      \
+  PDEIMG_MORPH_CLONES void widen_##name##_##tag(const T* __restrict in, T* __restrict out, int n) { \
+    widen_t<T, kErode>(in, out, n);                                                                \
+  }                                                                                                \
+  PDEIMG_MORPH_CLONES void pair_##name##_##tag(const T* __restrict a, const T* __restrict b,       \
+                                               T* __restrict out, int n) {                         \
+    pair_t<T, kErode>(a, b, out, n);                                                               \
+  }                                                                                                \
+  PDEIMG_MORPH_CLONES void fold_##name##_##tag(const T* __restrict in, T* __restrict acc, int n) { \
+    fold_t<T, kErode>(in, acc, n);                                                                 \
   }
 
-PDEIMG_FLAT_FNS(std::uint8_t, u8)
-PDEIMG_FLAT_FNS(std::uint16_t, u16)
-PDEIMG_FLAT_FNS(float, f32)
+PDEIMG_FLAT_FNS(std::uint8_t, u8, max, false)
+PDEIMG_FLAT_FNS(std::uint8_t, u8, min, true)
+PDEIMG_FLAT_FNS(std::uint16_t, u16, max, false)
+PDEIMG_FLAT_FNS(std::uint16_t, u16, min, true)
+PDEIMG_FLAT_FNS(float, f32, max, false)
+PDEIMG_FLAT_FNS(float, f32, min, true)
 
 template <class T>
 struct FlatFns {
   void (*widen)(const T*, T*, int);
+  void (*pair)(const T*, const T*, T*, int);
   void (*fold)(const T*, T*, int);
   T identity;  // never wins: the lowest value for a max, the highest for a min
 };
@@ -178,18 +187,14 @@ T flat_identity(bool erode) {
   return erode ? std::numeric_limits<T>::max() : std::numeric_limits<T>::lowest();
 }
 
-FlatFns<std::uint8_t> flat_fns(bool erode, std::uint8_t) {
-  return {erode ? widen_min_u8 : widen_max_u8, erode ? fold_min_u8 : fold_max_u8,
-          flat_identity<std::uint8_t>(erode)};
-}
-FlatFns<std::uint16_t> flat_fns(bool erode, std::uint16_t) {
-  return {erode ? widen_min_u16 : widen_max_u16, erode ? fold_min_u16 : fold_max_u16,
-          flat_identity<std::uint16_t>(erode)};
-}
-FlatFns<float> flat_fns(bool erode, float) {
-  return {erode ? widen_min_f32 : widen_max_f32, erode ? fold_min_f32 : fold_max_f32,
-          flat_identity<float>(erode)};
-}
+#define PDEIMG_FLAT_SELECT(T, tag)                                                  \
+  FlatFns<T> flat_fns(bool erode, T) {                                              \
+    if (erode) return {widen_min_##tag, pair_min_##tag, fold_min_##tag, flat_identity<T>(true)}; \
+    return {widen_max_##tag, pair_max_##tag, fold_max_##tag, flat_identity<T>(false)};           \
+  }
+PDEIMG_FLAT_SELECT(std::uint8_t, u8)
+PDEIMG_FLAT_SELECT(std::uint16_t, u16)
+PDEIMG_FLAT_SELECT(float, f32)
 
 template <class T>
 void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
@@ -257,8 +262,11 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
           T* cur = row_a;
           T* other = row_b;
           for (int width = 0; width <= wmax; ++width) {
-            if (width > 0) {
+            if (width == 1) {
               fns.widen(cur, other, w);
+              std::swap(cur, other);
+            } else if (width > 1) {  // [x-1-w, x-1+w] and [x+1-w, x+1+w] meet for w >= 1
+              fns.pair(cur - 1, cur + 1, other, w);
               std::swap(cur, other);
             }
             for (int j : rows_of_width[width]) {
