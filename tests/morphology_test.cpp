@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pdeimg/error.hpp"
@@ -169,6 +170,29 @@ TEST_P(MorphTest, ExactDiscIsTheFlatMaxOverTheDigitalDisc) {
         });
         EXPECT_TRUE(test::identical(out, ref))
             << to_string(type) << " r " << r << " erode " << erode;
+      }
+    }
+  }
+}
+
+// Radii beyond the image (the flat max clamps its rows and widths to the image), 1-pixel-wide
+// images, and a square on 16-bit: still exactly the naive flat max.
+TEST_P(MorphTest, FlatElementsLargerThanTheImage) {
+  Context cx = ctx();
+  for (const auto& size : {std::pair<int, int>{13, 7}, {1, 9}, {9, 1}, {1, 1}}) {
+    const HostImage in =
+        test::random_image(size.first, size.second, 1, PixelType::kU16, 0, 65535, 17);
+    for (int r : {1, 3, 12, 40}) {
+      for (auto shape :
+           {StructuringElement::kDisc, StructuringElement::kSquare, StructuringElement::kDiamond}) {
+        const HostImage out = apply(in, params(MorphOp::kErode, r, shape), cx, PixelType::kU16);
+        const HostImage ref = flat_reference(in, r, true, [r, shape](int dx, int dy) {
+          if (shape == StructuringElement::kSquare) return true;
+          if (shape == StructuringElement::kDiamond) return std::abs(dx) + std::abs(dy) <= r;
+          return dx * dx + dy * dy <= r * r;
+        });
+        EXPECT_TRUE(test::identical(out, ref))
+            << size.first << "x" << size.second << " r " << r << " " << to_string(shape);
       }
     }
   }

@@ -153,7 +153,8 @@ PDEIMG_MORPH_INLINE void fold_t(const T* __restrict in, T* __restrict acc, int n
 
 // widen: out[x] = extreme of in[x-1..x+1]; pair: out = extreme(a, b); fold: acc = extreme(acc, in).
 #define PDEIMG_FLAT_FNS(T, tag, name, kErode)                                                      \
-  PDEIMG_MORPH_CLONES void widen_##name##_##tag(const T* __restrict in, T* __restrict out, int n) { \
+  PDEIMG_MORPH_CLONES void widen_##name##_##tag(const T* __restrict in, T* __restrict out,         \
+                                                int n) {                                           \
     widen_t<T, kErode>(in, out, n);                                                                \
   }                                                                                                \
   PDEIMG_MORPH_CLONES void pair_##name##_##tag(const T* __restrict a, const T* __restrict b,       \
@@ -187,14 +188,48 @@ T flat_identity(bool erode) {
   return erode ? std::numeric_limits<T>::max() : std::numeric_limits<T>::lowest();
 }
 
-#define PDEIMG_FLAT_SELECT(T, tag)                                                  \
-  FlatFns<T> flat_fns(bool erode, T) {                                              \
+#define PDEIMG_FLAT_SELECT(T, tag)                                                               \
+  FlatFns<T> flat_fns(bool erode, T) {                                                           \
     if (erode) return {widen_min_##tag, pair_min_##tag, fold_min_##tag, flat_identity<T>(true)}; \
     return {widen_max_##tag, pair_max_##tag, fold_max_##tag, flat_identity<T>(false)};           \
   }
 PDEIMG_FLAT_SELECT(std::uint8_t, u8)
 PDEIMG_FLAT_SELECT(std::uint16_t, u16)
 PDEIMG_FLAT_SELECT(float, f32)
+
+/// Channel c of an interleaved row (ch channels) into a plain row.
+template <class T>
+void load_channel(const T* in, T* out, int w, int ch, int c) {
+  if (ch == 1) {
+    std::memcpy(out, in, sizeof(T) * w);
+  } else {
+    for (int x = 0; x < w; ++x) out[x] = in[x * ch + c];
+  }
+}
+
+/// A plain row into channel c of an interleaved row of type Td (value-preserving conversion).
+template <class T, class Td>
+void store_channel(const T* in, Td* out, int w, int ch, int c) {
+  if (std::is_same<T, Td>::value && ch == 1) {
+    std::memcpy(out, in, sizeof(T) * w);
+    return;
+  }
+  for (int x = 0; x < w; ++x) {
+    out[x * ch + c] =
+        std::is_same<T, Td>::value
+            ? static_cast<Td>(in[x])
+            : detail::SampleTraits<Td>::from_float(detail::SampleTraits<T>::to_float(in[x]));
+  }
+}
+
+/// Worker `worker`'s part of a per-worker scratch of `elems` elements of T each.
+template <class T>
+T* worker_rows(Context& ctx, std::size_t elems, int worker) {
+  auto& impl = ctx.impl();
+  const std::size_t floats = (elems * sizeof(T) + 63) / sizeof(float) / 16 * 16 + 16;
+  float* all = impl.host_scratch(detail::kMorphFlatRowsSlot, floats * impl.workers().size());
+  return reinterpret_cast<T*>(all + floats * worker);
+}
 
 template <class T>
 void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
@@ -203,11 +238,13 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
   const int h = src.height;
   const int ch = src.channels;
   const int nc = plan.channels;
-  const int reach = detail::flat_reach(plan.radius);
+  // Rows beyond h - 1 and widths beyond w - 1 reach outside the image from every pixel: clamped,
+  // which bounds the work and the memory for any radius.
+  const int reach = std::min(detail::flat_reach(plan.radius), h - 1);
   int wmax = 0;
   std::vector<int> half(reach + 1);
   for (int j = 0; j <= reach; ++j) {
-    half[j] = detail::flat_half_width(plan.shape, plan.radius, j);
+    half[j] = std::min(detail::flat_half_width(plan.shape, plan.radius, j), w - 1);
     wmax = std::max(wmax, half[j]);
   }
   std::vector<std::vector<int>> rows_of_width(wmax + 1);  // the offsets j taking each width
@@ -215,12 +252,9 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
   const FlatFns<T> fns = flat_fns(plan.erode, T());
   const int ring = 2 * reach + 1;
   const std::size_t per_worker =
-      2 * static_cast<std::size_t>(w + 2) + static_cast<std::size_t>(ring) * w + 64 / sizeof(T);
-  auto& impl = ctx.impl();
-  ThreadPool& pool = impl.workers();
-  const std::size_t floats = (per_worker * sizeof(T) + sizeof(float) - 1) / sizeof(float);
-  T* scratch =
-      reinterpret_cast<T*>(impl.host_scratch(detail::kMorphFlatRowsSlot, floats * pool.size()));
+      2 * static_cast<std::size_t>(w + 2) + static_cast<std::size_t>(ring) * w;
+  ThreadPool& pool = ctx.impl().workers();
+  worker_rows<T>(ctx, per_worker, 0);  // allocates every worker's part before the workers start
   // Bands of output rows, each re-reading R rows above and below: two per worker for balance.
   const double cost = static_cast<double>(w) * h * nc * (2.0 * reach + wmax + 1);
   const int bands = cost < 65536.0 ? 1 : std::max(1, std::min(h, 2 * pool.size()));
@@ -231,7 +265,7 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
       const int y0 = static_cast<int>(static_cast<long long>(h) * band / bands);
       const int y1 = static_cast<int>(static_cast<long long>(h) * (band + 1) / bands);
       if (y0 >= y1) return;
-      T* base = reinterpret_cast<T*>(reinterpret_cast<float*>(scratch) + floats * worker);
+      T* base = worker_rows<T>(ctx, per_worker, worker);
       T* row_a = base + 1;
       T* row_b = base + (w + 2) + 1;
       T* acc = base + 2 * static_cast<std::size_t>(w + 2);
@@ -240,25 +274,14 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
         std::fill(acc, acc + static_cast<std::size_t>(ring) * w, fns.identity);
         auto emit = [&](int y) {
           T* a = acc + static_cast<std::size_t>((y - y0) % ring) * w;
-          Td* out = dst.row<Td>(y);
-          for (int x = 0; x < w; ++x) {
-            out[x * ch + c] =
-                std::is_same<T, Td>::value
-                    ? static_cast<Td>(a[x])
-                    : detail::SampleTraits<Td>::from_float(detail::SampleTraits<T>::to_float(a[x]));
-          }
+          store_channel(a, dst.row<Td>(y), w, ch, c);
           std::fill(a, a + w, fns.identity);
         };
         int next_emit = y0;
         const int first = std::max(0, y0 - reach);
         const int last = std::min(h - 1, y1 - 1 + reach);
         for (int yi = first; yi <= last; ++yi) {
-          const T* in = src.row<const T>(yi);
-          if (ch == 1) {
-            std::memcpy(row_a, in, sizeof(T) * w);
-          } else {
-            for (int x = 0; x < w; ++x) row_a[x] = in[x * ch + c];
-          }
+          load_channel(src.row<const T>(yi), row_a, w, ch, c);
           T* cur = row_a;
           T* other = row_b;
           for (int width = 0; width <= wmax; ++width) {
@@ -283,6 +306,108 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
   });
 }
 
+// The square, separably: per row the running max over [x - R, x + R] by doubling (M_k = max over
+// 2^k samples from x, k = floor(log2(2R + 1)) doublings, then the max of M_k at x - R and at
+// x + R - 2^k + 1), then down the columns van Herk / Gil–Werman: blocks of L = 2R + 1 rows, their
+// suffix and prefix maxima, out(s) = max(suffix(s), prefix(s + L - 1)). About log2(2R + 1) + 4 max
+// per pixel whatever R; the same set as the flat max, so the same values.
+template <class T>
+void flat_rect(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
+               Context& ctx) {
+  const int w = src.width;
+  const int h = src.height;
+  const int ch = src.channels;
+  const int nc = plan.channels;
+  const int rh = std::min(detail::flat_reach(plan.radius), w - 1);
+  const int rv = std::min(detail::flat_reach(plan.radius), h - 1);
+  const int len = 2 * rv + 1;  // L
+  int pw = 1, doublings = 0;   // pw = 2^k <= 2 rh + 1
+  while (2 * pw <= 2 * rh + 1) pw *= 2, ++doublings;
+  const FlatFns<T> fns = flat_fns(plan.erode, T());
+  const std::size_t W = static_cast<std::size_t>(w);
+  const std::size_t padded = W + 2 * static_cast<std::size_t>(rh);
+  // Two padded rows, L rows of the block, 2 L suffix rows, the prefix row.
+  const std::size_t per_worker = 2 * padded + 3 * static_cast<std::size_t>(len) * W + W;
+  ThreadPool& pool = ctx.impl().workers();
+  worker_rows<T>(ctx, per_worker, 0);
+  const double cost = static_cast<double>(w) * h * nc * (doublings + 5);
+  const int bands = cost < 65536.0 ? 1 : std::max(1, std::min(h, 2 * pool.size()));
+
+  detail::dispatch_type(dst.type, [&](auto dtag) {
+    using Td = decltype(dtag);
+    pool.run(bands, [&](int band, int worker) {
+      const int y0 = static_cast<int>(static_cast<long long>(h) * band / bands);
+      const int y1 = static_cast<int>(static_cast<long long>(h) * (band + 1) / bands);
+      if (y0 >= y1) return;
+      T* base = worker_rows<T>(ctx, per_worker, worker);
+      T* pad_a = base + rh;  // element 0 of the image row; rh identities on each side
+      T* pad_b = base + padded + rh;
+      T* block = base + 2 * padded;
+      T* suffix[2] = {block + len * W, block + 2 * len * W};
+      T* prefix = block + 3 * len * W;
+      const int n_out = y1 - y0;
+      const int n_virtual = n_out + 2 * rv;  // virtual row t is image row y0 - rv + t
+      for (int c = 0; c < nc; ++c) {
+        std::fill(base, base + 2 * padded, fns.identity);
+        // Horizontal running max of image row yi (identity rows outside the image) into out.
+        auto horizontal = [&](int yi, T* out) {
+          if (yi < 0 || yi >= h) {
+            std::fill(out, out + W, fns.identity);
+            return;
+          }
+          load_channel(src.row<const T>(yi), pad_a, w, ch, c);
+          if (rh == 0) {
+            std::memcpy(out, pad_a, sizeof(T) * W);
+            return;
+          }
+          T* m = pad_a;
+          T* other = pad_b;
+          int span =
+              1;  // m[t] = extreme over [t, t + span - 1], valid for t in [-rh, w + rh - span]
+          for (int k = 0; k < doublings; ++k) {
+            const int count = w + 2 * rh - 2 * span + 1;
+            fns.pair(m - rh, m - rh + span, other - rh, count);
+            std::swap(m, other);
+            span *= 2;
+          }
+          fns.pair(m - rh, m + rh - span + 1, out, w);
+          // Restore the identity pads of both rows for the next row (the doublings wrote into
+          // them).
+          std::fill(pad_a - rh, pad_a, fns.identity);
+          std::fill(pad_a + w, pad_a + w + rh, fns.identity);
+          std::fill(pad_b - rh, pad_b, fns.identity);
+          std::fill(pad_b + w, pad_b + w + rh, fns.identity);
+        };
+        int cur = 0;
+        for (int b = 0; b * len < n_virtual; ++b) {
+          for (int i = 0; i < len; ++i) {
+            const int t = b * len + i;
+            horizontal(t < n_virtual ? y0 - rv + t : -1, block + i * W);
+          }
+          T* sc = suffix[cur];
+          T* sp = suffix[1 - cur];
+          std::memcpy(sc + (len - 1) * W, block + (len - 1) * W, sizeof(T) * W);
+          for (int i = len - 2; i >= 0; --i)
+            fns.pair(block + i * W, sc + (i + 1) * W, sc + i * W, w);
+          for (int i = 0; i < len; ++i) {
+            if (i == 0) {
+              std::memcpy(prefix, block, sizeof(T) * W);
+            } else {
+              fns.fold(block + i * W, prefix, w);
+            }
+            const int s = b * len + i - (len - 1);  // the output whose window ends at t
+            if (s < 0 || s >= n_out) continue;
+            const T* hs = i == len - 1 ? sc : sp + (i + 1) * W;
+            fns.pair(hs, prefix, block + i * W, w);  // block row i is not read again
+            store_channel(block + i * W, dst.row<Td>(y0 + s), w, ch, c);
+          }
+          cur = 1 - cur;
+        }
+      }
+    });
+  });
+}
+
 void flat_steps(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
                 Context& ctx) {
   ImageView in = src;
@@ -291,7 +416,15 @@ void flat_steps(const ImageView& src, const ImageView& dst, const detail::MorphP
                                src.type);
     detail::copy_image(src, in, ctx);
   }
-  detail::dispatch_type(in.type, [&](auto tag) { flat_max<decltype(tag)>(in, dst, plan, ctx); });
+  // The square's separable form needs 3 (2R + 1) rows per worker: the row-by-row flat max above
+  // 64 MiB of them (a radius in the thousands).
+  const int rv = std::min(detail::flat_reach(plan.radius), src.height - 1);
+  const double rect_bytes = 3.0 * (2.0 * rv + 1) * src.width * 4 * ctx.impl().workers().size();
+  const bool rect = plan.shape == StructuringElement::kSquare && rect_bytes <= 64.0 * (1 << 20);
+  detail::dispatch_type(in.type, [&](auto tag) {
+    using T = decltype(tag);
+    rect ? flat_rect<T>(in, dst, plan, ctx) : flat_max<T>(in, dst, plan, ctx);
+  });
   if (plan.channels < src.channels) {
     copy_channel(in, dst, src.channels - 1, ctx.impl().workers());
   }
