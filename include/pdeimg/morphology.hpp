@@ -29,6 +29,8 @@ enum class MorphScheme {
   /// u(x, r) = max_{|z| <= r} u(x + z) of u_t = |∇u| evaluated over the lattice points of the
   /// disc. A max (min) of input samples, so 8/16-bit stay integer, opening <= u <= closing and
   /// opening idempotence hold exactly, and it commutes with every increasing contrast change.
+  /// A real r acts through the set it selects (r < 1: the pixel itself); edges move by whole
+  /// pixels. CPU: O(r) max per pixel; CUDA: O(r²) (a direct sum).
   kExact,
   /// Rouy–Tourin upwind steps of size <= max_dt: grey-level interpolating, slightly dissipative
   /// (opening <= u only to about 10% of the range on fine texture; docs/architecture.md).
