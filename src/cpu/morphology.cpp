@@ -222,14 +222,19 @@ void store_channel(const T* in, Td* out, int w, int ch, int c) {
   }
 }
 
-/// Worker `worker`'s part of a per-worker scratch of `elems` elements of T each.
+/// Per-worker rows of `elems` elements of T each, allocated on the calling thread (before the
+/// workers start): worker k's start is at(k), 64-byte aligned.
 template <class T>
-T* worker_rows(Context& ctx, std::size_t elems, int worker) {
-  auto& impl = ctx.impl();
-  const std::size_t floats = (elems * sizeof(T) + 63) / sizeof(float) / 16 * 16 + 16;
-  float* all = impl.host_scratch(detail::kMorphFlatRowsSlot, floats * impl.workers().size());
-  return reinterpret_cast<T*>(all + floats * worker);
-}
+struct WorkerRows {
+  float* all;
+  std::size_t floats;  // per worker
+  WorkerRows(Context& ctx, std::size_t elems)
+      : floats((elems * sizeof(T) + 63) / sizeof(float) / 16 * 16 + 16) {
+    auto& impl = ctx.impl();
+    all = impl.host_scratch(detail::kMorphFlatRowsSlot, floats * impl.workers().size());
+  }
+  T* at(int worker) const { return reinterpret_cast<T*>(all + floats * worker); }
+};
 
 template <class T>
 void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPlan& plan,
@@ -254,7 +259,7 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
   const std::size_t per_worker =
       2 * static_cast<std::size_t>(w + 2) + static_cast<std::size_t>(ring) * w;
   ThreadPool& pool = ctx.impl().workers();
-  worker_rows<T>(ctx, per_worker, 0);  // allocates every worker's part before the workers start
+  const WorkerRows<T> rows(ctx, per_worker);
   // Bands of output rows, each re-reading R rows above and below: two per worker for balance.
   const double cost = static_cast<double>(w) * h * nc * (2.0 * reach + wmax + 1);
   const int bands = cost < 65536.0 ? 1 : std::max(1, std::min(h, 2 * pool.size()));
@@ -265,7 +270,7 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
       const int y0 = static_cast<int>(static_cast<long long>(h) * band / bands);
       const int y1 = static_cast<int>(static_cast<long long>(h) * (band + 1) / bands);
       if (y0 >= y1) return;
-      T* base = worker_rows<T>(ctx, per_worker, worker);
+      T* base = rows.at(worker);
       T* row_a = base + 1;
       T* row_b = base + (w + 2) + 1;
       T* acc = base + 2 * static_cast<std::size_t>(w + 2);
@@ -329,7 +334,7 @@ void flat_rect(const ImageView& src, const ImageView& dst, const detail::MorphPl
   // Two padded rows, L rows of the block, 2 L suffix rows, the prefix row.
   const std::size_t per_worker = 2 * padded + 3 * static_cast<std::size_t>(len) * W + W;
   ThreadPool& pool = ctx.impl().workers();
-  worker_rows<T>(ctx, per_worker, 0);
+  const WorkerRows<T> rows(ctx, per_worker);
   const double cost = static_cast<double>(w) * h * nc * (doublings + 5);
   const int bands = cost < 65536.0 ? 1 : std::max(1, std::min(h, 2 * pool.size()));
 
@@ -339,7 +344,7 @@ void flat_rect(const ImageView& src, const ImageView& dst, const detail::MorphPl
       const int y0 = static_cast<int>(static_cast<long long>(h) * band / bands);
       const int y1 = static_cast<int>(static_cast<long long>(h) * (band + 1) / bands);
       if (y0 >= y1) return;
-      T* base = worker_rows<T>(ctx, per_worker, worker);
+      T* base = rows.at(worker);
       T* pad_a = base + rh;  // element 0 of the image row; rh identities on each side
       T* pad_b = base + padded + rh;
       T* block = base + 2 * padded;
