@@ -147,9 +147,13 @@ int main(int argc, char** argv) {
         p.parameters["dt"] = r.dt;
         p.parameters["last_dt"] = r.last_dt;
         p.parameters["backend"] = to_string(r.backend);
+        const bool flat =
+            r.shape == StructuringElement::kDisc && params.scheme == MorphScheme::kExact;
         p.summary = std::string(to_string(r.op)) + " by a " + to_string(r.shape) + " of radius " +
-                    format_number(r.radius) + " (" + r.scheme + "): " + std::to_string(r.steps) +
-                    " steps of dt " + format_number(r.dt) + " per pass on " + to_string(r.backend);
+                    format_number(r.radius) + " (" + r.scheme + "): " +
+                    (flat ? std::string("one flat max")
+                          : std::to_string(r.steps) + " steps of dt " + format_number(r.dt)) +
+                    " per pass on " + to_string(r.backend);
         return p;
       };
     }

@@ -116,6 +116,12 @@ TEST_F(MorphApp, VerboseSaysWhatWasComputed) {
   EXPECT_NE(r.out.find("dilate by a diamond of radius 3 (exact unit steps): 3 steps"),
             std::string::npos)
       << r.out;
+  const Result disc =
+      morph({"open", path("in.png"), path("out.png"), "--radius", "4.5", "-v", "--backend", "cpu"});
+  ASSERT_EQ(disc.status, 0) << disc.err;
+  EXPECT_NE(disc.out.find("open by a disc of radius 4.5 (exact flat disc): one flat max per pass"),
+            std::string::npos)
+      << disc.out;
 }
 
 TEST_F(MorphApp, UsageErrorsExitTwoAndMissingInputsOne) {
