@@ -222,6 +222,15 @@ void store_channel(const T* in, Td* out, int w, int ch, int c) {
   }
 }
 
+/// Bands of output rows for the flat maxima: each re-reads `reach` rows above and below it, so
+/// two per worker for balance only while a band is at least 4 reach tall, and one per worker
+/// otherwise; one in all for a small job.
+int flat_bands(double cost, int h, int reach, int workers) {
+  if (cost < 65536.0) return 1;
+  const int tall = h / (4 * reach + 1);
+  return std::max(1, std::min(h, std::max(workers, std::min(2 * workers, tall))));
+}
+
 /// Per-worker rows of `elems` elements of T each, allocated on the calling thread (before the
 /// workers start): worker k's start is at(k), 64-byte aligned.
 template <class T>
@@ -260,9 +269,8 @@ void flat_max(const ImageView& src, const ImageView& dst, const detail::MorphPla
       2 * static_cast<std::size_t>(w + 2) + static_cast<std::size_t>(ring) * w;
   ThreadPool& pool = ctx.impl().workers();
   const WorkerRows<T> rows(ctx, per_worker);
-  // Bands of output rows, each re-reading R rows above and below: two per worker for balance.
   const double cost = static_cast<double>(w) * h * nc * (2.0 * reach + wmax + 1);
-  const int bands = cost < 65536.0 ? 1 : std::max(1, std::min(h, 2 * pool.size()));
+  const int bands = flat_bands(cost, h, reach, pool.size());
 
   detail::dispatch_type(dst.type, [&](auto dtag) {
     using Td = decltype(dtag);
@@ -336,7 +344,7 @@ void flat_rect(const ImageView& src, const ImageView& dst, const detail::MorphPl
   ThreadPool& pool = ctx.impl().workers();
   const WorkerRows<T> rows(ctx, per_worker);
   const double cost = static_cast<double>(w) * h * nc * (doublings + 5);
-  const int bands = cost < 65536.0 ? 1 : std::max(1, std::min(h, 2 * pool.size()));
+  const int bands = flat_bands(cost, h, rv, pool.size());
 
   detail::dispatch_type(dst.type, [&](auto dtag) {
     using Td = decltype(dtag);
