@@ -1,4 +1,5 @@
-// morph OP IN OUT --radius R [--shape disc|diamond|square] | morph shock IN OUT [--sigma S]
+// morph OP IN OUT --radius R [--shape disc|diamond|square] [--scheme exact|upwind] | morph shock
+// IN OUT [--sigma S]
 // [--time T]: morphology by PDEs of one image (or of folders), keeping its bit depth and channels.
 // The numerics are pdeimg::morphology and pdeimg::shock_filter; this file parses the options and
 // says how to process one image; batch.hpp reads, calls, writes and reports.
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> paths;
   double radius = 0.0;
   std::string shape_name = "disc";
+  std::string scheme_name = "exact";
   double max_dt = 0.5;
   double sigma = 1.0;
   double time = 3.0;
@@ -37,9 +39,17 @@ int main(int argc, char** argv) {
           ->check(positive_finite());
   cli.add_option("--shape", shape_name, "structuring element: disc (default), diamond or square")
       ->check(CLI::IsMember({"disc", "disk", "diamond", "square"}, CLI::ignore_case));
-  cli.add_option("--max-dt", max_dt,
-                 "largest step of the upwind scheme (disc, shock), at most 0.7071; default 0.5")
-      ->check(positive_finite());
+  CLI::Option* scheme_opt =
+      cli.add_option("--scheme", scheme_name,
+                     "disc: exact (default; the flat max over the digital disc, exact opening "
+                     "and closing) or upwind (Rouy-Tourin steps of --max-dt, grey-level "
+                     "interpolating)")
+          ->check(CLI::IsMember({"exact", "upwind"}, CLI::ignore_case));
+  CLI::Option* max_dt_opt =
+      cli.add_option("--max-dt", max_dt,
+                     "largest step of the upwind scheme (--scheme upwind, shock), at most 0.7071; "
+                     "default 0.5")
+          ->check(positive_finite());
   CLI::Option* sigma_opt =
       cli.add_option("-s,--sigma", sigma,
                      "shock: Gaussian pre-smoothing of the Laplacian's sign, pixels (>= 0; "
@@ -67,6 +77,7 @@ int main(int argc, char** argv) {
     const bool shock = op_lower == "shock";
     if (shock) {
       if (radius_opt->count() > 0) throw UsageError("--radius is not an option of shock");
+      if (scheme_opt->count() > 0) throw UsageError("--scheme is not an option of shock");
       ShockParams params;
       params.sigma = sigma;
       params.time = time;
@@ -109,6 +120,11 @@ int main(int argc, char** argv) {
       }
       params.radius = radius;
       params.shape = parse_structuring_element(shape_name);
+      params.scheme = parse_morph_scheme(scheme_name);
+      if (max_dt_opt->count() > 0 &&
+          !(params.shape == StructuringElement::kDisc && params.scheme == MorphScheme::kUpwind)) {
+        throw UsageError("--max-dt is an option of --scheme upwind (disc) and shock only");
+      }
       params.max_dt = max_dt;
       try {
         validate(params);
@@ -126,14 +142,18 @@ int main(int argc, char** argv) {
         p.parameters["operation"] = to_string(r.op);
         p.parameters["shape"] = to_string(r.shape);
         p.parameters["radius"] = r.radius;
-        p.parameters["scheme"] = r.scheme;
+        p.parameters["scheme"] = r.scheme;  // the method's name ("exact flat disc", ...)
         p.parameters["steps"] = r.steps;
         p.parameters["dt"] = r.dt;
         p.parameters["last_dt"] = r.last_dt;
         p.parameters["backend"] = to_string(r.backend);
+        const bool flat =
+            r.shape == StructuringElement::kDisc && params.scheme == MorphScheme::kExact;
         p.summary = std::string(to_string(r.op)) + " by a " + to_string(r.shape) + " of radius " +
-                    format_number(r.radius) + " (" + r.scheme + "): " + std::to_string(r.steps) +
-                    " steps of dt " + format_number(r.dt) + " per pass on " + to_string(r.backend);
+                    format_number(r.radius) + " (" + r.scheme + "): " +
+                    (flat ? std::string("one flat max")
+                          : std::to_string(r.steps) + " steps of dt " + format_number(r.dt)) +
+                    " per pass on " + to_string(r.backend);
         return p;
       };
     }

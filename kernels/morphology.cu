@@ -54,6 +54,29 @@ __global__ void morph_step_kernel(detail::Planes in, detail::Planes out, float d
   out.row(c, y)[x] = v;
 }
 
+// The exact flat max (min) over the element's rows (kernels/morphology.cuh: flat_half_width),
+// outside pixels ignored: one thread per pixel, O(r²) reads from L1/L2 (a direct sum; the CPU
+// uses the O(r) row widening, the same set and so the same values).
+template <bool kErode>
+__global__ void flat_kernel(detail::Planes in, detail::Planes out, StructuringElement shape,
+                            double radius, int reach) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  const int y = blockIdx.y * blockDim.y + threadIdx.y;
+  const int c = blockIdx.z;
+  if (x >= in.width || y >= in.height) return;
+  float v = __ldg(in.row(c, y) + x);
+  const int j0 = y - reach < 0 ? -y : -reach;
+  const int j1 = y + reach >= in.height ? in.height - 1 - y : reach;
+  for (int j = j0; j <= j1; ++j) {
+    const int hw = detail::flat_half_width(shape, radius, j < 0 ? -j : j);
+    const int x0 = x - hw < 0 ? 0 : x - hw;
+    const int x1 = x + hw >= in.width ? in.width - 1 : x + hw;
+    const float* row = in.row(c, y + j);
+    for (int xx = x0; xx <= x1; ++xx) v = detail::extreme<kErode>(v, __ldg(row + xx));
+  }
+  out.row(c, y)[x] = v;
+}
+
 template <typename Ta, typename Td>
 __global__ void difference_kernel(ImageView a, ImageView b, ImageView dst, int channels, int sign) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
@@ -140,6 +163,21 @@ void launch_morph_step(const detail::Planes& in, const detail::Planes& out,
       break;
   }
   PDEIMG_LAUNCH_CHECK("morph_step_kernel");
+}
+
+void launch_morph_flat(const detail::Planes& in, const detail::Planes& out,
+                       const detail::MorphPlan& plan, void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  const dim3 grid = grid_for(in.width, in.height, in.count);
+  const int reach = detail::flat_reach(plan.radius);
+  if (plan.erode) {
+    flat_kernel<true>
+        <<<grid, dim3(kBlockX, kBlockY), 0, s>>>(in, out, plan.shape, plan.radius, reach);
+  } else {
+    flat_kernel<false>
+        <<<grid, dim3(kBlockX, kBlockY), 0, s>>>(in, out, plan.shape, plan.radius, reach);
+  }
+  PDEIMG_LAUNCH_CHECK("flat_kernel");
 }
 
 void launch_morph_difference(const ImageView& a, const ImageView& b, const ImageView& dst,

@@ -16,7 +16,10 @@
 // positive, with the same upwind disc scheme (so no overshoot either).
 #pragma once
 
+#include <cmath>
+
 #include "common.cuh"
+#include "pdeimg/morphology.hpp"
 
 namespace pdeimg {
 namespace detail {
@@ -93,6 +96,33 @@ PDEIMG_HD float square_update(float nw, float n, float ne, float w, float c, flo
   const float hc = axis_update<kErode, kUnit>(c, w, e, dt);
   const float hd = axis_update<kErode, kUnit>(s, sw, se, dt);
   return axis_update<kErode, kUnit>(hc, hu, hd, dt);
+}
+
+/// Flat (exact) morphology: the max (min) of u over the lattice points of the element,
+///   D u(x, y) = max { u(x + i, y + j) : |j| <= R, |i| <= flat_half_width(shape, r, |j|) },
+/// pixels outside the image ignored. For the disc this is the Hopf–Lax (Lax–Oleinik) formula of
+/// u_t = |∇u|, u(x, r) = max_{|z| <= r} u(x + z), evaluated over the lattice: the digital disc
+/// {i² + j² <= r²} of any real radius r. The square and diamond of integer radius n are the
+/// (2n+1)² block and the L1 ball {|i| + |j| <= n}, the same sets as n unit upwind steps.
+/// R = flat_reach(shape, r): the largest |j| (and |i|) with a point, floor(r) (r >= 0).
+PDEIMG_HD int flat_reach(double r) {
+  return static_cast<int>(floor(r + 1e-9));
+}
+
+/// The half width of row |j| = dy of the flat element (dy in [0, flat_reach(r)]): floor of
+/// sqrt(r² - dy²) (disc, computed in double: exact for integer r and perfect squares), R - dy
+/// (diamond) or R (square).
+PDEIMG_HD int flat_half_width(StructuringElement shape, double r, int dy) {
+  const int reach = flat_reach(r);
+  if (shape == StructuringElement::kSquare) return reach;
+  if (shape == StructuringElement::kDiamond) return reach - dy;
+  const double d = static_cast<double>(dy);
+  const double rest = r * r - d * d;
+  int w = static_cast<int>(floor(sqrt(rest > 0.0 ? rest : 0.0)));
+  // sqrt is correctly rounded, so w is exact unless rest is just below a perfect square.
+  while (static_cast<double>(w + 1) * (w + 1) <= rest) ++w;
+  while (w > 0 && static_cast<double>(w) * w > rest) --w;
+  return w;
 }
 
 /// The shock filter's step at a pixel: l is the 5-point Laplacian of the smoothed image there;

@@ -1,6 +1,7 @@
 // morphology and shock_filter: validation, step selection and composition above the backends.
 //
-//   dilate/erode   n upwind steps (src/morphology_backend.hpp: morph_steps)
+//   dilate/erode   one exact flat max (disc by default; integer square, diamond), or n upwind
+//                  steps (upwind disc; a fractional square/diamond's last step): morph_steps
 //   open, close    erode -> float scratch -> dilate (resp. the reverse)
 //   gradient       dilate -> A, erode -> B, dst = A - B (morph_difference)
 //   top-hats       open -> T, dst = src - T; close -> T, dst = T - src
@@ -41,9 +42,16 @@ std::string lower(std::string s) {
 
 constexpr double kMaxRadius = 1e8;
 
-/// |gain|² sums overflow float32 above about 2^62 (disc, shock); differences alone above 2^126.
-int range_log2(StructuringElement shape) {
-  return shape == StructuringElement::kDisc ? detail::kStatisticRangeLog2 : detail::kHeatRangeLog2;
+bool exact_disc(const MorphParams& p) {
+  return p.shape == StructuringElement::kDisc && p.scheme == MorphScheme::kExact;
+}
+
+/// |gain|² sums overflow float32 above about 2^62 (upwind disc, shock); differences alone above
+/// 2^126. The exact disc only takes maxima: no scaling (2^128 is above every finite float).
+int range_log2(const MorphParams& p) {
+  if (exact_disc(p)) return 128;
+  return p.shape == StructuringElement::kDisc ? detail::kStatisticRangeLog2
+                                              : detail::kHeatRangeLog2;
 }
 
 void check_max_dt(double max_dt) {
@@ -104,6 +112,11 @@ struct Schedule {
 
 Schedule schedule(const MorphParams& p) {
   Schedule s;
+  if (exact_disc(p)) {  // one flat max over the digital disc
+    s.steps = 1;
+    s.dt = p.radius;
+    return s;
+  }
   if (p.shape == StructuringElement::kDisc) {
     s.steps = steps_for(p.radius, p.max_dt);
     s.dt = p.radius / s.steps;
@@ -126,6 +139,12 @@ void dilate_or_erode(const ImageView& s, const ImageView& d, bool erode, const M
   plan.erode = erode;
   plan.channels = channels;
   plan.max_fused = detail::test_max_fused();
+  if (exact_disc(p)) {
+    plan.flat = true;
+    plan.radius = p.radius;
+    run_steps(s, d, plan, ctx);
+    return;
+  }
   if (p.shape == StructuringElement::kDisc) {
     plan.steps = sc.steps;
     plan.dt = static_cast<float>(sc.dt);
@@ -135,7 +154,9 @@ void dilate_or_erode(const ImageView& s, const ImageView& d, bool erode, const M
   detail::MorphPlan frac = plan;
   frac.steps = 1;
   frac.dt = static_cast<float>(sc.frac);
-  plan.unit = true;
+  plan.unit = true;  // floor(r) unit steps: one flat max over their union, the same set
+  plan.flat = true;
+  plan.radius = sc.steps;
   plan.steps = sc.steps;
   plan.dt = 1.0f;
   if (sc.frac == 0.0) {
@@ -202,6 +223,23 @@ StructuringElement parse_structuring_element(const std::string& name) {
               "shape: expected disc, diamond or square, got '" + name + "'");
 }
 
+const char* to_string(MorphScheme scheme) noexcept {
+  switch (scheme) {
+    case MorphScheme::kExact:
+      return "exact";
+    case MorphScheme::kUpwind:
+      return "upwind";
+  }
+  return "unknown";
+}
+
+MorphScheme parse_morph_scheme(const std::string& name) {
+  const std::string n = lower(name);
+  if (n == "exact") return MorphScheme::kExact;
+  if (n == "upwind") return MorphScheme::kUpwind;
+  throw Error(ErrorCode::kInvalidArgument, "scheme: expected exact or upwind, got '" + name + "'");
+}
+
 const char* to_string(MorphOp op) noexcept {
   switch (op) {
     case MorphOp::kDilate:
@@ -244,13 +282,18 @@ void validate(const MorphParams& params) {
     throw Error(ErrorCode::kInvalidArgument,
                 "shape: unknown value " + std::to_string(static_cast<int>(params.shape)));
   }
+  if (params.scheme != MorphScheme::kExact && params.scheme != MorphScheme::kUpwind) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "scheme: unknown value " + std::to_string(static_cast<int>(params.scheme)));
+  }
   if (!(params.radius > 0.0) || !(params.radius <= kMaxRadius)) {
     throw Error(
         ErrorCode::kInvalidArgument,
         "radius: must be positive, finite and at most 1e8 pixels, got " + num(params.radius));
   }
   check_max_dt(params.max_dt);
-  if (params.shape == StructuringElement::kDisc && params.radius / params.max_dt > 1e9) {
+  if (params.shape == StructuringElement::kDisc && params.scheme == MorphScheme::kUpwind &&
+      params.radius / params.max_dt > 1e9) {
     throw Error(ErrorCode::kInvalidArgument, "radius: " + num(params.radius) +
                                                  " needs more than 1e9 steps of max_dt " +
                                                  num(params.max_dt));
@@ -290,8 +333,8 @@ MorphReport morphology(const ImageView& src, const ImageView& dst, const MorphPa
   detail::check_location(src, dst, ctx, "morphology");
   const detail::DeviceScope device_scope(ctx);
   const Staging st = stage_views(src, dst, ctx);
-  const detail::GuardedInput in = detail::guard_input(st.src, nc, params.non_finite,
-                                                      range_log2(params.shape), "morphology", ctx);
+  const detail::GuardedInput in =
+      detail::guard_input(st.src, nc, params.non_finite, range_log2(params), "morphology", ctx);
   detail::compute_scaled(in, st.dst, ctx, [&](const ImageView& s, const ImageView& d) {
     auto run = [&](const ImageView& a, const ImageView& b, bool erode) {
       dilate_or_erode(a, b, erode, params, sc, nc, ctx);
@@ -303,7 +346,13 @@ MorphReport morphology(const ImageView& src, const ImageView& dst, const MorphPa
         break;
       case MorphOp::kOpen:
       case MorphOp::kClose: {
-        const ImageView t = float_like(s, detail::kMorphTempSlot, ctx);
+        // Flat maxima only (exact disc, integer square or diamond): the intermediate keeps s's
+        // type, which holds every value exactly.
+        const bool flat =
+            exact_disc(params) || (sc.frac == 0.0 && !(params.shape == StructuringElement::kDisc));
+        const ImageView t = flat ? detail::scratch_image(ctx, detail::kMorphTempSlot, s.width,
+                                                         s.height, s.channels, s.type)
+                                 : float_like(s, detail::kMorphTempSlot, ctx);
         const bool open = params.op == MorphOp::kOpen;
         run(s, t, open);
         run(t, d, !open);
@@ -339,7 +388,9 @@ MorphReport morphology(const ImageView& src, const ImageView& dst, const MorphPa
   r.steps = sc.total();
   r.dt = sc.steps > 0 ? sc.dt : sc.frac;
   r.last_dt = sc.frac > 0.0 ? sc.frac : sc.dt;
-  r.scheme = params.shape == StructuringElement::kDisc ? "rouy-tourin upwind" : "exact unit steps";
+  r.scheme = params.shape != StructuringElement::kDisc ? "exact unit steps"
+             : exact_disc(params)                      ? "exact flat disc"
+                                                       : "rouy-tourin upwind";
   return r;
 }
 

@@ -20,6 +20,10 @@ struct MorphPlan {
   bool unit = false;  ///< dt == 1 on the diamond or square: the exact max/min form
   int channels = 0;
   int max_fused = 0;  ///< 0: backend's choice (tests set it to prove fusion changes nothing)
+  /// Instead of steps: one exact flat max (min) over the element of `shape` and `radius`
+  /// (detail::flat_half_width), computed in src's own type and converted to dst's.
+  bool flat = false;
+  double radius = 0.0;
 };
 
 /// Scratch slots of morphology and the shock filter (host and device), clear of heat's (0..3),
@@ -29,6 +33,8 @@ constexpr int kMorphTemp2Slot = 61;     ///< gradient/top-hats: the second image
 constexpr int kMorphStageSrcSlot = 62;  ///< CUDA with host views: the staged input
 constexpr int kMorphStageDstSlot = 63;  ///< CUDA with host views: the staged output
 constexpr int kShockSmoothSlot = 64;    ///< the shock filter's smoothed image (float)
+constexpr int kMorphFlatRowsSlot = 67;  ///< CPU flat max: per-worker rows
+constexpr int kMorphFlatCopySlot = 68;  ///< flat max in place: a copy of the input
 
 }  // namespace detail
 

@@ -47,14 +47,17 @@ TEST_F(MorphApp, EveryOperationWritesTheLibraryResult) {
     io::write_image(in_file, in);
     Context ctx(Backend::kCpu);
     for (const char* op : {"dilate", "erode", "open", "close", "gradient", "tophat", "blackhat"}) {
-      for (const char* shape : {"disc", "square"}) {
+      for (const char* shape : {"disc", "upwind-disc", "square"}) {
+        const bool upwind = std::string(shape) == "upwind-disc";
         const std::string out_file = path(std::string("out_") + op + shape + c.ext);
         const Result r =
-            morph({op, in_file, out_file, "--radius", "2.5", "--shape", shape, "--backend", "cpu"});
+            morph({op, in_file, out_file, "--radius", "2.5", "--shape", upwind ? "disc" : shape,
+                   "--scheme", upwind ? "upwind" : "exact", "--backend", "cpu"});
         ASSERT_EQ(r.status, 0) << op << ": " << r.err;
         MorphParams p;
         p.op = parse_morph_op(op);
-        p.shape = parse_structuring_element(shape);
+        p.shape = parse_structuring_element(upwind ? "disc" : shape);
+        p.scheme = upwind ? MorphScheme::kUpwind : MorphScheme::kExact;
         p.radius = 2.5;
         HostImage expect(in.width(), in.height(), in.channels(), in.type());
         morphology(in, expect, p, ctx);
@@ -90,11 +93,19 @@ TEST_F(MorphApp, ReportListsTheParametersTheBatchReportLists) {
   EXPECT_EQ(params, test::report_entry(batch, path("in_dir/in.png"))["parameters"]) << batch;
   EXPECT_EQ(params["operation"], "close") << params;
   EXPECT_EQ(params["radius"], 7.5) << params;
-  EXPECT_EQ(params["steps"], 15) << params;
-  EXPECT_EQ(params["dt"], 0.5) << params;
-  EXPECT_EQ(params["scheme"], "rouy-tourin upwind") << params;
+  EXPECT_EQ(params["steps"], 1) << params;
+  EXPECT_EQ(params["dt"], 7.5) << params;
+  EXPECT_EQ(params["scheme"], "exact flat disc") << params;
   EXPECT_EQ(params["backend"], "cpu") << params;
   EXPECT_EQ(single["image"]["channels"], 3) << single;
+  const Result upwind =
+      morph({"close", path("in_dir/in.png"), path("out_upwind.png"), "--radius", "7.5", "--scheme",
+             "upwind", "--max-dt", "0.5", "--report", path("upwind.json"), "--backend", "cpu"});
+  ASSERT_EQ(upwind.status, 0) << upwind.err;
+  const nlohmann::json up = test::parse_json(test::slurp(path("upwind.json")))["parameters"];
+  EXPECT_EQ(up["steps"], 15) << up;
+  EXPECT_EQ(up["dt"], 0.5) << up;
+  EXPECT_EQ(up["scheme"], "rouy-tourin upwind") << up;
 }
 
 TEST_F(MorphApp, VerboseSaysWhatWasComputed) {
@@ -105,6 +116,12 @@ TEST_F(MorphApp, VerboseSaysWhatWasComputed) {
   EXPECT_NE(r.out.find("dilate by a diamond of radius 3 (exact unit steps): 3 steps"),
             std::string::npos)
       << r.out;
+  const Result disc =
+      morph({"open", path("in.png"), path("out.png"), "--radius", "4.5", "-v", "--backend", "cpu"});
+  ASSERT_EQ(disc.status, 0) << disc.err;
+  EXPECT_NE(disc.out.find("open by a disc of radius 4.5 (exact flat disc): one flat max per pass"),
+            std::string::npos)
+      << disc.out;
 }
 
 TEST_F(MorphApp, UsageErrorsExitTwoAndMissingInputsOne) {
@@ -118,8 +135,11 @@ TEST_F(MorphApp, UsageErrorsExitTwoAndMissingInputsOne) {
       {"dilate", in, out, "--radius", "0"},  // not positive
       {"dilate", in, out, "--radius", "nan"},
       {"dilate", in, out, "--radius", "2", "--shape", "hexagon"},
-      {"dilate", in, out, "--radius", "2", "--max-dt", "0.9"},  // beyond 1/sqrt(2)
-      {"dilate", in, out, "--radius", "2", "--sigma", "1"},     // shock's option
+      {"dilate", in, out, "--radius", "2", "--scheme", "upwind", "--max-dt", "0.9"},  // > 0.7071
+      {"dilate", in, out, "--radius", "2", "--max-dt", "0.5"},  // the exact disc takes no steps
+      {"dilate", in, out, "--radius", "2", "--scheme", "weno"},
+      {"shock", in, out, "--scheme", "exact"},
+      {"dilate", in, out, "--radius", "2", "--sigma", "1"},  // shock's option
       {"shock", in, out, "--radius", "2"},
       {"shock", in, out, "--sigma", "-1"},
       {"dilate", in, out, "--radius", "2", "--non-finite", "missing"},
@@ -138,7 +158,7 @@ TEST_F(MorphApp, UsageErrorsExitTwoAndMissingInputsOne) {
   EXPECT_NE(missing.err.find("nope.png"), std::string::npos) << missing.err;
   const Result help = morph({"--help"});
   EXPECT_EQ(help.status, 0);
-  for (const char* s : {"--radius", "--shape", "--sigma", "--time", "Exit status"})
+  for (const char* s : {"--radius", "--shape", "--scheme", "--sigma", "--time", "Exit status"})
     EXPECT_NE(help.out.find(s), std::string::npos) << s;
 }
 
@@ -161,7 +181,7 @@ TEST_F(MorphApp, FoldersAreProcessedLikeSingleFiles) {
   EXPECT_EQ(entry["parameters"]["operation"], "gradient") << report.dump(2);
   EXPECT_EQ(entry["parameters"]["shape"], "disc") << report.dump(2);
   EXPECT_EQ(entry["parameters"]["radius"], 1.5) << report.dump(2);
-  EXPECT_EQ(entry["parameters"]["steps"], 3) << report.dump(2);
+  EXPECT_EQ(entry["parameters"]["steps"], 1) << report.dump(2);
 }
 
 }  // namespace

@@ -23,6 +23,24 @@ const char* to_string(StructuringElement shape) noexcept;
 /// otherwise.
 StructuringElement parse_structuring_element(const std::string& name);
 
+/// How the disc is computed (the square and diamond are always exact: see morphology()).
+enum class MorphScheme {
+  /// Default. The exact flat dilation by the digital disc {i² + j² <= r²}: the Hopf–Lax formula
+  /// u(x, r) = max_{|z| <= r} u(x + z) of u_t = |∇u| evaluated over the lattice points of the
+  /// disc. A max (min) of input samples, so 8/16-bit stay integer, opening <= u <= closing and
+  /// opening idempotence hold exactly, and it commutes with every increasing contrast change.
+  /// A real r acts through the set it selects (r < 1: the pixel itself); edges move by whole
+  /// pixels. CPU: O(r) max per pixel; CUDA: O(r²) (a direct sum).
+  kExact,
+  /// Rouy–Tourin upwind steps of size <= max_dt: grey-level interpolating, slightly dissipative
+  /// (opening <= u only to about 10% of the range on fine texture; docs/architecture.md).
+  kUpwind,
+};
+/// "exact", "upwind".
+const char* to_string(MorphScheme scheme) noexcept;
+/// Parses "exact" or "upwind" (case-insensitive); Error(kInvalidArgument) otherwise.
+MorphScheme parse_morph_scheme(const std::string& name);
+
 /// The morphological operation. Dilation D and erosion E by the same element; open = D(E(u)),
 /// close = E(D(u)), gradient = D(u) - E(u), top-hat = u - open(u), black-hat = close(u) - u.
 enum class MorphOp { kDilate, kErode, kOpen, kClose, kGradient, kTopHat, kBlackHat };
@@ -38,10 +56,13 @@ struct MorphParams {
   /// The radius r of the element in pixels (> 0, finite, at most 1e8); any real number. For the
   /// disc it is the time of the Hamilton–Jacobi equation.
   double radius = 1.0;
-  /// Largest step of the disc's upwind scheme, in (0, 1/sqrt(2)] (its monotonicity bound). The
-  /// library takes n = ceil(r / max_dt) equal steps. The default 1/2 keeps the thresholded disc
-  /// closest to pi r² (docs/architecture.md); 1/sqrt(2) takes 30% fewer steps. The diamond and the
-  /// square ignore it: they take floor(r) exact unit steps and one step of the fraction.
+  /// The disc's scheme; the square and diamond ignore it.
+  MorphScheme scheme = MorphScheme::kExact;
+  /// Largest step of the disc's upwind scheme (MorphScheme::kUpwind only), in (0, 1/sqrt(2)] (its
+  /// monotonicity bound). The library takes n = ceil(r / max_dt) equal steps. The default 1/2 keeps
+  /// the thresholded disc closest to pi r² (docs/architecture.md); 1/sqrt(2) takes 30% fewer steps.
+  /// The diamond and the square ignore it: they take floor(r) exact unit steps and one step of the
+  /// fraction.
   double max_dt = 0.5;
   AlphaMode alpha = AlphaMode::kPreserve;
   /// Non-finite samples of a float input: only NonFinite::kRefuse; kMissing is
@@ -55,13 +76,16 @@ struct MorphReport {
   MorphOp op = MorphOp::kDilate;
   StructuringElement shape = StructuringElement::kDisc;
   double radius = 0.0;
-  /// Explicit steps of one dilation or erosion (open, close and gradient take two of them).
+  /// Steps of one dilation or erosion (open, close and gradient take two of them): 1 for the
+  /// exact disc (one flat max over the digital disc, `dt` = r); ceil(r / max_dt) for the upwind
+  /// disc; floor(r) unit steps for the diamond and square (computed as one flat max) plus one step
+  /// of the fraction r - floor(r), if any, whose size is `last_dt`.
   int steps = 0;
-  /// Their size: r / steps for the disc; 1 for the diamond's and square's unit steps (a last
-  /// step of the fraction r - floor(r) is counted in `steps` and given by `last_dt`).
+  /// Their size: r for the exact disc, r / steps for the upwind disc; 1 for the diamond's and
+  /// square's unit steps.
   double dt = 0.0;
   double last_dt = 0.0;  ///< size of the last step (= dt except for a fractional radius)
-  /// "rouy-tourin upwind" (disc) or "exact unit steps" (diamond, square).
+  /// "exact flat disc" or "rouy-tourin upwind" (disc), "exact unit steps" (diamond, square).
   const char* scheme = "";
 };
 
@@ -70,20 +94,23 @@ struct MorphReport {
 /// (kernels/morphology.cuh) with reflecting boundaries (so the border behaves like OpenCV's
 /// default for dilate and erode: outside pixels never win a max or min).
 ///
-/// Disc: Rouy–Tourin upwind, n = ceil(r / max_dt) steps of r/n, monotone for dt <= 1/sqrt(2):
-/// grey-level, any real radius, never beyond the input's range, slightly dissipative (a bright
-/// pixel's edge is smeared over a few pixels; its level 1/2 lies within 1 px of radius r, see
-/// docs/architecture.md for the measured figures). Diamond and square: floor(r) unit steps that
-/// are exactly the max (min) of the 5-point cross resp. 3x3 block, so an integer radius equals a
+/// Disc, MorphScheme::kExact (default): the flat max (min) over the digital disc
+/// {i² + j² <= r²} of any real radius (r < 1: the pixel itself), computed in the input's own
+/// type (8/16-bit stay integer) in O(r) operations per pixel; a bright pixel becomes a set of
+/// area within 3.2% of pi r² for r = 3..40. Disc, kUpwind: Rouy–Tourin upwind, n = ceil(r /
+/// max_dt) steps of r/n, monotone for dt <= 1/sqrt(2): grey-level, never beyond the input's
+/// range, slightly dissipative (docs/architecture.md has the measured figures of both).
+/// Diamond and square: floor(r) unit steps that are exactly the max (min) of the 5-point cross
+/// resp. 3x3 block (computed as one flat max over their union), so an integer radius equals a
 /// flat (2r+1)² square (OpenCV MORPH_RECT) resp. diamond exactly; a fractional rest f is one
 /// upwind step of size f. Colour channels are processed independently; alpha is copied unless
-/// AlphaMode::kProcess. Computes in float32, converts to dst's type (rounded, saturated) at the
-/// end. src and dst: same size and channels, dst may alias src exactly; host views run
-/// synchronously, device views are queued on ctx's stream (CUDA backend). Results are
+/// AlphaMode::kProcess. The upwind steps compute in float32 and convert to dst's type (rounded,
+/// saturated) at the end. src and dst: same size and channels, dst may alias src exactly; host
+/// views run synchronously, device views are queued on ctx's stream (CUDA backend). Results are
 /// deterministic and identical for any thread count.
 ///
 ///   pdeimg::MorphParams p;  p.op = pdeimg::MorphOp::kOpen;  p.radius = 7.5;
-///   pdeimg::MorphReport r = pdeimg::morphology(in, out, p, ctx);  // r.steps == 15 (disc)
+///   pdeimg::MorphReport r = pdeimg::morphology(in, out, p, ctx);  // r.steps == 1 (exact disc)
 MorphReport morphology(const ImageView& src, const ImageView& dst, const MorphParams& params,
                        Context& ctx);
 

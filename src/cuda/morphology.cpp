@@ -18,7 +18,12 @@ void morph_steps(const ImageView& src, const ImageView& dst, const detail::Morph
   detail::Planes b = scratch_planes(ctx, 3, src.width, src.height, plan.channels);
   launch_load_planes(st.src, a, ctx.stream());
   const char* name = plan.erode ? "erode" : "dilate";
-  for (int i = 0; i < plan.steps; ++i) {
+  if (plan.flat) {  // one exact flat max; float planes hold 8/16-bit samples exactly
+    launch_morph_flat(a, b, plan, ctx.stream());
+    std::swap(a, b);
+    report_queued(ctx, 1, 1, name);
+  }
+  for (int i = 0; !plan.flat && i < plan.steps; ++i) {
     launch_morph_step(a, b, plan, ctx.stream());
     std::swap(a, b);
     if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps)

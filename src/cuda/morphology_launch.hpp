@@ -14,6 +14,9 @@ namespace cuda {
 /// every plane: out = step(in), reflecting boundaries.
 void launch_morph_step(const detail::Planes& in, const detail::Planes& out,
                        const detail::MorphPlan& plan, void* stream);
+/// The exact flat max (min) of plan.shape, plan.radius on every plane (plan.flat).
+void launch_morph_flat(const detail::Planes& in, const detail::Planes& out,
+                       const detail::MorphPlan& plan, void* stream);
 /// dst channel c = sign (a_c - b_c) for c < channels, a's channel c for the others (device
 /// views; b float32; any a and dst types).
 void launch_morph_difference(const ImageView& a, const ImageView& b, const ImageView& dst,
