@@ -17,7 +17,7 @@
 //   denoise_quality DIR [--sigmas 15,25,50] [--diffusivity rational] [--neighbours 4|8]
 //                   [--regularize S] [--per-channel] [--factor F] [--time T] [--no-oracle]
 //                   [--factors a,b,...] [--max-time T] [--threads N] [--backend cpu|cuda|auto]
-//                   [--gray] [--limit N]
+//                   [--gray] [--limit N] [--scheme explicit|fed]
 // DIR holds 8-bit PNG images (e.g. ../shared/data/set12 or kodak24); colour stays colour unless
 // --gray. The noise is the same on every run (fixed seeds per image and sigma).
 #include <algorithm>
@@ -140,7 +140,7 @@ int usage(const char* argv0) {
                "usage: %s DIR [--sigmas 15,25,50] [--diffusivity exponential|rational|tukey] "
                "[--neighbours 4|8] [--regularize S] [--per-channel] [--factor F] [--time T] "
                "[--no-oracle] [--factors a,b,..] [--max-time T] [--threads N] [--backend B] "
-               "[--gray] [--limit N]\n",
+               "[--gray] [--limit N] [--scheme explicit|fed]\n",
                argv0);
   return 2;
 }
@@ -183,6 +183,8 @@ int main(int argc, char** argv) {
         opt.backend = value();
       else if (a == "--gray")
         opt.gray = true;
+      else if (a == "--scheme")
+        opt.base.scheme = pdeimg::parse_perona_malik_scheme(value());
       else if (a == "--limit")
         opt.limit = std::atoi(value().c_str());
       else if (!a.empty() && a[0] != '-' && opt.dir.empty())

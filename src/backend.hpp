@@ -82,8 +82,8 @@ struct PeronaMalikPlan {
   double regularization = 0.0;  // Gaussian sigma for g's gradient (0: none)
   int max_fused = 0;            // 0: backend's choice (tests)
   bool missing = false;         // non-finite samples are missing data and present
-  /// Fast explicit diffusion (PeronaMalikScheme::kFed): the sizes of all steps, in order, in
-  /// cycles of `fed_cycle_length`; g is computed at the start of each cycle and held for it.
+  /// Fast explicit diffusion (PeronaMalikScheme::kFed): the step sizes of one cycle, in order;
+  /// `steps` / fed_cycle_length cycles, g computed at the start of each and held for it.
   /// Empty: `steps` steps of `dt` with g from every step's own state.
   std::vector<float> fed_steps;
   int fed_cycle_length = 0;

@@ -69,13 +69,18 @@ double dct_weight(int n) {
 
 namespace detail {
 
-/// The spectral solver's cost in explicit steps of the same image: a + b (dct_weight(w) +
-/// dct_weight(h)), fitted to bench/heat_bench's spectral and one-step times (2 cores, float
-/// gray, 512² .. 4096² and prime sizes; see docs/architecture.md).
-double spectral_cost_in_steps(int width, int height) {
-  constexpr double kBase = 4.0;
-  constexpr double kPerLog2 = 1.0;
-  return kBase + kPerLog2 * (dct_weight(width) + dct_weight(height));
+/// The spectral solver's cost in explicit steps of the same image: 5.6 (dct_weight(w) +
+/// dct_weight(h) kx / w), kx the columns whose mode factor is not negligible (the column pass
+/// skips the others; src/cpu/heat_spectral.cpp). Fitted to `opencv_compare --sweep` on 2048²
+/// float, 2 threads (2026-12): 140 ms at sigma 1 and 67 ms at sigma 64, one explicit step 1.1 ms.
+double spectral_cost_in_steps(int width, int height, double time) {
+  constexpr double kPerLog2 = 5.6;
+  // exp(-T 4 sin²(π k / 2w)) >= 1e-12  <=>  k < (2w / π) asin(sqrt(27.63 / (4T))).
+  const double arg = std::sqrt(27.631 / (4.0 * time));
+  const double kx =
+      arg >= 1.0 ? width
+                 : std::min<double>(width, 2.0 * width / 3.14159265358979 * std::asin(arg) + 1.0);
+  return kPerLog2 * (dct_weight(width) + dct_weight(height) * kx / width);
 }
 
 }  // namespace detail
@@ -212,13 +217,15 @@ SchemeChoice choose_scheme(const HeatParams& params, double time, int width, int
   const bool fed_ok = static_cast<double>(fed_min) * detail::kFedMaxCycle <= 1e9;
   if (fed_ok) c.fed = detail::fed_heat_schedule(time, detail::kHeatMaxDt, kFedHeatTolerance);
   const double n_fed = fed_ok ? static_cast<double>(c.fed.steps()) : HUGE_VAL;
-  const double n_spectral = missing ? HUGE_VAL : detail::spectral_cost_in_steps(width, height);
+  const double n_spectral =
+      missing ? HUGE_VAL : detail::spectral_cost_in_steps(width, height, time);
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "estimated cost in explicit steps of this image: explicit %.0f, fed %.0f "
-                "(%lld cycles), spectral %s",
+                "(%lld cycles), spectral %s (on %dx%d)",
                 n_explicit, n_fed, fed_ok ? c.fed.cycles : 0LL,
-                missing ? "not possible with missing data" : num(n_spectral).c_str());
+                missing ? "not possible with missing data" : num(std::round(n_spectral)).c_str(),
+                width, height);
   if (n_explicit <= n_fed && n_explicit <= n_spectral) {
     c.scheme = HeatScheme::kExplicit;
     c.explicit_steps = heat_steps_for(time, params.max_dt);
