@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   std::string scheme = "explicit";
   cli.add_option("--scheme", scheme,
                  "time stepping: explicit (default) or fed (fast explicit diffusion cycles, g held "
-                 "per cycle; 4 neighbours, CPU; pays off for long --time only)")
+                 "per cycle; 4 neighbours, CPU; slower than explicit in this version)")
       ->check(CLI::IsMember({"explicit", "fed"}, CLI::ignore_case))
       ->capture_default_str();
   cli.add_flag("--per-channel", per_channel,

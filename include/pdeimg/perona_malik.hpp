@@ -38,8 +38,8 @@ enum class PeronaMalikScheme {
   kExplicit,  ///< explicit Euler steps of dt, g from every step's state (default)
   /// Fast explicit diffusion (Grewenig, Weickert & Bruhn 2010): cycles of steps of varying size
   /// (4 neighbours, bound 1/4 per cycle), g computed at the start of each cycle and held for it,
-  /// cycles of at most kFedCycleTime pixel² each. Pays off for long times only: at the blind
-  /// default (T = 2) it takes as many steps as kExplicit and loses up to 0.1 dB on Set12 (see
+  /// cycles of at most kFedCycleTime pixel² each. In this version slower than kExplicit (about
+  /// 5x on 2048² grey) and up to 0.1 dB worse on Set12 at the blind default time (see
   /// docs/architecture.md). 4 neighbours and finite data only, CPU only.
   kFed,
 };
