@@ -22,12 +22,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> paths;
   double sigma = 0.0;
   double time = 0.0;
+  std::string scheme = "auto";
   add_paths_option(cli, paths);
   CLI::Option* sigma_opt =
       cli.add_option("-s,--sigma", sigma, "equivalent Gaussian standard deviation, pixels")
           ->check(positive_finite());
   CLI::Option* time_opt =
       cli.add_option("-t,--time", time, "diffusion time T, pixels^2")->check(positive_finite());
+  cli.add_option("--scheme", scheme,
+                 "solver: explicit (Euler steps, cost grows with T), spectral (exact, DCT; cost "
+                 "independent of T), fed (fast explicit diffusion cycles), auto (the one estimated "
+                 "fastest for the time and image size; -v and --report say which and why)")
+      ->check(CLI::IsMember({"auto", "explicit", "spectral", "fed"}, CLI::ignore_case))
+      ->capture_default_str();
   CommonOptions common;
   add_common_options(cli, common);
   BatchOptions batch;
@@ -44,6 +51,7 @@ int main(int argc, char** argv) {
     HeatParams params;
     params.sigma = sigma;
     params.time = time;
+    params.scheme = parse_heat_scheme(scheme);
     try {
       validate(params);  // what heat_smooth would refuse for every image, before reading any
     } catch (const Error& e) {
@@ -61,10 +69,18 @@ int main(int argc, char** argv) {
       p.parameters["sigma"] = sigma_used;
       p.parameters["steps"] = r.steps;
       p.parameters["dt"] = r.dt;
+      p.parameters["scheme"] = to_string(r.scheme);
+      p.parameters["cycles"] = r.cycles;
+      p.parameters["scheme_note"] = r.note;
       p.parameters["backend"] = to_string(r.backend);
+      const std::string how =
+          r.scheme == HeatScheme::kSpectral
+              ? std::string("spectral (exact)")
+              : std::string(to_string(r.scheme)) + " " + std::to_string(r.steps) + " steps" +
+                    (r.scheme == HeatScheme::kFed ? " in " + std::to_string(r.cycles) + " cycles"
+                                                  : " of dt " + format_number(r.dt));
       p.summary = "heat T = " + format_number(r.time) + " (sigma " + format_number(sigma_used) +
-                  "): " + std::to_string(r.steps) + " steps of dt " + format_number(r.dt) + " on " +
-                  to_string(r.backend);
+                  "): " + how + " on " + to_string(r.backend) + " [" + r.note + "]";
       return p;
     };
     if (is_batch(paths)) return run_batch(cli.get_name(), paths, batch, common, job).exit_status;

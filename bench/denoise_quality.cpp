@@ -28,7 +28,8 @@
 //   denoise_quality DIR [--sigmas 15,25,50] [--diffusivity rational] [--neighbours 4|8]
 //                   [--regularize S] [--per-channel] [--factor F] [--time T] [--no-oracle]
 //                   [--factors a,b,...] [--max-time T] [--threads N] [--backend cpu|cuda|auto]
-//                   [--gray] [--limit N] [--compare [--model FILE] [--no-nlm]]
+//                   [--gray] [--limit N] [--scheme explicit|fed]
+//                   [--compare [--model FILE] [--no-nlm]]
 // DIR holds 8-bit PNG images (e.g. ../shared/data/set12 or kodak24); colour stays colour unless
 // --gray. The noise is the same on every run (fixed seeds per image and sigma).
 #include <algorithm>
@@ -250,7 +251,7 @@ int usage(const char* argv0) {
                "usage: %s DIR [--sigmas 15,25,50] [--diffusivity exponential|rational|tukey] "
                "[--neighbours 4|8] [--regularize S] [--per-channel] [--factor F] [--time T] "
                "[--no-oracle] [--factors a,b,..] [--max-time T] [--threads N] [--backend B] "
-               "[--gray] [--limit N] [--compare [--model FILE] [--no-nlm]]\n",
+               "[--gray] [--limit N] [--scheme explicit|fed] [--compare [--model FILE] [--no-nlm]]\n",
                argv0);
   return 2;
 }
@@ -293,6 +294,8 @@ int main(int argc, char** argv) {
         opt.backend = value();
       else if (a == "--gray")
         opt.gray = true;
+      else if (a == "--scheme")
+        opt.base.scheme = pdeimg::parse_perona_malik_scheme(value());
       else if (a == "--limit")
         opt.limit = std::atoi(value().c_str());
       else if (a == "--compare")

@@ -16,6 +16,8 @@
 // --cold evicts the caches before every timed call (writes a 512 MiB buffer, untimed), so every
 // case starts from DRAM; by default data stay as warm as the round-robin order leaves them.
 // --strict exits 3 when a speed target of the issue is missed (it is a benchmark, not a test).
+// --sweep times smoothing at sigma 1, 2, 4, ..., 64 instead (issue 12): cv::GaussianBlur against
+// heat_smooth with each scheme (explicit up to sigma 16) and auto, round-robin per sigma.
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -46,12 +48,13 @@ struct Options {
   int min_rounds = 15;
   bool strict = false;
   bool cold = false;
+  bool sweep = false;
 };
 
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--size N] [--threads N] [--dt F (0 < F <= 0.25)] [--seconds S] [--cold] "
-               "[--strict]\n",
+               "[--strict] [--sweep]\n",
                argv0);
   return 2;
 }
@@ -71,6 +74,84 @@ double max_abs_diff(const cv::Mat& a, const cv::Mat& b) {
   return cv::norm(a, b, cv::NORM_INF);
 }
 
+/// --sweep: for each sigma, GaussianBlur and heat_smooth's schemes, round-robin, best of
+/// `rounds`; prints the table and the issue's targets. Returns the exit status.
+int sigma_sweep(const Options& opt) {
+  pdeimg::Context ctx(pdeimg::Backend::kCpu);
+  ctx.set_threads(opt.threads);
+  const int threads = ctx.threads();
+  cv::setNumThreads(threads);
+  const int n = opt.size;
+  pdeimg::HostImage src(n, n, 1, pdeimg::PixelType::kF32), out(n, n, 1, pdeimg::PixelType::kF32);
+  pdeimg::bench::fill_random(src);
+  const cv::Mat src_cv(n, n, CV_32F, src.row<float>(0));
+  cv::Mat out_cv(n, n, CV_32F, cv::Scalar(0));
+  std::printf(
+      "smoothing %dx%d float32, %d threads on both sides (OpenCV %s); best of the rounds, "
+      "ms\n",
+      n, n, threads, CV_VERSION);
+  std::printf("%6s %11s %22s %11s %11s %11s %9s\n", "sigma", "Gaussian", "auto (scheme)",
+              "explicit", "fed", "spectral", "auto/G");
+  const double sigmas[] = {1, 2, 4, 8, 16, 32, 64};
+  double auto_ms[7] = {};
+  bool all_met = true;
+  for (int i = 0; i < 7; ++i) {
+    const double sigma = sigmas[i];
+    using pdeimg::HeatScheme;
+    const HeatScheme schemes[] = {HeatScheme::kAuto, HeatScheme::kExplicit, HeatScheme::kFed,
+                                  HeatScheme::kSpectral};
+    std::vector<Case> cases;
+    cases.push_back({"gauss",
+                     [&] {
+                       cv::GaussianBlur(src_cv, out_cv, cv::Size(0, 0), sigma, sigma,
+                                        cv::BORDER_REFLECT);
+                     },
+                     0,
+                     0,
+                     {}});
+    std::string auto_scheme;
+    for (HeatScheme h : schemes) {
+      pdeimg::HeatParams p;
+      p.sigma = sigma;
+      p.scheme = h;
+      if (h == HeatScheme::kExplicit && sigma > 16) {
+        cases.push_back({"-", nullptr, 0, 0, {}});
+        continue;
+      }
+      if (h == HeatScheme::kAuto) {
+        auto_scheme = pdeimg::to_string(pdeimg::heat_smooth(src, out, p, ctx).scheme);
+      }
+      cases.push_back(
+          {pdeimg::to_string(h), [&, p] { pdeimg::heat_smooth(src, out, p, ctx); }, 0, 0, {}});
+    }
+    const double budget = opt.seconds / 7.0;
+    double spent = 0.0;
+    for (int round = 0; round < 3 || (spent < budget && round < 50); ++round) {
+      for (Case& c : cases) {
+        if (!c.run) continue;
+        const double t0 = now_s();
+        c.run();
+        c.times.push_back(now_s() - t0);
+        spent += c.times.back();
+      }
+    }
+    auto ms = [&](const Case& c) { return c.run ? 1e3 * c.best() : NAN; };
+    auto_ms[i] = ms(cases[1]);
+    const double ratio = auto_ms[i] / ms(cases[0]);
+    char a[40];
+    std::snprintf(a, sizeof a, "%.2f (%s)", auto_ms[i], auto_scheme.c_str());
+    std::printf("%6g %11.2f %22s %11.2f %11.2f %11.2f %8.2fx%s\n", sigma, ms(cases[0]), a,
+                ms(cases[2]), ms(cases[3]), ms(cases[4]), ratio,
+                sigma >= 4 && ratio > 1.0 ? "  MISSED (target <= 1 at sigma >= 4)" : "");
+    if (sigma >= 4 && ratio > 1.0) all_met = false;
+  }
+  const double r64 = auto_ms[6] / auto_ms[1];
+  std::printf("auto at sigma 64 / auto at sigma 2: %.2fx (target <= 2x): %s\n", r64,
+              r64 <= 2.0 ? "met" : "MISSED");
+  all_met = all_met && r64 <= 2.0;
+  return opt.strict && !all_met ? 3 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,6 +164,8 @@ int main(int argc, char** argv) {
       opt.strict = true;
     } else if (a == "--cold") {
       opt.cold = true;
+    } else if (a == "--sweep") {
+      opt.sweep = true;
     } else if (a == "--size" && (v = value())) {
       opt.size = std::atoi(v);
     } else if (a == "--threads" && (v = value())) {
@@ -97,6 +180,14 @@ int main(int argc, char** argv) {
   }
   if (opt.size < 16 || !(opt.dt > 0.0 && opt.dt <= 0.25) || !(opt.seconds > 0.0))
     return usage(argv[0]);
+  if (opt.sweep) {
+    try {
+      return sigma_sweep(opt);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "opencv_compare: %s\n", e.what());
+      return 1;
+    }
+  }
 
   try {
     pdeimg::Context ctx(pdeimg::Backend::kCpu);

@@ -7,10 +7,12 @@
 # libjpeg-dev: pdeimg::io decodes JPEG itself to fail on libjpeg's corrupt-data warnings;
 # libpng-dev, libtiff-dev, libwebp-dev: pdeimg::io reads image headers through them (and TIFF
 # pages, grey+alpha and strip checks through libtiff); zlib1g-dev: Deflate TIFF checksums;
-# nlohmann-json3-dev: the apps' JSON reports.
+# nlohmann-json3-dev: the apps' JSON reports. libkissfft-dev (BSD-3-Clause): the FFTs of the CPU
+# spectral heat solver, through its header-only C++ kissfft.hh (FFTW is GPL; Debian 12 has no
+# pocketfft or ducc package).
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libopencv-dev libjpeg-dev libpng-dev libtiff-dev libwebp-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev)
+packages=(cmake ninja-build g++ pkg-config libopencv-dev libjpeg-dev libpng-dev libtiff-dev libwebp-dev zlib1g-dev nlohmann-json3-dev libkissfft-dev libcli11-dev libgtest-dev libbenchmark-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,8 @@
 // The interface between the validated public API (src/*.cpp) and the backends. Internal header.
 #pragma once
 
+#include <vector>
+
 #include "pdeimg/context.hpp"
 #include "pdeimg/gradient.hpp"
 #include "pdeimg/image.hpp"
@@ -10,14 +12,31 @@ namespace pdeimg {
 namespace detail {
 
 /// A validated heat-smoothing request: `steps` explicit steps of size `dt` on the first
-/// `channels` channels; any further channel (alpha) is copied from src to dst.
+/// `channels` channels; any further channel (alpha) is copied from src to dst. Fast explicit
+/// diffusion (HeatScheme::kFed) gives each step its own size: `step_sizes` (then `steps` of them).
 struct HeatPlan {
   int steps = 0;
   float dt = 0.0f;
+  std::vector<float> step_sizes;  // empty: every step is dt
   int channels = 0;
   int max_fused = 0;     // 0: backend's choice (tests set it to prove fusion changes nothing)
   bool missing = false;  // non-finite samples are missing data (NonFinite::kMissing) and present
 };
+
+/// A validated spectral heat request (HeatScheme::kSpectral): the exact semi-discrete solution at
+/// `time` on the first `channels` channels (finite samples only); alpha is copied.
+struct HeatSpectralPlan {
+  double time = 0.0;
+  int channels = 0;
+};
+
+/// Scratch slots of the spectral solver and of fast explicit diffusion, clear of the low slots,
+/// of gradient/canny (20-34, held while canny smooths), of the scaled copies (40-45), of
+/// reaction-diffusion (50-53) and of morphology (60-68).
+constexpr int kSpectralHostSlot = 70;    ///< CPU: coefficient planes; 71: per-worker rows
+constexpr int kSpectralDeviceSlot = 70;  ///< CUDA: complex buffers (70, 71) and factors (72)
+constexpr int kFedHostSlot = 74;         ///< CPU Perona–Malik FED: the cycle's diffusivities; 75: rows
+constexpr int kFedDeviceSlot = 74;       ///< CUDA Perona–Malik FED: the cycle's diffusivities
 
 /// Number of channels an operation diffuses: all, or all but alpha for 2 and 4 channels.
 inline int processed_channels(int channels, bool preserve_alpha) {
@@ -29,6 +48,8 @@ inline int processed_channels(int channels, bool preserve_alpha) {
 namespace cpu {
 void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatPlan& plan,
                  Context& ctx);
+void heat_spectral(const ImageView& src, const ImageView& dst, const detail::HeatSpectralPlan& plan,
+                   Context& ctx);
 }  // namespace cpu
 
 namespace cuda {
@@ -36,6 +57,9 @@ namespace cuda {
 /// queued on ctx's stream. Throws Error(kBackendUnavailable) in builds without CUDA.
 void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatPlan& plan,
                  Context& ctx);
+/// cuFFT, plans cached in the Context (src/cuda/heat_spectral.cpp).
+void heat_spectral(const ImageView& src, const ImageView& dst, const detail::HeatSpectralPlan& plan,
+                   Context& ctx);
 }  // namespace cuda
 
 }  // namespace pdeimg
@@ -59,6 +83,11 @@ struct PeronaMalikPlan {
   double regularization = 0.0;  // Gaussian sigma for g's gradient (0: none)
   int max_fused = 0;            // 0: backend's choice (tests)
   bool missing = false;         // non-finite samples are missing data and present
+  /// Fast explicit diffusion (PeronaMalikScheme::kFed): the step sizes of one cycle, in order;
+  /// `steps` / fed_cycle_length cycles, g computed at the start of each and held for it.
+  /// Empty: `steps` steps of `dt` with g from every step's own state.
+  std::vector<float> fed_steps;
+  int fed_cycle_length = 0;
 };
 
 /// Which squared differences gradient_quantile_sq ranks.

@@ -164,6 +164,7 @@ void validate(const CannyParams& p) {
       HeatParams hp;
       hp.sigma = p.sigma;
       hp.alpha = p.alpha;
+      hp.scheme = HeatScheme::kExplicit;  // what canny runs
       try {
         validate(hp);
       } catch (const Error& e) {
@@ -265,6 +266,8 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
     hp.sigma = params.sigma;
     hp.alpha = params.alpha;
     hp.non_finite = NonFinite::kMissing;  // refused above unless params.non_finite allows
+    // Explicit steps: bit-identical on both backends, so are the edge maps (CannyReport's steps).
+    hp.scheme = HeatScheme::kExplicit;
     const HeatReport hr = heat_smooth(in, smoothed, hp, ctx);
     report.smoothing_steps = hr.steps;
     report.smoothing_time = hr.time;

@@ -182,6 +182,7 @@ ContextImpl::~ContextImpl() {
       const int previous = cuda::current_device();
       cuda::set_device(device);
       cuda::synchronize(stream);
+      fft_plans.reset();
       device_mem.release_all();
       pinned.release();
       cuda::destroy_stream(stream);

@@ -67,6 +67,12 @@ struct PinnedStaging {
   bool pending[2] = {false, false};    // `done` was recorded and not yet waited for
 };
 
+/// Something a backend caches for the life of a context (the CUDA spectral solver's cuFFT plans,
+/// kernels/heat_spectral.cu); released with the context's device memory.
+struct ContextCache {
+  virtual ~ContextCache() = default;
+};
+
 struct ContextImpl {
   Backend backend = Backend::kCpu;
   int device = 0;
@@ -76,8 +82,9 @@ struct ContextImpl {
   HostScratch host;
   DeviceScratch device_mem;
   PinnedStaging pinned;
-  std::unique_ptr<cpu::ThreadPool> pool;  // started on first use, with `threads` workers
-  std::function<bool(double)> progress;   // Context::set_progress
+  std::unique_ptr<cpu::ThreadPool> pool;    // started on first use, with `threads` workers
+  std::function<bool(double)> progress;     // Context::set_progress
+  std::unique_ptr<ContextCache> fft_plans;  // cuFFT plans (kernels/heat_spectral.cu)
 
   ContextImpl();
   ~ContextImpl();

@@ -1,6 +1,8 @@
 // heat_smooth: validation and scheme selection above the backends.
 #include "pdeimg/heat.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -9,6 +11,7 @@
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
+#include "src/fed.hpp"
 #include "src/finite.hpp"
 #include "src/validate.hpp"
 
@@ -22,7 +25,90 @@ std::string num(double v) {
   return buf;
 }
 
+/// FED heat: every mode's damping within this of the exact exp(-λT) (src/fed.hpp); about what
+/// the explicit scheme's own steps of 1/8 give at sigma 2 (0.017).
+constexpr double kFedHeatTolerance = 0.02;
+/// FED's states inside a cycle can exceed the input's range: at most 251 times for cycles of up
+/// to 50 steps in the κ order (tests/fed_test.cpp), so 8 binary orders below heat's limit.
+constexpr int kFedHeatRangeLog2 = detail::kHeatRangeLog2 - 8;
+
+int ceil_log2(int n) {
+  int e = 0;
+  while ((1LL << e) < n) ++e;
+  return e;
+}
+
+/// The spectral transforms sum up to max(width, height) values (and Bluestein's chirp
+/// convolutions up to 4 times as many) of the scaled input: keep that sum below 2^124.
+int spectral_range_log2(int width, int height) {
+  return 120 - ceil_log2(std::max(width, height));
+}
+
+int largest_prime_factor(int n) {
+  int largest = 1;
+  for (int p = 2; p * p <= n; ++p) {
+    while (n % p == 0) {
+      largest = p;
+      n /= p;
+    }
+  }
+  return std::max(largest, n);
+}
+
+/// The cost of one 1-D DCT per sample, in units of log2: log2(n), or Bluestein's two transforms of
+/// a 2,3,5-smooth length m >= 2n - 1 (src/cpu/heat_spectral.cpp) per sample.
+double dct_weight(int n) {
+  if (n <= 1) return 0.0;
+  if (largest_prime_factor(n) <= 13) return std::log2(static_cast<double>(n));
+  int m = 2 * n - 1;
+  while (largest_prime_factor(m) > 5) ++m;
+  return 2.0 * m / n * std::log2(static_cast<double>(m));
+}
+
 }  // namespace
+
+namespace detail {
+
+/// The spectral solver's cost in explicit steps of the same image: 5.6 (dct_weight(w) +
+/// dct_weight(h) kx / w), kx the columns whose mode factor is not negligible (the column pass
+/// skips the others; src/cpu/heat_spectral.cpp). Fitted to `opencv_compare --sweep` on 2048²
+/// float, 2 threads (2026-12): 140 ms at sigma 1 and 67 ms at sigma 64, one explicit step 1.1 ms.
+double spectral_cost_in_steps(int width, int height, double time) {
+  constexpr double kPerLog2 = 5.6;
+  // exp(-T 4 sin²(π k / 2w)) >= 1e-12  <=>  k < (2w / π) asin(sqrt(27.63 / (4T))).
+  const double arg = std::sqrt(27.631 / (4.0 * time));
+  const double kx =
+      arg >= 1.0 ? width
+                 : std::min<double>(width, 2.0 * width / 3.14159265358979 * std::asin(arg) + 1.0);
+  return kPerLog2 * (dct_weight(width) + dct_weight(height) * kx / width);
+}
+
+}  // namespace detail
+
+const char* to_string(HeatScheme scheme) noexcept {
+  switch (scheme) {
+    case HeatScheme::kAuto:
+      return "auto";
+    case HeatScheme::kExplicit:
+      return "explicit";
+    case HeatScheme::kSpectral:
+      return "spectral";
+    case HeatScheme::kFed:
+      return "fed";
+  }
+  return "unknown";
+}
+
+HeatScheme parse_heat_scheme(const std::string& name) {
+  std::string s = name;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (HeatScheme h :
+       {HeatScheme::kAuto, HeatScheme::kExplicit, HeatScheme::kSpectral, HeatScheme::kFed}) {
+    if (s == to_string(h)) return h;
+  }
+  throw Error(ErrorCode::kInvalidArgument,
+              "scheme: expected auto, explicit, spectral or fed, got '" + name + "'");
+}
 
 int heat_steps_for(double time, double max_dt) {
   if (!(max_dt > 0.0) || max_dt > detail::kHeatMaxDt) {
@@ -70,37 +156,154 @@ void validate(const HeatParams& params) {
     throw Error(ErrorCode::kInvalidArgument,
                 "alpha: unknown value " + std::to_string(static_cast<int>(params.alpha)));
   }
-  heat_steps_for(time, params.max_dt);  // max_dt's range, a finite time, at most 1e9 steps
+  const int scheme = static_cast<int>(params.scheme);
+  if (scheme < 0 || scheme > 3) {
+    throw Error(ErrorCode::kInvalidArgument, "scheme: unknown value " + std::to_string(scheme));
+  }
+  if (params.scheme == HeatScheme::kExplicit) {
+    heat_steps_for(time, params.max_dt);  // max_dt's range, a finite time, at most 1e9 steps
+    return;
+  }
+  heat_steps_for(std::min(time, 1.0), params.max_dt);  // max_dt's range
+  if (!std::isfinite(time)) {
+    throw Error(ErrorCode::kInvalidArgument, "time: must be finite, got " + num(time));
+  }
+  if (params.scheme == HeatScheme::kFed &&
+      static_cast<double>(detail::fed_min_cycles(time, detail::kHeatMaxDt)) * detail::kFedMaxCycle >
+          1e9) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "time: " + num(time) +
+                    " needs more than 1e9 FED steps; use a smaller time or the spectral scheme");
+  }
 }
+
+namespace {
+
+/// The scheme to run and why, with what it needs: explicit steps, or a FED schedule.
+struct SchemeChoice {
+  HeatScheme scheme = HeatScheme::kExplicit;
+  int explicit_steps = 0;
+  detail::FedSchedule fed;
+  std::string note;
+};
+
+SchemeChoice choose_scheme(const HeatParams& params, double time, int width, int height,
+                           bool missing) {
+  SchemeChoice c;
+  c.scheme = params.scheme;
+  if (params.scheme == HeatScheme::kExplicit) {
+    c.explicit_steps = heat_steps_for(time, params.max_dt);
+    c.note = "explicit: as asked";
+    return c;
+  }
+  if (params.scheme == HeatScheme::kFed) {
+    c.fed = detail::fed_heat_schedule(time, detail::kHeatMaxDt, kFedHeatTolerance);
+    c.note = "fed: as asked";
+    return c;
+  }
+  if (params.scheme == HeatScheme::kSpectral) {
+    if (missing) {
+      throw Error(ErrorCode::kUnsupported,
+                  "heat_smooth: the spectral scheme cannot treat missing data (its transform "
+                  "diagonalises diffusion on the whole rectangle, holes are boundaries inside "
+                  "it); use scheme fed or explicit");
+    }
+    c.note = "spectral: as asked";
+    return c;
+  }
+  // Auto: costs in explicit steps of this image (an explicit and a FED step cost the same).
+  const double n_explicit = std::ceil(time / params.max_dt * (1.0 - 1e-12));
+  const long long fed_min = detail::fed_min_cycles(time, detail::kHeatMaxDt);
+  const bool fed_ok = static_cast<double>(fed_min) * detail::kFedMaxCycle <= 1e9;
+  if (fed_ok) c.fed = detail::fed_heat_schedule(time, detail::kHeatMaxDt, kFedHeatTolerance);
+  const double n_fed = fed_ok ? static_cast<double>(c.fed.steps()) : HUGE_VAL;
+  const double n_spectral =
+      missing ? HUGE_VAL : detail::spectral_cost_in_steps(width, height, time);
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "estimated cost in explicit steps of this image: explicit %.0f, fed %.0f "
+                "(%lld cycles), spectral %s (on %dx%d)",
+                n_explicit, n_fed, fed_ok ? c.fed.cycles : 0LL,
+                missing ? "not possible with missing data" : num(std::round(n_spectral)).c_str(),
+                width, height);
+  if (n_explicit <= n_fed && n_explicit <= n_spectral) {
+    c.scheme = HeatScheme::kExplicit;
+    c.explicit_steps = heat_steps_for(time, params.max_dt);
+  } else if (n_fed <= n_spectral) {
+    c.scheme = HeatScheme::kFed;
+  } else {
+    c.scheme = HeatScheme::kSpectral;
+  }
+  c.note = std::string("auto chose ") + to_string(c.scheme) + ": " + buf;
+  return c;
+}
+
+}  // namespace
 
 HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatParams& params,
                        Context& ctx) {
   detail::check_src_dst(src, dst, "heat_smooth");
   validate(params);
   const double time = params.sigma != 0.0 ? 0.5 * params.sigma * params.sigma : params.time;
-  detail::HeatPlan plan;
-  plan.steps = heat_steps_for(time, params.max_dt);
-  plan.dt = static_cast<float>(time / plan.steps);
-  plan.channels = detail::processed_channels(src.channels, params.alpha == AlphaMode::kPreserve);
-  plan.max_fused = detail::test_max_fused();
+  const int channels =
+      detail::processed_channels(src.channels, params.alpha == AlphaMode::kPreserve);
 
   detail::check_location(src, dst, ctx, "heat_smooth");
   const detail::DeviceScope device_scope(ctx);
-  const detail::GuardedInput in = detail::guard_input(src, plan.channels, params.non_finite,
-                                                      detail::kHeatRangeLog2, "heat_smooth", ctx);
-  plan.missing = in.scan.non_finite.count > 0;
+  detail::GuardedInput in =
+      detail::scan_input(src, channels, params.non_finite, "heat_smooth", ctx);
+  const bool missing = in.scan.non_finite.count > 0;
+  SchemeChoice choice = choose_scheme(params, time, src.width, src.height, missing);
+  const bool cuda = ctx.backend() == Backend::kCuda;
+
+  HeatReport report;
+  report.backend = ctx.backend();
+  report.time = time;
+  report.scheme = choice.scheme;
+  report.note = choice.note;
+  if (choice.scheme == HeatScheme::kSpectral) {
+    detail::scale_input(
+        in, src,
+        detail::scale_exponent(in.scan.max_abs, spectral_range_log2(src.width, src.height)), ctx);
+    detail::HeatSpectralPlan plan;
+    plan.time = time;
+    plan.channels = channels;
+    detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
+      if (cuda) {
+        cuda::heat_spectral(s, d, plan, ctx);
+      } else {
+        cpu::heat_spectral(s, d, plan, ctx);
+      }
+    });
+    return report;
+  }
+
+  detail::HeatPlan plan;
+  plan.channels = channels;
+  plan.max_fused = detail::test_max_fused();
+  plan.missing = missing;
+  int range = detail::kHeatRangeLog2;
+  if (choice.scheme == HeatScheme::kFed) {
+    const long long steps = choice.fed.steps();
+    plan.steps = static_cast<int>(steps);
+    for (double t : choice.fed.cycle) plan.step_sizes.push_back(static_cast<float>(t));
+    plan.dt = plan.step_sizes[0];
+    range = kFedHeatRangeLog2;
+    report.cycles = static_cast<int>(choice.fed.cycles);
+  } else {
+    plan.steps = choice.explicit_steps;
+    plan.dt = static_cast<float>(time / plan.steps);
+  }
+  detail::scale_input(in, src, detail::scale_exponent(in.scan.max_abs, range), ctx);
   detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
-    if (ctx.backend() == Backend::kCuda) {
+    if (cuda) {
       cuda::heat_smooth(s, d, plan, ctx);
     } else {
       cpu::heat_smooth(s, d, plan, ctx);
     }
   });
-  HeatReport report;
-  report.backend = ctx.backend();
   report.steps = plan.steps;
   report.dt = time / plan.steps;
-  report.time = time;
   return report;
 }
 

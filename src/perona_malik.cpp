@@ -15,6 +15,7 @@
 #include "pdeimg/noise.hpp"
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
+#include "src/fed.hpp"
 #include "src/finite.hpp"
 #include "src/validate.hpp"
 
@@ -106,6 +107,18 @@ const char* to_string(ColourMode m) noexcept {
   return m == ColourMode::kPerChannel ? "per-channel" : "coupled";
 }
 
+const char* to_string(PeronaMalikScheme s) noexcept {
+  return s == PeronaMalikScheme::kFed ? "fed" : "explicit";
+}
+
+PeronaMalikScheme parse_perona_malik_scheme(const std::string& name) {
+  std::string s = name;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (s == "explicit") return PeronaMalikScheme::kExplicit;
+  if (s == "fed") return PeronaMalikScheme::kFed;
+  throw Error(ErrorCode::kInvalidArgument, "scheme: expected explicit or fed, got '" + name + "'");
+}
+
 Diffusivity parse_diffusivity(const std::string& name) {
   std::string s = name;
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -166,6 +179,13 @@ void validate(const PeronaMalikParams& p) {
   }
   const int nf = static_cast<int>(p.non_finite);
   if (nf < 0 || nf > 1) invalid("non_finite: unknown value " + std::to_string(nf));
+  const int scheme = static_cast<int>(p.scheme);
+  if (scheme < 0 || scheme > 1) invalid("scheme: unknown value " + std::to_string(scheme));
+  if (p.scheme == PeronaMalikScheme::kFed && p.neighbourhood == Neighbourhood::k8) {
+    throw Error(ErrorCode::kUnsupported,
+                "perona_malik: the fed scheme supports 4 neighbours only (the 8-neighbour "
+                "diagonals at the border are not held per cycle yet); use scheme explicit");
+  }
   // The steps a time needs, as perona_malik counts them: an explicit time, or without time and
   // steps the longest automatic one (coupled colour), over the step taken.
   if (p.steps == 0) {
@@ -210,6 +230,13 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   // range; the steps' scale is chosen from K below.
   detail::GuardedInput in = detail::scan_input(src, nc, p.non_finite, "perona_malik", ctx);
   const bool missing = in.scan.non_finite.count > 0;
+  const bool fed = p.scheme == PeronaMalikScheme::kFed;
+  if (fed && (missing || cuda)) {
+    throw Error(ErrorCode::kUnsupported,
+                std::string("perona_malik: the fed scheme ") +
+                    (missing ? "does not treat missing data" : "has no CUDA implementation yet") +
+                    "; use scheme explicit");
+  }
   if (missing && p.regularization > 0.0) {
     throw Error(ErrorCode::kUnsupported,
                 "perona_malik: regularization with missing data (" +
@@ -310,6 +337,23 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   plan.missing = missing;
   plan.regularization = p.regularization;
   plan.max_fused = detail::test_max_fused();
+  report.scheme = p.scheme;
+  if (fed && steps > 0) {
+    // The same time in cycles of at most kFedCycleTime, each the FED steps of bound 1/4.
+    const double time = steps * dt;
+    const double tau_max = max_dt(Neighbourhood::k4);
+    const long long cycles =
+        std::max(detail::fed_min_cycles(time, tau_max),
+                 static_cast<long long>(std::ceil(time / kFedCycleTime - 1e-9)));
+    const detail::FedSchedule s = detail::fed_schedule(time, tau_max, cycles);
+    if (s.steps() > 1000000000LL) invalid("time: " + num(time) + " needs more than 1e9 steps");
+    for (double t : s.cycle) plan.fed_steps.push_back(static_cast<float>(t));
+    plan.fed_cycle_length = static_cast<int>(s.cycle.size());
+    plan.steps = static_cast<int>(s.steps());
+    steps = plan.steps;
+    dt = time / steps;
+    report.cycles = static_cast<int>(s.cycles);
+  }
   detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
     if (cuda) {
       cuda::perona_malik(s, d, plan, ctx);

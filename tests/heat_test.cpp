@@ -56,8 +56,11 @@ std::vector<std::vector<float>> reference_heat(const ImageView& src, int channel
   return out;
 }
 
+// These tests are about the explicit scheme (steps, dt, the naive reference, bit-exact symmetry):
+// they ask for it; tests/heat_scheme_test.cpp covers the others and the automatic choice.
 HeatParams by_time(double t) {
   HeatParams p;
+  p.scheme = HeatScheme::kExplicit;
   p.time = t;
   return p;
 }
@@ -491,6 +494,7 @@ TEST(HeatParams, StepsFollowTimeAndStabilityBound) {
   Context cx(Backend::kCpu);
   HeatParams p;
   p.sigma = 2.0;
+  p.scheme = HeatScheme::kExplicit;
   const HeatReport r = heat_smooth(in, out, p, cx);
   EXPECT_EQ(r.steps, 16);
   EXPECT_DOUBLE_EQ(r.time, 2.0);
@@ -539,6 +543,7 @@ TEST(HeatParams, ValidateRefusesWhatHeatSmoothRefusesWithoutAnImage) {
   EXPECT_NO_THROW(validate(by_time(1e-300)));  // one tiny step
   const auto with_sigma = [](double s) {
     HeatParams p;
+    p.scheme = HeatScheme::kExplicit;  // the step limit is the explicit scheme's
     p.sigma = s;
     return p;
   };

@@ -112,6 +112,19 @@ TEST_F(SmoothApp, TimeAndEquivalentSigmaGiveTheSameFile) {
   EXPECT_TRUE(identical(io::read_image(path("a.png")), io::read_image(path("b.png"))));
 }
 
+// --scheme: auto says which solver ran and why; a large sigma goes to the spectral solver.
+TEST_F(SmoothApp, SchemeIsChosenAndReported) {
+  io::write_image(path("in.png"), picture(1, PixelType::kU8));
+  Result r = smooth({path("in.png"), path("out.png"), "--sigma", "40", "-v"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("spectral (exact)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("auto chose spectral"), std::string::npos) << r.out;
+  r = smooth({path("in.png"), path("fed.png"), "--sigma", "4", "--scheme", "fed", "-v"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("fed "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" cycles"), std::string::npos) << r.out;
+}
+
 TEST_F(SmoothApp, ReplacesAnExistingDifferentOutput) {
   io::write_image(path("in.png"), picture(1, PixelType::kU8));
   io::write_image(path("out.png"), HostImage(3, 3, 3, PixelType::kU8));
@@ -122,7 +135,7 @@ TEST_F(SmoothApp, ReplacesAnExistingDifferentOutput) {
 TEST_F(SmoothApp, VerbosePrintsBackendDeviceStepsAndTimes) {
   io::write_image(path("in.png"), picture(1, PixelType::kU8));
   const Result r = smooth({path("in.png"), path("out.png"), "--sigma", "2", "--backend", "cpu",
-                           "--threads", "1", "-v"});
+                           "--threads", "1", "--scheme", "explicit", "-v"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("backend cpu"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("CPU (1 thread)"), std::string::npos) << r.out;
@@ -190,7 +203,8 @@ TEST_F(SmoothApp, UsageErrorsExitTwo) {
       {in, out, "--sigma", "1", "--threads", "2147483647"},  // at most 1024
       {in, out, "--sigma", "1", "--frobnicate"},             // unknown option
       {in, out, "extra", "--sigma", "1"},                    // too many positionals
-      {in, out, "--sigma", "1e6"},                           // more than 1e9 steps
+      {in, out, "--sigma", "1e6", "--scheme", "explicit"},   // more than 1e9 steps
+      {in, out, "--sigma", "1", "--scheme", "implicit"},     // no such scheme
       {in, path("out.notaformat"), "--sigma", "1"},          // no writer for the extension
       {in, path("no/such/dir/out.png"), "--sigma", "1"},
   };

@@ -36,6 +36,7 @@ int main() {
     pdeimg::HostImage smooth(w, h, 1, pdeimg::PixelType::kF32);
     pdeimg::HeatParams heat;
     heat.sigma = 2.0;
+    heat.scheme = pdeimg::HeatScheme::kExplicit;
     const pdeimg::HeatReport r = pdeimg::heat_smooth(step, smooth, heat, ctx);
     double sum = 0;
     for (int y = 0; y < h; ++y)

@@ -20,6 +20,7 @@ namespace cpu {
 /// may alias src exactly). `max_fused` > 0 caps the steps fused per pass (tests); channels beyond
 /// nc are not touched. Uses host scratch slots 0 (two float plane sets) and 1 (rings). Reports
 /// progress after each pass (Context::set_progress; `name` names the operation if cancelled).
+/// A RowOp that takes a RowAt learns which of the `steps` it computes (fast explicit diffusion).
 template <class RowOp>
 void fused_steps(const ImageView& src, const ImageView& dst, int nc, int steps, int max_fused_cap,
                  const RowOp& op, Context& ctx, const char* name) {
@@ -90,10 +91,10 @@ void fused_steps(const ImageView& src, const ImageView& dst, int nc, int steps, 
       if (last) {
         dispatch_type(dst.type, [&](auto tag) {
           using Td = decltype(tag);
-          fused_pass(load, ViewStore<Td>{dst, nc}, op, w, h, nc, shape, pool, ring);
+          fused_pass(load, ViewStore<Td>{dst, nc}, op, w, h, nc, shape, pool, ring, done);
         });
       } else {
-        fused_pass(load, PlaneStore{planes[next]}, op, w, h, nc, shape, pool, ring);
+        fused_pass(load, PlaneStore{planes[next]}, op, w, h, nc, shape, pool, ring, done);
       }
     };
     if (cur < 0) {

@@ -65,13 +65,33 @@ struct HeatRowOp {
   }
 };
 
+/// Fast explicit diffusion: the same rows, each step its own size (one cycle, repeated).
+struct FedHeatRowOp {
+  HeatRowOp row;
+  const float* sizes;
+  int cycle;
+  void operator()(const float* const* up, const float* const* mid, const float* const* dn,
+                  float* const* out, int n, bool left_edge, bool right_edge,
+                  const RowAt& at) const {
+    HeatRowOp op = row;
+    op.dt = sizes[at.step % cycle];
+    op(up, mid, dn, out, n, left_edge, right_edge);
+  }
+};
+
 }  // namespace
 
 void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatPlan& plan,
                  Context& ctx) {
   const int nc = plan.channels;
-  fused_steps(src, dst, nc, plan.steps, plan.max_fused, HeatRowOp{nc, plan.dt, plan.missing}, ctx,
-              "heat_smooth");
+  const HeatRowOp op{nc, plan.dt, plan.missing};
+  if (plan.step_sizes.empty()) {
+    fused_steps(src, dst, nc, plan.steps, plan.max_fused, op, ctx, "heat_smooth");
+  } else {
+    fused_steps(src, dst, nc, plan.steps, plan.max_fused,
+                FedHeatRowOp{op, plan.step_sizes.data(), static_cast<int>(plan.step_sizes.size())},
+                ctx, "heat_smooth");
+  }
   if (nc < src.channels && !(src.data == dst.data && src.type == dst.type)) {
     copy_channel(src, dst, src.channels - 1, ctx.impl().workers());
   }

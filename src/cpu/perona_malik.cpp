@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/perona_malik.cuh"
@@ -401,6 +402,175 @@ void regularised_steps(const ImageView& src, const ImageView& dst,
   });
 }
 
+/// Fast explicit diffusion, 4 neighbours (PeronaMalikScheme::kFed): at the start of each cycle the
+/// diffusivity of every pixel pair is computed from the state (or its smoothed copy) and held for
+/// the cycle, so each cycle applies a fixed linear operator and its FED step sizes are stable
+/// (Grewenig, Weickert & Bruhn 2010, section 5). Per group of coupled channels two planes:
+/// gx(x, y) for the pair (x, x+1), gy(x, y) for (y, y+1), 0 beyond the border (where the reflected
+/// neighbour's difference is 0 anyway). The steps are fused like explicit ones; a row reads its
+/// diffusivities from those planes, and the update is detail::pm_flux_update, the explicit one.
+template <int C>
+void fed_pm_row(const float* const* up, const float* const* mid, const float* const* dn,
+                float* const* out, int n, bool le, bool re, const float* gx, const float* gyu,
+                const float* gyd, float dt) {
+  for (int i = 0; i < n; ++i) {
+    const int xl = i == 0 && le ? 0 : i - 1;
+    const int xr = i == n - 1 && re ? i : i + 1;
+    Neighbours<C> u;
+    for (int c = 0; c < C; ++c) {
+      u.m[c] = mid[c][i];
+      u.n[c] = up[c][i];
+      u.s[c] = dn[c][i];
+      u.w[c] = mid[c][xl];
+      u.e[c] = mid[c][xr];
+    }
+    const float g4[4] = {gyu[i], gyd[i], gx[xl == i ? i : i - 1], gx[i]};
+    float r[C];
+    detail::pm_flux_update<C, false>(u, g4, dt, r);
+    for (int c = 0; c < C; ++c) out[c][i] = r[c];
+  }
+}
+
+struct FedPmRowOp {
+  Planes g;  // 2 planes per group: gx, gy
+  int channels;
+  bool coupled;
+  const float* sizes;  // the cycle's steps
+  void operator()(const float* const* up, const float* const* mid, const float* const* dn,
+                  float* const* out, int n, bool le, bool re, const RowAt& at) const {
+    const float dt = sizes[at.step];
+    const int groups = coupled ? 1 : channels;
+    const int yu = at.y > 0 ? at.y - 1 : 0;
+    for (int k = 0; k < groups; ++k) {
+      const float* gx = g.row(2 * k, at.y) + at.x;
+      const float* gyu = g.row(2 * k + 1, yu) + at.x;
+      const float* gyd = g.row(2 * k + 1, at.y) + at.x;
+      const int c0 = coupled ? 0 : k;
+      auto rows = [&](auto tag) {
+        constexpr int C = decltype(tag)::value;
+        fed_pm_row<C>(up + c0, mid + c0, dn + c0, out + c0, n, le, re, gx, gyu, gyd, dt);
+      };
+      switch (coupled ? channels : 1) {
+        case 1:
+          rows(std::integral_constant<int, 1>{});
+          break;
+        case 2:
+          rows(std::integral_constant<int, 2>{});
+          break;
+        case 3:
+          rows(std::integral_constant<int, 3>{});
+          break;
+        default:
+          rows(std::integral_constant<int, 4>{});
+          break;
+      }
+    }
+  }
+};
+
+/// The diffusivity planes of one cycle from the state `v` (or its smoothed copy).
+template <class G>
+void fed_diffusivities(const Planes& v, const Planes& g, int channels, bool coupled, const G& gf,
+                       ThreadPool& pool) {
+  const int w = v.width, h = v.height;
+  const int groups = coupled ? 1 : channels;
+  const int per_group = coupled ? channels : 1;
+  parallel_rows(pool, h, static_cast<std::size_t>(w) * channels * 2, [&](int y0, int y1, int) {
+    for (int y = y0; y < y1; ++y) {
+      const int yd = y + 1 < h ? y + 1 : y;
+      for (int k = 0; k < groups; ++k) {
+        float* gx = g.row(2 * k, y);
+        float* gy = g.row(2 * k + 1, y);
+        const int c0 = coupled ? 0 : k;
+        for (int x = 0; x < w; ++x) {
+          float sx = 0.0f, sy = 0.0f;
+          const int xr = x + 1 < w ? x + 1 : x;
+          for (int c = c0; c < c0 + per_group; ++c) {
+            const float* r = v.row(c, y);
+            const float dx = r[xr] - r[x];
+            const float dy = v.row(c, yd)[x] - r[x];
+            sx += dx * dx;
+            sy += dy * dy;
+          }
+          gx[x] = x + 1 < w ? gf(sx) : 0.0f;
+          gy[x] = y + 1 < h ? gf(sy) : 0.0f;
+        }
+      }
+    }
+  });
+}
+
+template <class G>
+void fed_steps(const ImageView& src, const ImageView& dst, const detail::PeronaMalikPlan& plan,
+               const G& gf, Context& ctx) {
+  auto& impl = ctx.impl();
+  const int w = src.width, h = src.height, nc = plan.channels;
+  ThreadPool& pool = impl.workers();
+  const int threads = pool.size();
+  const std::ptrdiff_t ps = static_cast<std::ptrdiff_t>(w) * h;
+  float* mem = impl.host_scratch(0, 2 * static_cast<std::size_t>(ps) * nc);
+  Planes state[2];
+  for (int i = 0; i < 2; ++i) state[i] = Planes{mem + i * ps * nc, w, h, nc, w, ps};
+  const int gcount = 2 * (plan.coupled ? 1 : nc);
+  const Planes g{impl.host_scratch(detail::kFedHostSlot, static_cast<std::size_t>(ps) * gcount),
+                 w,
+                 h,
+                 gcount,
+                 w,
+                 ps};
+  Planes smooth[2];
+  float taps[detail::kMaxGaussRadius + 1];
+  int radius = 0;
+  if (plan.regularization > 0.0) {
+    float* sm = impl.host_scratch(detail::kFedHostSlot + 1, 2 * static_cast<std::size_t>(ps) * nc);
+    for (int i = 0; i < 2; ++i) smooth[i] = Planes{sm + i * ps * nc, w, h, nc, w, ps};
+    radius = detail::gauss_taps(plan.regularization, taps);
+  }
+  dispatch_type(src.type, [&](auto tag) {
+    using T = decltype(tag);
+    const ViewLoader<T> load{src, nc};
+    parallel_rows(pool, h, static_cast<std::size_t>(w) * nc, [&](int y0, int y1, int) {
+      for (int y = y0; y < y1; ++y) {
+        float* rows[4] = {};
+        for (int c = 0; c < nc; ++c) rows[c] = state[0].row(c, y);
+        load(y, 0, w, rows);
+      }
+    });
+  });
+  const int n = plan.fed_cycle_length;
+  const int cycles = plan.steps / n;
+  const int max_fused = plan.max_fused > 0 ? plan.max_fused : kMaxFusedSteps;
+  int cur = 0;
+  for (int cycle = 0; cycle < cycles; ++cycle) {
+    if (plan.regularization > 0.0) {
+      gaussian_planes(state[cur], smooth[1], smooth[0], taps, radius, pool);
+      fed_diffusivities(smooth[0], g, nc, plan.coupled, gf, pool);
+    } else {
+      fed_diffusivities(state[cur], g, nc, plan.coupled, gf, pool);
+    }
+    const FedPmRowOp op{g, nc, plan.coupled, plan.fed_steps.data()};
+    int done = 0;
+    while (done < n) {
+      const PassShape shape = choose_pass_shape(w, h, nc, n - done, threads, max_fused);
+      float* ring = impl.host_scratch(1, shape.ring_floats * static_cast<std::size_t>(threads));
+      const bool last = cycle + 1 == cycles && done + shape.fused == n;
+      if (last) {
+        dispatch_type(dst.type, [&](auto tag) {
+          using Td = decltype(tag);
+          fused_pass(PlaneLoader{state[cur]}, ViewStore<Td>{dst, nc}, op, w, h, nc, shape, pool,
+                     ring, done);
+        });
+      } else {
+        fused_pass(PlaneLoader{state[cur]}, PlaneStore{state[1 - cur]}, op, w, h, nc, shape, pool,
+                   ring, done);
+        cur = 1 - cur;
+      }
+      done += shape.fused;
+    }
+    impl.report_progress(static_cast<long long>(cycle + 1) * n, plan.steps, "perona_malik");
+  }
+}
+
 }  // namespace
 
 void perona_malik(const ImageView& src, const ImageView& dst, const detail::PeronaMalikPlan& plan,
@@ -408,7 +578,9 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
   const int nc = plan.channels;
   with_diffusivity(plan, [&](auto g) {
     using G = decltype(g);
-    if (plan.regularization > 0.0 && plan.steps > 0) {
+    if (!plan.fed_steps.empty() && plan.steps > 0) {
+      fed_steps(src, dst, plan, g, ctx);
+    } else if (plan.regularization > 0.0 && plan.steps > 0) {
       regularised_steps(src, dst, plan, g, ctx);
     } else if (plan.missing) {
       const PmMissingRowOp<G> op{nc, plan.coupled, plan.eight, g, plan.dt};

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "src/cpu/row_io.hpp"
@@ -35,6 +36,31 @@ struct PassShape {
 PassShape choose_pass_shape(int width, int height, int channels, int steps, int threads,
                             int max_fused = kMaxFusedSteps);
 
+/// Where a row operation is applied: the (0-based) step of the whole run that the level computes,
+/// the image row and the first column. Row operations that vary from step to step (fast explicit
+/// diffusion's step sizes) or read per-pixel data of their own (its diffusivities, fixed for a
+/// cycle) take it as an eighth argument; the others are called without it.
+struct RowAt {
+  int step;
+  int y;
+  int x;
+};
+
+/// Calls op with or without the RowAt argument, whichever it takes.
+template <class RowOp>
+inline void apply_row_op(const RowOp& op, const float* const* up, const float* const* mid,
+                         const float* const* dn, float* const* out, int n, bool left_edge,
+                         bool right_edge, const RowAt& at) {
+  if constexpr (std::is_invocable_v<const RowOp&, const float* const*, const float* const*,
+                                    const float* const*, float* const*, int, bool, bool,
+                                    const RowAt&>) {
+    op(up, mid, dn, out, n, left_edge, right_edge, at);
+  } else {
+    (void)at;
+    op(up, mid, dn, out, n, left_edge, right_edge);
+  }
+}
+
 /// Runs `op.row(...)` S times over the band [y0, y1) x [x0, x1) of a width x height image,
 /// reading level 0 through `load` and writing level S through `store`.
 ///
@@ -43,10 +69,12 @@ PassShape choose_pass_shape(int width, int height, int channels, int steps, int 
 /// where each pointer addresses the first computed column of a channel row, mid[c][-1] and
 /// mid[c][n] are valid unless left_edge / right_edge (the image border) is set; so are up[c][-1],
 /// up[c][n], dn[c][-1] and dn[c][n] (all three rows of a level span the same columns), which lets
-/// 9-point stencils (Perona–Malik's 8-neighbour variant) fuse too.
+/// 9-point stencils (Perona–Malik's 8-neighbour variant) fuse too. Level k of the band is step
+/// `step0` + k - 1 of the whole run (RowAt::step).
 template <class Load, class Store, class RowOp>
 void fused_band(const Load& load, const Store& store, const RowOp& op, int width, int height,
-                int channels, int steps, int y0, int y1, int x0, int x1, float* ring) {
+                int channels, int steps, int y0, int y1, int x0, int x1, float* ring,
+                int step0 = 0) {
   const int s = steps;
   const int base = x0 - s;  // global column held at ring index 0
   const std::ptrdiff_t slot_w = (x1 - x0) + 2 * s;
@@ -95,17 +123,20 @@ void fused_band(const Load& load, const Store& store, const RowOp& op, int width
           dn_rows[c] = slot(k - 1, jd, c) + (xa - base);
         }
       }
-      op(up_rows, mid_rows, dn_rows, out_rows, xb - xa, xa == 0, xb == width);
+      apply_row_op(op, up_rows, mid_rows, dn_rows, out_rows, xb - xa, xa == 0, xb == width,
+                   RowAt{step0 + k - 1, j, xa});
       if (k == s && !direct_out) store(j, xa, xb, out_rows);
     }
   }
 }
 
 /// Runs one pass of `shape.fused` steps over the whole image on the pool's workers, each with its
-/// own ring taken from `ring_pool` (pool.size() * shape.ring_floats floats).
+/// own ring taken from `ring_pool` (pool.size() * shape.ring_floats floats). The pass computes
+/// steps step0 .. step0 + shape.fused - 1 of the whole run.
 template <class Load, class Store, class RowOp>
 void fused_pass(const Load& load, const Store& store, const RowOp& op, int width, int height,
-                int channels, const PassShape& shape, ThreadPool& pool, float* ring_pool) {
+                int channels, const PassShape& shape, ThreadPool& pool, float* ring_pool,
+                int step0 = 0) {
   const int tiles_x = (width + shape.tile_w - 1) / shape.tile_w;
   const int bands = (height + shape.band_h - 1) / shape.band_h;
   pool.run(tiles_x * bands, [&](int item, int worker) {
@@ -122,7 +153,7 @@ void fused_pass(const Load& load, const Store& store, const RowOp& op, int width
     const int y0 = by * shape.band_h;
     const int y1 = std::min(height, y0 + shape.band_h);
     fused_band(own_load, own_store, own_op, width, height, channels, shape.fused, y0, y1, x0, x1,
-               ring_pool + static_cast<std::ptrdiff_t>(worker) * shape.ring_floats);
+               ring_pool + static_cast<std::ptrdiff_t>(worker) * shape.ring_floats, step0);
   });
 }
 

@@ -14,7 +14,10 @@ void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatP
   detail::Planes b = scratch_planes(ctx, 3, src.width, src.height, plan.channels);
   launch_load_planes(st.src, a, ctx.stream());
   for (int i = 0; i < plan.steps; ++i) {
-    launch_heat_step(a, b, plan.dt, plan.missing, ctx.stream());
+    // Fast explicit diffusion: each step of the cycle its own size.
+    const float dt =
+        plan.step_sizes.empty() ? plan.dt : plan.step_sizes[i % plan.step_sizes.size()];
+    launch_heat_step(a, b, dt, plan.missing, ctx.stream());
     std::swap(a, b);
     if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps)
       report_queued(ctx, i + 1, plan.steps, "heat_smooth");

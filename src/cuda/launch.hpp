@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "kernels/common.cuh"
+#include "pdeimg/context.hpp"
 #include "pdeimg/gradient.hpp"
 #include "pdeimg/image.hpp"
 
@@ -21,6 +22,11 @@ void launch_store_planes(const detail::Planes& planes, const ImageView& src, con
 /// `missing`, non-finite samples are missing data (detail::ghost).
 void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, bool missing,
                       void* stream);
+/// out = the exact heat solution at `time` of every plane of in (kernels/heat_spectral.cu): cuFFT
+/// with plans cached in ctx, scratch in device slots detail::kSpectralDeviceSlot.. +2; queued on
+/// ctx's stream. in and out may be the same planes.
+void launch_heat_spectral(const detail::Planes& in, const detail::Planes& out, double time,
+                          Context& ctx);
 
 // --- perona_malik (kernels/perona_malik.cu)
 // --------------------------------------------------------

@@ -16,6 +16,9 @@ namespace {
 void heat_smooth(const ImageView&, const ImageView&, const detail::HeatPlan&, Context&) {
   unavailable("heat_smooth");
 }
+void heat_spectral(const ImageView&, const ImageView&, const detail::HeatSpectralPlan&, Context&) {
+  unavailable("heat_smooth");
+}
 
 void perona_malik(const ImageView&, const ImageView&, const detail::PeronaMalikPlan&, Context&) {
   unavailable("perona_malik");
