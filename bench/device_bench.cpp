@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -35,7 +36,9 @@
 #include "pdeimg/error.hpp"
 #include "pdeimg/heat.hpp"
 #include "pdeimg/image.hpp"
+#include "pdeimg/morphology.hpp"
 #include "pdeimg/perona_malik.hpp"
+#include "pdeimg/reaction_diffusion.hpp"
 
 namespace {
 
@@ -425,6 +428,135 @@ double images_per_second(
   return static_cast<double>(in.size()) / (pdeimg::bench::now_s() - t0);
 }
 
+/// Largest |a - b| of two 8-bit host images and how many samples differ at all.
+std::pair<int, long long> compare_u8(const pdeimg::HostImage& a, const pdeimg::HostImage& b) {
+  int worst = 0;
+  long long differ = 0;
+  for (int y = 0; y < a.height(); ++y) {
+    const std::uint8_t* p = a.row<const std::uint8_t>(y);
+    const std::uint8_t* q = b.row<const std::uint8_t>(y);
+    for (int x = 0; x < a.width() * a.channels(); ++x) {
+      const int d = std::abs(int(p[x]) - int(q[x]));
+      worst = std::max(worst, d);
+      differ += d != 0;
+    }
+  }
+  return {worst, differ};
+}
+
+/// reaction_diffusion (the built-in learned denoiser, `denoise`'s default) on a 3840x2160 uint8
+/// device frame with noise of deviation 25: with the noise given, and blind (the noise estimate
+/// included). Each output is checked against the CPU backend's: the backends agree within 1e-4 of
+/// the range, so 8-bit results may differ by one level where a value sits on a rounding boundary.
+void reaction_diffusion_rows(Bench& b) {
+  const int w = 3840, h = 2160;
+  pdeimg::HostImage noisy = canny_picture(w, h);
+  pdeimg::bench::Xorshift32 rng(88172645u);
+  for (int y = 0; y < h; ++y) {
+    std::uint8_t* row = noisy.row<std::uint8_t>(y);
+    for (int x = 0; x < w; ++x) {
+      // Sum of 12 uniforms - 6: near-Gaussian with deviation 1.
+      double g = -6.0;
+      for (int i = 0; i < 12; ++i) g += rng.uniform();
+      row[x] = static_cast<std::uint8_t>(std::min(255.0, std::max(0.0, row[x] + 25.0 * g + 0.5)));
+    }
+  }
+  pdeimg::DeviceImage src(w, h, 1, pdeimg::PixelType::kU8), dst(w, h, 1, pdeimg::PixelType::kU8);
+  src.upload(noisy);
+  pdeimg::Context cpu(pdeimg::Backend::kCpu);
+  const double px = static_cast<double>(w) * h;
+  for (const double sigma : {25.0, 0.0}) {
+    pdeimg::ReactionDiffusionParams p;
+    p.noise_sigma = sigma;
+    pdeimg::ReactionDiffusionReport r;
+    const double t = b.time([&] { r = pdeimg::reaction_diffusion(src, dst, p, b.ctx()); });
+    pdeimg::HostImage gpu_out(w, h, 1, pdeimg::PixelType::kU8),
+        cpu_out(w, h, 1, pdeimg::PixelType::kU8);
+    dst.download(gpu_out);
+    p.noise_sigma = r.noise_sigma;  // the CPU run with the very sigma the GPU used
+    pdeimg::reaction_diffusion(noisy, cpu_out, p, cpu);
+    const auto [worst, differ] = compare_u8(gpu_out, cpu_out);
+    if (worst > 1) {
+      throw std::runtime_error("reaction_diffusion: GPU and CPU differ by " +
+                               std::to_string(worst) + " levels");
+    }
+    const std::string name =
+        sigma > 0 ? "reaction_diffusion, sigma given" : "reaction_diffusion, blind";
+    b.add({name, image_name(w, h, "u8"), t, px, "pix/s", 0.0});
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%s: model %s, %d stages of %d filters %dx%d, sigma %.2f; %lld samples one level "
+                  "from the CPU's, none further",
+                  name.c_str(), r.model_name.c_str(), r.stages, r.filters, r.filter_size,
+                  r.filter_size, r.noise_sigma, differ);
+    b.note(line);
+  }
+}
+
+/// morphology: dilation by an exact disc of radius 10 and 30 and by the upwind disc of radius 10
+/// on a float and an 8-bit device image; each output is checked equal to the CPU backend's (the
+/// exact disc is a max over the same samples; the upwind scheme shares the per-pixel numerics).
+void morphology_rows(Bench& b) {
+  const int n = b.options().size;
+  const double px = static_cast<double>(n) * n;
+  pdeimg::Context cpu(pdeimg::Backend::kCpu);
+  for (const pdeimg::PixelType type : {pdeimg::PixelType::kF32, pdeimg::PixelType::kU8}) {
+    pdeimg::HostImage host(n, n, 1, type);
+    pdeimg::bench::fill_random(host);
+    pdeimg::DeviceImage src(n, n, 1, type), dst(n, n, 1, type);
+    src.upload(host);
+    const char* tname = type == pdeimg::PixelType::kF32 ? "f32" : "u8";
+    struct Config {
+      const char* name;
+      double radius;
+      pdeimg::MorphScheme scheme;
+    };
+    const Config configs[] = {{"dilate, exact disc r 10", 10.0, pdeimg::MorphScheme::kExact},
+                              {"dilate, exact disc r 30", 30.0, pdeimg::MorphScheme::kExact},
+                              {"dilate, upwind disc r 10", 10.0, pdeimg::MorphScheme::kUpwind}};
+    for (const Config& c : configs) {
+      pdeimg::MorphParams p;
+      p.radius = c.radius;
+      p.scheme = c.scheme;
+      const double t = b.time([&] { pdeimg::morphology(src, dst, p, b.ctx()); });
+      pdeimg::HostImage gpu_out(n, n, 1, type), cpu_out(n, n, 1, type);
+      dst.download(gpu_out);
+      pdeimg::morphology(host, cpu_out, p, cpu);
+      for (int y = 0; y < n; ++y) {
+        if (std::memcmp(gpu_out.row<const std::uint8_t>(y), cpu_out.row<const std::uint8_t>(y),
+                        static_cast<std::size_t>(n) * pdeimg::sample_size(type)) != 0) {
+          throw std::runtime_error(std::string(c.name) + " " + tname + ": row " +
+                                   std::to_string(y) + " differs from the CPU's");
+        }
+      }
+      b.add({c.name, image_name(n, n, tname), t, px, "pix/s", 0.0});
+    }
+  }
+  b.note("morphology: every output identical to the CPU backend's");
+}
+
+/// heat_smooth by the spectral solver (cuFFT, plans cached in the context) at sigma 2, 16 and 64
+/// on a float device image: the cost should not grow with sigma.
+void spectral_rows(Bench& b) {
+  const int n = b.options().size;
+  const double px = static_cast<double>(n) * n;
+  pdeimg::DeviceImage src = random_device_image(n, n, 1, pdeimg::PixelType::kF32);
+  pdeimg::DeviceImage dst(n, n, 1, pdeimg::PixelType::kF32);
+  for (const double sigma : {2.0, 16.0, 64.0}) {
+    pdeimg::HeatParams p;
+    p.time = 0.5 * sigma * sigma;
+    p.scheme = pdeimg::HeatScheme::kSpectral;
+    const double t = b.time([&] { pdeimg::heat_smooth(src, dst, p, b.ctx()); });
+    const double m_in = mean_of(src), m_out = mean_of(dst);
+    if (!std::isfinite(m_out) || std::fabs(m_out - m_in) > 1e-3 * 255) {
+      throw std::runtime_error("heat spectral: output mean " + std::to_string(m_out) +
+                               " differs from input mean " + std::to_string(m_in));
+    }
+    b.add({"heat_smooth spectral, sigma " + std::to_string(static_cast<int>(sigma)),
+           image_name(n, n, "f32"), t, px, "pix/s", 0.0});
+  }
+}
+
 /// Host images through the GPU, as the batch apps run them (apps/batch.cpp: two compute workers
 /// per device, each a thread with its own Context, so its own stream and page-locked staging):
 /// 48 pageable 1024x1024 8-bit RGB images denoised blind (the `denoise` app's defaults), in
@@ -520,6 +652,9 @@ const Suite kSuites[] = {
     {"canny", canny_rows},
     {"perona_malik", perona_malik_rows},
     {"host_batch", host_batch_rows},
+    {"reaction_diffusion", reaction_diffusion_rows},
+    {"morphology", morphology_rows},
+    {"spectral", spectral_rows},
 };
 
 int usage(const char* argv0) {
