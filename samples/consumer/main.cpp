@@ -1,6 +1,7 @@
 // The smallest program that uses the installed package through the umbrella header: smooths a
-// synthetic step, estimates the noise added to it, denoises it blind and finds its edge, and
-// checks each result. Exit 0 when the library behaved as documented.
+// synthetic step, estimates the noise added to it, denoises it blind (Perona–Malik, and the
+// learned reaction–diffusion model built into the library: no model file is needed), finds its
+// edge and dilates it, and checks each result. Exit 0 when the library behaved as documented.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -65,6 +66,25 @@ int main() {
     std::printf("noise %.2f (added 10), denoised in %d steps: mse %.1f -> %.1f\n", noise.sigma,
                 pm.steps, mse(noisy, step), mse(clean, step));
     ok = ok && noise.sigma > 7.0 && noise.sigma < 13.0 && mse(clean, step) < 0.5 * mse(noisy, step);
+
+    // The built-in learned model, blind: needs no data file wherever the program runs.
+    pdeimg::HostImage learned(w, h, 1, pdeimg::PixelType::kU8);
+    const pdeimg::ReactionDiffusionReport rd =
+        pdeimg::reaction_diffusion(noisy, learned, pdeimg::ReactionDiffusionParams{}, ctx);
+    std::printf("learned model %s (%s), %d stages: mse %.1f -> %.1f\n", rd.model_name.c_str(),
+                rd.model_hash.c_str(), rd.stages, mse(noisy, step), mse(learned, step));
+    ok = ok && !rd.model_name.empty() && rd.stages > 0 &&
+         mse(learned, step) < 0.5 * mse(noisy, step);
+
+    // Dilation by a disc of radius 3 moves the bright side 3 pixels left: x = 29 is bright now.
+    pdeimg::HostImage dilated(w, h, 1, pdeimg::PixelType::kU8);
+    pdeimg::MorphParams morph;
+    morph.radius = 3.0;
+    pdeimg::morphology(step, dilated, morph, ctx);
+    std::printf("dilated: x = 28 %d, x = 29 %d\n", dilated.row<std::uint8_t>(h / 2)[28],
+                dilated.row<std::uint8_t>(h / 2)[29]);
+    ok = ok && dilated.row<std::uint8_t>(h / 2)[28] == 60 &&
+         dilated.row<std::uint8_t>(h / 2)[29] == 190;
 
     // The step's edge: found on the columns next to x = 32, nowhere else.
     pdeimg::HostImage edges(w, h, 1, pdeimg::PixelType::kU8);
