@@ -10,7 +10,7 @@
 //
 // Three passes over memory: rows (load, forward x, factor), columns in blocks (forward y, factor,
 // inverse y), rows (inverse x, store). Columns whose x factor is below kCut are zero and skipped
-// (at sigma 64 on 2048 columns, all but 77).
+// (at sigma 64 on 2048 columns, all but 76).
 //
 // Pruned axes: when only K of an axis's N modes are live (large T), the transform along it is the
 // N x K matrix of their DCT-II basis vectors applied by matrix products (Eigen's GEMM, MPL-2.0,
@@ -398,8 +398,10 @@ void heat_spectral(const ImageView& src, const ImageView& dst, const detail::Hea
   // Per worker: FFT rows: two float rows of every channel and two of the transform; matrix rows:
   // a row of every channel and the folded halves of kRowBlock rows of every channel; FFT columns:
   // the transposed block and two columns; matrix columns: the folded block and its coefficients.
-  const std::size_t rows_floats = plan.matrix_x ? static_cast<std::size_t>(w) * nc * (kRowBlock + 1)
-                                                : 2 * static_cast<std::size_t>(w) * nc + 2 * w;
+  const int block_rows = std::min(kRowBlock, h);  // rows of each channel's folded block
+  const std::size_t rows_floats = plan.matrix_x
+                                      ? static_cast<std::size_t>(w) * nc * (block_rows + 1)
+                                      : 2 * static_cast<std::size_t>(w) * nc + 2 * w;
   const std::size_t block_floats = plan.matrix_y
                                        ? static_cast<std::size_t>(kMatrixColumnBlock) * (h + ky)
                                        : static_cast<std::size_t>(kColumnBlock) * h + 2 * h;
@@ -430,12 +432,12 @@ void heat_spectral(const ImageView& src, const ImageView& dst, const detail::Hea
         for (int r = 0; r < rows; ++r) {
           load(y0 + r, 0, w, line);
           for (int c = 0; c < nc; ++c) {
-            float* e = folded + (static_cast<std::ptrdiff_t>(c) * kRowBlock + r) * w;
+            float* e = folded + (static_cast<std::ptrdiff_t>(c) * block_rows + r) * w;
             px.fold(line[c], e, e + ne);
           }
         }
         for (int c = 0; c < nc; ++c) {
-          const float* e = folded + static_cast<std::ptrdiff_t>(c) * kRowBlock * w;
+          const float* e = folded + static_cast<std::ptrdiff_t>(c) * block_rows * w;
           px.forward_rows(cmap(e, rows, ne, w), cmap(e + ne, rows, no, w),
                           map(coef.row(c, y0), rows, kx, cw));
         }
@@ -530,13 +532,13 @@ void heat_spectral(const ImageView& src, const ImageView& dst, const detail::Hea
         for (int c = 0; c < nc; ++c) line[c] = mem + static_cast<std::ptrdiff_t>(c) * w;
         float* folded = mem + static_cast<std::ptrdiff_t>(nc) * w;
         for (int c = 0; c < nc; ++c) {
-          float* e = folded + static_cast<std::ptrdiff_t>(c) * kRowBlock * w;
+          float* e = folded + static_cast<std::ptrdiff_t>(c) * block_rows * w;
           px.inverse_rows(cmap(coef.row(c, y0), rows, kx, cw), map(e, rows, ne, w),
                           map(e + ne, rows, no, w));
         }
         for (int r = 0; r < rows; ++r) {
           for (int c = 0; c < nc; ++c) {
-            const float* e = folded + (static_cast<std::ptrdiff_t>(c) * kRowBlock + r) * w;
+            const float* e = folded + (static_cast<std::ptrdiff_t>(c) * block_rows + r) * w;
             px.unfold(e, e + ne, line[c]);
           }
           store(y0 + r, 0, w, line);
