@@ -9,10 +9,11 @@
 # pages, grey+alpha and strip checks through libtiff); zlib1g-dev: Deflate TIFF checksums;
 # nlohmann-json3-dev: the apps' JSON reports. libkissfft-dev (BSD-3-Clause): the FFTs of the CPU
 # spectral heat solver, through its header-only C++ kissfft.hh (FFTW is GPL; Debian 12 has no
-# pocketfft or ducc package).
+# pocketfft or ducc package). libeigen3-dev (MPL-2.0): the matrix products of that solver's pruned
+# transforms at large times, header-only.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libopencv-dev libjpeg-dev libpng-dev libtiff-dev libwebp-dev zlib1g-dev nlohmann-json3-dev libkissfft-dev libcli11-dev libgtest-dev libbenchmark-dev)
+packages=(cmake ninja-build g++ pkg-config libopencv-dev libjpeg-dev libpng-dev libtiff-dev libwebp-dev zlib1g-dev nlohmann-json3-dev libkissfft-dev libeigen3-dev libcli11-dev libgtest-dev libbenchmark-dev)
 
 missing=()
 for p in "${packages[@]}"; do

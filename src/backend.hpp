@@ -28,15 +28,38 @@ struct HeatPlan {
 struct HeatSpectralPlan {
   double time = 0.0;
   int channels = 0;
+  /// CPU: per axis, the pruned DCT by matrix products over the live modes instead of the FFT
+  /// (spectral_axis_plan; the CUDA backend always uses cuFFT).
+  bool matrix_x = false;
+  bool matrix_y = false;
 };
+
+/// Mode factors exp(-T λ_k) below this are taken as 0 by the spectral solvers: each such
+/// coefficient contributes less than 1e-12 of the image's largest magnitude to any output sample,
+/// far below float precision.
+constexpr double kSpectralCut = 1e-12;
+
+/// The number of leading DCT modes of a length-n axis whose factor exp(-T 4 sin²(π k / 2n)) is at
+/// least kSpectralCut (the factors fall with k, so the others are a suffix).
+int spectral_live_modes(int n, double time);
+
+/// The CPU spectral solver's cost in explicit steps of the same image and its choice per axis
+/// (src/heat.cpp's cost model): FFT or pruned matrix products, the cheaper by the model; fft_only
+/// (the CUDA backend, which always uses cuFFT): FFT on both axes.
+struct SpectralEstimate {
+  double steps = 0.0;
+  int live_x = 0, live_y = 0;
+  bool matrix_x = false, matrix_y = false;
+};
+SpectralEstimate spectral_estimate(int width, int height, double time, bool fft_only);
 
 /// Scratch slots of the spectral solver and of fast explicit diffusion, clear of the low slots,
 /// of gradient/canny (20-34, held while canny smooths), of the scaled copies (40-45), of
 /// reaction-diffusion (50-53) and of morphology (60-68).
 constexpr int kSpectralHostSlot = 70;    ///< CPU: coefficient planes; 71: per-worker rows
 constexpr int kSpectralDeviceSlot = 70;  ///< CUDA: complex buffers (70, 71) and factors (72)
-constexpr int kFedHostSlot = 74;         ///< CPU Perona–Malik FED: the cycle's diffusivities; 75: rows
-constexpr int kFedDeviceSlot = 74;       ///< CUDA Perona–Malik FED: the cycle's diffusivities
+constexpr int kFedHostSlot = 74;    ///< CPU Perona–Malik FED: the cycle's diffusivities; 75: rows
+constexpr int kFedDeviceSlot = 74;  ///< CUDA Perona–Malik FED: the cycle's diffusivities
 
 /// Number of channels an operation diffuses: all, or all but alpha for 2 and 4 channels.
 inline int processed_channels(int channels, bool preserve_alpha) {

@@ -69,18 +69,44 @@ double dct_weight(int n) {
 
 namespace detail {
 
-/// The spectral solver's cost in explicit steps of the same image: 5.6 (dct_weight(w) +
-/// dct_weight(h) kx / w), kx the columns whose mode factor is not negligible (the column pass
-/// skips the others; src/cpu/heat_spectral.cpp). Fitted to `opencv_compare --sweep` on 2048²
-/// float, 2 threads (2026-12): 140 ms at sigma 1 and 67 ms at sigma 64, one explicit step 1.1 ms.
-double spectral_cost_in_steps(int width, int height, double time) {
-  constexpr double kPerLog2 = 5.6;
-  // exp(-T 4 sin²(π k / 2w)) >= 1e-12  <=>  k < (2w / π) asin(sqrt(27.63 / (4T))).
-  const double arg = std::sqrt(27.631 / (4.0 * time));
-  const double kx =
-      arg >= 1.0 ? width
-                 : std::min<double>(width, 2.0 * width / 3.14159265358979 * std::asin(arg) + 1.0);
-  return kPerLog2 * (dct_weight(width) + dct_weight(height) * kx / width);
+int spectral_live_modes(int n, double time) {
+  int live = 0;
+  for (int k = 0; k < n; ++k) {
+    const double s = std::sin(3.14159265358979323846 * k / (2.0 * n));
+    if (std::exp(-time * 4.0 * s * s) < kSpectralCut) break;
+    live = k + 1;
+  }
+  return live;
+}
+
+/// The CPU spectral solver's cost in explicit steps of the same image, per axis and method:
+///   FFT along x (both row passes):           kFft dct_weight(w)
+///   matrix products along x:                 kMatrixBase + kMatrixPerMode kx
+///   FFT along y, on the kx live columns:     kFft dct_weight(h) kx / w
+///   matrix products along y, on those:       (kMatrixBase + kMatrixPerMode ky) kx / w
+/// (a matrix pass costs kx / 2 multiply-adds per sample each way, on folded lines). Each axis takes
+/// the cheaper method; the column pass's cost does not depend on the row pass's method. Fitted to
+/// `opencv_compare --sweep` with PDEIMG_TEST_SPECTRAL_PATH=fft and =matrix on 2048² float, 2
+/// threads (AMD EPYC, shared; SSE2 build): FFT 141 ms at sigma 1 and 66 ms at sigma 64; matrix
+/// 26 ms at sigma 64 (76 live modes), 48 ms at 32 (152), 97 ms at 16 (306); one explicit step
+/// 1.06 ms in the same run. Break-even near 225 live modes on a 2048 axis (sigma 22).
+SpectralEstimate spectral_estimate(int width, int height, double time, bool fft_only) {
+  constexpr double kFft = 5.6;
+  constexpr double kMatrixBase = 5.4;
+  constexpr double kMatrixPerMode = 0.25;
+  SpectralEstimate e;
+  e.live_x = spectral_live_modes(width, time);
+  e.live_y = spectral_live_modes(height, time);
+  const double kx = e.live_x, ky = e.live_y;
+  const double x_fft = kFft * dct_weight(width);
+  const double x_matrix = kMatrixBase + kMatrixPerMode * kx;
+  const double y_fft = kFft * dct_weight(height) * kx / width;
+  const double y_matrix = (kMatrixBase + kMatrixPerMode * ky) * kx / width;
+  const int forced = fft_only ? 1 : test_spectral_path();
+  e.matrix_x = forced ? forced == 2 : x_matrix < x_fft;
+  e.matrix_y = forced ? forced == 2 : y_matrix < y_fft;
+  e.steps = (e.matrix_x ? x_matrix : x_fft) + (e.matrix_y ? y_matrix : y_fft);
+  return e;
 }
 
 }  // namespace detail
@@ -184,11 +210,28 @@ struct SchemeChoice {
   HeatScheme scheme = HeatScheme::kExplicit;
   int explicit_steps = 0;
   detail::FedSchedule fed;
+  detail::SpectralEstimate spectral;
   std::string note;
 };
 
+/// How the spectral solver transforms each axis, for the note.
+std::string spectral_axes(const detail::SpectralEstimate& e, int width, int height) {
+  auto axis = [](const char* name, bool matrix, int live, int n) {
+    char buf[96];
+    if (matrix) {  // CPU only; CUDA always transforms by cuFFT
+      std::snprintf(buf, sizeof buf, "%s by matrix products over its %d live modes of %d", name,
+                    live, n);
+    } else {
+      std::snprintf(buf, sizeof buf, "%s by FFT (%d live modes of %d)", name, live, n);
+    }
+    return std::string(buf);
+  };
+  return "transforms: " + axis("x", e.matrix_x, e.live_x, width) + ", " +
+         axis("y", e.matrix_y, e.live_y, height);
+}
+
 SchemeChoice choose_scheme(const HeatParams& params, double time, int width, int height,
-                           bool missing) {
+                           bool missing, bool cuda) {
   SchemeChoice c;
   c.scheme = params.scheme;
   if (params.scheme == HeatScheme::kExplicit) {
@@ -208,7 +251,8 @@ SchemeChoice choose_scheme(const HeatParams& params, double time, int width, int
                   "diagonalises diffusion on the whole rectangle, holes are boundaries inside "
                   "it); use scheme fed or explicit");
     }
-    c.note = "spectral: as asked";
+    c.spectral = detail::spectral_estimate(width, height, time, cuda);
+    c.note = "spectral: as asked; " + spectral_axes(c.spectral, width, height);
     return c;
   }
   // Auto: costs in explicit steps of this image (an explicit and a FED step cost the same).
@@ -217,8 +261,8 @@ SchemeChoice choose_scheme(const HeatParams& params, double time, int width, int
   const bool fed_ok = static_cast<double>(fed_min) * detail::kFedMaxCycle <= 1e9;
   if (fed_ok) c.fed = detail::fed_heat_schedule(time, detail::kHeatMaxDt, kFedHeatTolerance);
   const double n_fed = fed_ok ? static_cast<double>(c.fed.steps()) : HUGE_VAL;
-  const double n_spectral =
-      missing ? HUGE_VAL : detail::spectral_cost_in_steps(width, height, time);
+  if (!missing) c.spectral = detail::spectral_estimate(width, height, time, cuda);
+  const double n_spectral = missing ? HUGE_VAL : c.spectral.steps;
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "estimated cost in explicit steps of this image: explicit %.0f, fed %.0f "
@@ -235,6 +279,7 @@ SchemeChoice choose_scheme(const HeatParams& params, double time, int width, int
     c.scheme = HeatScheme::kSpectral;
   }
   c.note = std::string("auto chose ") + to_string(c.scheme) + ": " + buf;
+  if (c.scheme == HeatScheme::kSpectral) c.note += "; " + spectral_axes(c.spectral, width, height);
   return c;
 }
 
@@ -253,8 +298,8 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
   detail::GuardedInput in =
       detail::scan_input(src, channels, params.non_finite, "heat_smooth", ctx);
   const bool missing = in.scan.non_finite.count > 0;
-  SchemeChoice choice = choose_scheme(params, time, src.width, src.height, missing);
   const bool cuda = ctx.backend() == Backend::kCuda;
+  SchemeChoice choice = choose_scheme(params, time, src.width, src.height, missing, cuda);
 
   HeatReport report;
   report.backend = ctx.backend();
@@ -268,6 +313,8 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
     detail::HeatSpectralPlan plan;
     plan.time = time;
     plan.channels = channels;
+    plan.matrix_x = choice.spectral.matrix_x;
+    plan.matrix_y = choice.spectral.matrix_y;
     detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
       if (cuda) {
         cuda::heat_spectral(s, d, plan, ctx);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "pdeimg/error.hpp"
@@ -68,6 +69,14 @@ void check_location(const ImageView& src, const ImageView& dst, const Context& c
 int test_max_fused() noexcept {
   const char* env = std::getenv("PDEIMG_TEST_MAX_FUSED");
   return env ? std::atoi(env) : 0;
+}
+
+int test_spectral_path() noexcept {
+  const char* env = std::getenv("PDEIMG_TEST_SPECTRAL_PATH");
+  if (!env) return 0;
+  if (std::strcmp(env, "fft") == 0) return 1;
+  if (std::strcmp(env, "matrix") == 0) return 2;
+  return 0;
 }
 
 std::string num(double v) {

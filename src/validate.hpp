@@ -29,5 +29,9 @@ std::string num(double v);
 /// Test hook: PDEIMG_TEST_MAX_FUSED caps the steps the CPU fuses per pass (0 = no cap).
 int test_max_fused() noexcept;
 
+/// Test hook: PDEIMG_TEST_SPECTRAL_PATH = "fft" or "matrix" makes the CPU spectral solver use that
+/// transform along both axes (0 = the cost model's choice, 1 = FFT, 2 = matrix products).
+int test_spectral_path() noexcept;
+
 }  // namespace detail
 }  // namespace pdeimg

@@ -22,7 +22,9 @@ enum class HeatScheme {
   kExplicit,  ///< explicit Euler, ceil(T / max_dt) equal steps: cost grows with T
   /// The exact solution of the semi-discrete equation (the limit of kExplicit as dt -> 0): a 2-D
   /// DCT-II, each mode multiplied by exp(-T (λx + λy)), the inverse DCT. Cost O(N log N) whatever
-  /// T. Not for images with missing data (NonFinite::kMissing with non-finite samples).
+  /// T, and less at long times: on the CPU an axis with few modes above 1e-12 is transformed by
+  /// matrix products over those modes only (HeatReport::note says which per axis). Not for images
+  /// with missing data (NonFinite::kMissing with non-finite samples).
   kSpectral,
   /// Fast explicit diffusion (Grewenig, Weickert & Bruhn 2010): cycles of up to 50 explicit steps
   /// of varying size (bound 1/4 per cycle, not per step; max_dt is not used), about
@@ -71,8 +73,9 @@ struct HeatReport {
 ///
 /// kAuto estimates each scheme's cost on this machine's CPU from the step counts and the image
 /// size (an explicit or FED step costs the same; the spectral solver costs a number of steps that
-/// grows with log(width) + log(height), measured on 2 cores, see docs/architecture.md), and runs
-/// the cheapest; with missing data the spectral solver is not a candidate.
+/// grows with log(width) + log(height) for its FFTs, or with the number of modes left above 1e-12
+/// at long times for its pruned transforms, measured on 2 cores, see docs/architecture.md), and
+/// runs the cheapest; with missing data the spectral solver is not a candidate.
 ///
 /// src and dst must have the same size and channel count; their sample types may differ. dst may
 /// alias src exactly (in-place) but must not partially overlap it. Host views run synchronously
