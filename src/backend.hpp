@@ -39,6 +39,14 @@ struct HeatSpectralPlan {
 /// far below float precision.
 constexpr double kSpectralCut = 1e-12;
 
+/// The CPU spectral solver's FFT lengths (kissfft): lengths whose largest prime factor is at most
+/// kSpectralMaxDirectRadix are transformed directly (its generic butterfly costs O(p) per output);
+/// the others by Bluestein's chirp-z convolution of length bluestein_length(n), the least
+/// 2,3,5-smooth number >= 2n - 1. Shared by the solver and the auto scheme's cost model.
+constexpr int kSpectralMaxDirectRadix = 13;
+int largest_prime_factor(int n);
+int bluestein_length(int n);
+
 /// The number of leading DCT modes of a length-n axis whose factor exp(-T 4 sin²(π k / 2n)) is at
 /// least kSpectralCut (the factors fall with k, so the others are a suffix).
 int spectral_live_modes(int n, double time);

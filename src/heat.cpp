@@ -44,6 +44,20 @@ int spectral_range_log2(int width, int height) {
   return 120 - ceil_log2(std::max(width, height));
 }
 
+/// The cost of one 1-D DCT per sample, in units of log2: log2(n), or Bluestein's two transforms of
+/// a 2,3,5-smooth length m >= 2n - 1 (src/cpu/heat_spectral.cpp) per sample.
+double dct_weight(int n) {
+  if (n <= 1) return 0.0;
+  if (detail::largest_prime_factor(n) <= detail::kSpectralMaxDirectRadix)
+    return std::log2(static_cast<double>(n));
+  const int m = detail::bluestein_length(n);
+  return 2.0 * m / n * std::log2(static_cast<double>(m));
+}
+
+}  // namespace
+
+namespace detail {
+
 int largest_prime_factor(int n) {
   int largest = 1;
   for (int p = 2; p * p <= n; ++p) {
@@ -55,19 +69,11 @@ int largest_prime_factor(int n) {
   return std::max(largest, n);
 }
 
-/// The cost of one 1-D DCT per sample, in units of log2: log2(n), or Bluestein's two transforms of
-/// a 2,3,5-smooth length m >= 2n - 1 (src/cpu/heat_spectral.cpp) per sample.
-double dct_weight(int n) {
-  if (n <= 1) return 0.0;
-  if (largest_prime_factor(n) <= 13) return std::log2(static_cast<double>(n));
-  int m = 2 * n - 1;
+int bluestein_length(int n) {
+  int m = std::max(1, 2 * n - 1);
   while (largest_prime_factor(m) > 5) ++m;
-  return 2.0 * m / n * std::log2(static_cast<double>(m));
+  return m;
 }
-
-}  // namespace
-
-namespace detail {
 
 int spectral_live_modes(int n, double time) {
   int live = 0;

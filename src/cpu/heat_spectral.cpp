@@ -5,8 +5,8 @@
 // Laplacian. Each 1-D DCT-II is one complex FFT of length N (Makhoul, "A fast cosine transform in
 // one and multiple dimensions", IEEE TASSP 28(1), 1980) computed for two real rows at once (the
 // second as the imaginary part), with kissfft (BSD-3-Clause, header-only C++ kissfft.hh); lengths
-// with a prime factor above kMaxDirectRadix go through Bluestein's chirp-z convolution with
-// kissfft transforms of a 2,3,5-smooth length, so prime sizes cost O(N log N) too.
+// with a prime factor above detail::kSpectralMaxDirectRadix (13) go through Bluestein's chirp-z
+// convolution with kissfft transforms of a 2,3,5-smooth length, so prime sizes cost O(N log N) too.
 //
 // Three passes over memory: rows (load, forward x, factor), columns in blocks (forward y, factor,
 // inverse y), rows (inverse x, store). Columns whose x factor is below kCut are zero and skipped
@@ -44,36 +44,21 @@ namespace {
 
 using Cpx = std::complex<float>;
 constexpr double kPi = 3.14159265358979323846;
-/// Largest prime factor kissfft handles directly; its generic butterfly costs O(p) per output.
-constexpr int kMaxDirectRadix = 13;
 constexpr double kCut = detail::kSpectralCut;
-
-int largest_prime_factor(int n) {
-  int largest = 1;
-  for (int p = 2; p * p <= n; ++p) {
-    while (n % p == 0) {
-      largest = p;
-      n /= p;
-    }
-  }
-  return std::max(largest, n);
-}
 
 /// A forward complex FFT of length n (unnormalised, e^{-2πi jk/n}). Not thread-safe (kissfft's
 /// generic butterfly keeps scratch): one copy per worker.
 class Fft {
  public:
   explicit Fft(int n) : n_(n) {
-    if (largest_prime_factor(n) <= kMaxDirectRadix) {
+    if (detail::largest_prime_factor(n) <= detail::kSpectralMaxDirectRadix) {
       direct_.assign(static_cast<std::size_t>(n), false);
       return;
     }
     // Bluestein: X_k = w_k Σ_j (x_j w_j) conj(w_{k-j}), w_j = e^{-πi j²/n}, a circular convolution
     // of length m >= 2n - 1 done with two FFTs of length m (a 2,3,5-smooth number).
     bluestein_ = true;
-    m_ = 1;
-    while (m_ < 2 * n - 1) ++m_;
-    while (largest_prime_factor(m_) > 5) ++m_;
+    m_ = detail::bluestein_length(n);
     direct_.assign(static_cast<std::size_t>(m_), false);
     chirp_.resize(n);
     for (int j = 0; j < n; ++j) {
