@@ -194,6 +194,19 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   detail::check_src_dst(src, dst, "perona_malik");
   validate(p);
   detail::check_location(src, dst, ctx, "perona_malik");
+  const int nc = detail::processed_channels(src.channels, p.alpha == AlphaMode::kPreserve);
+  const bool coupled = p.colour == ColourMode::kCoupled && nc > 1;
+  // The statistics' sizes are checked before any work is queued (their CUB calls count in int).
+  if (p.contrast == ContrastMode::kQuantile) {
+    const unsigned long long w = src.width, h = src.height;
+    detail::check_cuda_items(((w - 1) * h + w * (h - 1)) * (coupled ? 1 : nc), ctx, "perona_malik",
+                             "the K quantile");
+  }
+  if ((p.contrast == ContrastMode::kNoise || (p.steps == 0 && p.time == 0.0)) &&
+      !(p.noise_sigma > 0.0) && src.width > 2 && src.height > 2) {
+    detail::check_cuda_items(static_cast<unsigned long long>(src.width - 2) * (src.height - 2), ctx,
+                             "perona_malik", "the noise statistic");
+  }
   const detail::DeviceScope device_scope(ctx);
   const bool cuda = ctx.backend() == Backend::kCuda;
 
@@ -204,7 +217,6 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   report.contrast = p.contrast;
   report.regularization = p.regularization;
   report.colour = p.colour;
-  const int nc = detail::processed_channels(src.channels, p.alpha == AlphaMode::kPreserve);
   report.channels = nc;
   // Non-finite samples: refused, or missing data. Statistics (noise, K quantile) guard their own
   // range; the steps' scale is chosen from K below.
@@ -217,7 +229,6 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
                     " non-finite samples) is not supported: the Gaussian would spread the holes; "
                     "use regularization 0");
   }
-  const bool coupled = p.colour == ColourMode::kCoupled && nc > 1;
 
   // --- noise, K, time
   // -----------------------------------------------------------------------------

@@ -49,8 +49,7 @@ int current_device() {
   return device;
 }
 
-void* create_stream(int device) {
-  set_device(device);
+void* create_stream() {
   cudaStream_t stream = nullptr;
   // A blocking stream: DeviceImage::upload/download run on the legacy default stream, which then
   // waits for the work queued here (and this stream for them), so they are ordered with it.
@@ -80,6 +79,53 @@ void* malloc_pitch(std::size_t row_bytes, int height, std::size_t* pitch) {
   void* p = nullptr;
   PDEIMG_CUDA_CHECK(cudaMallocPitch(&p, pitch, row_bytes, static_cast<std::size_t>(height)));
   return p;
+}
+
+int pointer_device(const void* ptr) noexcept {
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) {
+    cudaGetLastError();
+    return -1;
+  }
+  return attr.type == cudaMemoryTypeDevice ? attr.device : -1;
+}
+
+void* create_pool() {
+  int device = 0, supported = 0;
+  PDEIMG_CUDA_CHECK(cudaGetDevice(&device));
+  if (cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  if (!supported) return nullptr;
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = device;
+  cudaMemPool_t pool = nullptr;
+  PDEIMG_CUDA_CHECK(cudaMemPoolCreate(&pool, &props));
+  // Keep freed memory in the pool across synchronisations: a scratch slot that grows and shrinks
+  // again then reuses it instead of asking the driver each time.
+  unsigned long long threshold = ~0ULL;
+  PDEIMG_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+  return pool;
+}
+
+void destroy_pool(void* pool) noexcept {
+  if (pool) cudaMemPoolDestroy(static_cast<cudaMemPool_t>(pool));
+}
+
+void* malloc_async(std::size_t bytes, void* pool, void* stream) {
+  void* p = nullptr;
+  PDEIMG_CUDA_CHECK(cudaMallocFromPoolAsync(&p, bytes, static_cast<cudaMemPool_t>(pool),
+                                            static_cast<cudaStream_t>(stream)));
+  return p;
+}
+
+void free_async(void* ptr, void* stream) noexcept {
+  if (ptr && cudaFreeAsync(ptr, static_cast<cudaStream_t>(stream)) != cudaSuccess) {
+    cudaGetLastError();
+  }
 }
 
 void* malloc_host(std::size_t bytes) noexcept {
@@ -159,7 +205,7 @@ void set_device(int) {
 int current_device() {
   unavailable();
 }
-void* create_stream(int) {
+void* create_stream() {
   unavailable();
 }
 void destroy_stream(void*) noexcept {}
@@ -171,6 +217,17 @@ void free_device(void*) noexcept {}
 void* malloc_pitch(std::size_t, int, std::size_t*) {
   unavailable();
 }
+int pointer_device(const void*) noexcept {
+  return -1;
+}
+void* create_pool() {
+  unavailable();
+}
+void destroy_pool(void*) noexcept {}
+void* malloc_async(std::size_t, void*, void*) {
+  unavailable();
+}
+void free_async(void*, void*) noexcept {}
 void* malloc_host(std::size_t) noexcept {
   return nullptr;
 }
