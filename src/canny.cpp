@@ -307,6 +307,7 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
     run_gradient(in, g, plan, ctx);
     th = on_cuda(ctx) ? cuda::canny_quantiles(magnitude, st.mask, low, high, ctx)
                       : cpu::canny_quantiles(magnitude, st.mask, low, high, ctx);
+    plan.magnitude_ready = true;  // the suppression reads these magnitudes, not new ones
   } else {
     th.low = static_cast<float>(std::ldexp(low, -e));
     th.high = static_cast<float>(std::ldexp(high, -e));

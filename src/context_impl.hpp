@@ -87,6 +87,7 @@ struct ContextImpl {
   PinnedStaging pinned;
   std::unique_ptr<cpu::ThreadPool> pool;  // started on first use, with `threads` workers
   std::function<bool(double)> progress;   // Context::set_progress
+  long long host_uploads = 0;  // cuda::upload calls (host images copied to the device), for tests
 
   ContextImpl();
   ~ContextImpl();

@@ -17,6 +17,7 @@
 #include "src/context_impl.hpp"
 #include "src/finite.hpp"
 #include "src/validate.hpp"
+#include "src/work_image.hpp"
 
 namespace pdeimg {
 
@@ -209,6 +210,21 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   }
   const detail::DeviceScope device_scope(ctx);
   const bool cuda = ctx.backend() == Backend::kCuda;
+  if (cuda && src.location == Location::kHost) {
+    // One upload of a host image for the whole call: the noise estimate, the K quantile and the
+    // steps all read the device copy (each used to stage the image again), and dst comes back
+    // once at the end.
+    const ImageView d_src = detail::scratch_image(ctx, detail::kPmStageSrcSlot, src.width,
+                                                  src.height, src.channels, src.type);
+    detail::copy_image(src, d_src, ctx);
+    const ImageView d_dst = src.data == dst.data
+                                ? d_src
+                                : detail::scratch_image(ctx, detail::kPmStageDstSlot, dst.width,
+                                                        dst.height, dst.channels, dst.type);
+    const PeronaMalikReport r = perona_malik(d_src, d_dst, p, ctx);
+    detail::copy_image(d_dst, dst, ctx);  // waits for the stream
+    return r;
+  }
 
   PeronaMalikReport report;
   report.backend = ctx.backend();

@@ -274,6 +274,22 @@ TEST_F(CudaHost, ScratchGrowsInStreamOrderWithoutWaiting) {
   EXPECT_EQ(counters().wrong_device, 0);
 }
 
+// Perona–Malik on a host image stages it once for the whole call (noise estimate, K quantile and
+// steps read the device copy): here the call gets as far as the (unavailable) noise estimate on
+// that copy with exactly one upload behind it.
+TEST_F(CudaHost, PeronaMalikStagesAHostImageOnceBeforeItsStatistics) {
+  counters().devices = 1;
+  Context ctx(Backend::kCuda, 0);
+  const HostImage img = ramp(30, 20, 3, PixelType::kU8);
+  HostImage out(30, 20, 3, PixelType::kU8);
+  const long long uploads = counters().uploads;
+  error_of([&] { perona_malik(img, out, PeronaMalikParams{}, ctx); },
+           ErrorCode::kBackendUnavailable);
+  EXPECT_EQ(ctx.impl().host_uploads, 1);
+  EXPECT_EQ(counters().uploads, uploads + 1);
+  EXPECT_EQ(simulated::pending_ops(), 0);
+}
+
 // A context of device 1 used from a thread whose current device is 0 allocates its scratch on
 // device 1 and leaves the thread on device 0.
 TEST_F(CudaHost, OperationsUseTheContextsDeviceFromAnyThread) {
