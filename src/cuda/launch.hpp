@@ -22,6 +22,13 @@ void launch_store_planes(const detail::Planes& planes, const ImageView& src, con
 void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float dt, bool missing,
                       void* stream);
 
+/// The most heat steps launch_heat_steps fuses into one launch.
+int heat_max_fused_steps();
+/// `steps` (1..heat_max_fused_steps()) explicit heat steps in one launch, in -> out (different
+/// planes), by temporal blocking in shared memory; bit-identical to as many launch_heat_step.
+void launch_heat_steps(const detail::Planes& in, const detail::Planes& out, int steps, float dt,
+                       bool missing, void* stream);
+
 // --- perona_malik (kernels/perona_malik.cu)
 // --------------------------------------------------------
 
@@ -38,6 +45,12 @@ struct PmStepArgs {
 /// One explicit Perona–Malik step on every plane: out = step(in), g from gsrc when regularized.
 void launch_pm_step(const detail::Planes& in, const detail::Planes& gsrc, const detail::Planes& out,
                     const PmStepArgs& args, void* stream);
+/// The most unregularised Perona–Malik steps launch_pm_steps fuses for `args` and `channels`.
+int pm_max_fused_steps(const PmStepArgs& args, int channels);
+/// `steps` (1..pm_max_fused_steps) unregularised steps in one launch, in -> out (different planes),
+/// by temporal blocking; bit-identical to as many launch_pm_step.
+void launch_pm_steps(const detail::Planes& in, const detail::Planes& out, int steps,
+                     const PmStepArgs& args, void* stream);
 /// out = Gaussian(sigma) * in for every plane, separable through tmp (reflecting boundary).
 void launch_gaussian(const detail::Planes& in, const detail::Planes& tmp, const detail::Planes& out,
                      double sigma, void* stream);

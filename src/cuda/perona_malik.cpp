@@ -52,12 +52,23 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
   args.regularized = reg;
   args.missing = plan.missing;
   launch_load_planes(st.src, a, ctx.stream());
-  for (int i = 0; i < plan.steps; ++i) {
-    if (reg) launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
-    launch_pm_step(a, reg ? smooth : a, b, args, ctx.stream());
+  // Unregularised: up to pm_max_fused_steps steps per launch (temporal blocking); regularised
+  // steps need a Gaussian of each result and stay one per launch. plan.max_fused == 1 (a test
+  // hook) keeps one launch per step.
+  const int fuse = fused_steps(plan.max_fused, pm_max_fused_steps(args, nc));
+  for (int i = 0; i < plan.steps;) {
+    const int n = std::min(fuse, plan.steps - i);
+    if (fuse == 1) {
+      if (reg) launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
+      launch_pm_step(a, reg ? smooth : a, b, args, ctx.stream());
+    } else {
+      launch_pm_steps(a, b, n, args, ctx.stream());
+    }
     std::swap(a, b);
-    if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps)
-      report_queued(ctx, i + 1, plan.steps, "perona_malik");
+    const int before = i;
+    i += n;
+    if (i / kProgressSteps != before / kProgressSteps || i == plan.steps)
+      report_queued(ctx, i, plan.steps, "perona_malik");
   }
   launch_store_planes(a, st.src, st.dst, ctx.stream());
   finish(st, ctx);
