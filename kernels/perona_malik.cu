@@ -3,8 +3,12 @@
 // coupled channels of a pixel in one thread, so g is computed once per pair and pixel), or
 // without regularisation several steps per launch by temporal blocking (kernels/fused_steps.cuh)
 // with the same per-pixel update (PmOp).
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+#include <cub/device/device_histogram.cuh>
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_reduce.cuh>
+#include <cub/device/device_select.cuh>
 
 #include <climits>
 
@@ -373,23 +377,57 @@ std::size_t sort_floats(const float* d_in, float* d_out, std::size_t n, void* d_
   return bytes;
 }
 
+namespace {
+/// The histogram bin of element i for radix_histogram (65536: not counted).
+struct RadixBin {
+  RadixBinArgs a;
+  __host__ __device__ int operator()(std::size_t i) const {
+    if (a.gate != nullptr) {
+      const unsigned g = a.gate[i];
+      if (g > a.cut || (g == a.cut && i > a.last_equal)) return 0x10000;
+    }
+    const unsigned b = a.keys[i];
+    if (a.pass == 0) return static_cast<int>(b >> 16);
+    return (b >> 16) == a.hi ? static_cast<int>(b & 0xffffu) : 0x10000;
+  }
+};
+
+/// keys[i] == value, for the indices of the keys equal to the cut.
+struct EqualKey {
+  const unsigned* keys;
+  unsigned value;
+  __host__ __device__ bool operator()(int i) const { return keys[i] == value; }
+};
+}  // namespace
+
+std::size_t radix_histogram(const RadixBinArgs& args, std::size_t n, int* d_hist, void* d_temp,
+                            std::size_t temp_bytes, void* stream) {
+  check_items(n);
+  std::size_t bytes = temp_bytes;
+  const auto bins =
+      thrust::make_transform_iterator(thrust::counting_iterator<std::size_t>(0), RadixBin{args});
+  PDEIMG_CUDA_CHECK(cub::DeviceHistogram::HistogramEven(d_temp, bytes, bins, d_hist, 0x10001, 0,
+                                                        0x10000, static_cast<int>(n),
+                                                        static_cast<cudaStream_t>(stream)));
+  return bytes;
+}
+
+std::size_t select_equal_indices(const unsigned* d_keys, unsigned value, std::size_t n, int* d_out,
+                                 int* d_count, void* d_temp, std::size_t temp_bytes, void* stream) {
+  check_items(n);
+  std::size_t bytes = temp_bytes;
+  PDEIMG_CUDA_CHECK(cub::DeviceSelect::If(d_temp, bytes, thrust::counting_iterator<int>(0), d_out,
+                                          d_count, static_cast<int>(n), EqualKey{d_keys, value},
+                                          static_cast<cudaStream_t>(stream)));
+  return bytes;
+}
+
 std::size_t sum_ints(const int* d_in, int* d_out, std::size_t n, void* d_temp,
                      std::size_t temp_bytes, void* stream) {
   check_items(n);
   std::size_t bytes = temp_bytes;
   PDEIMG_CUDA_CHECK(cub::DeviceReduce::Sum(d_temp, bytes, d_in, d_out, static_cast<int>(n),
                                            static_cast<cudaStream_t>(stream)));
-  return bytes;
-}
-
-std::size_t sort_float_pairs(const float* d_keys_in, float* d_keys_out, const float* d_vals_in,
-                             float* d_vals_out, std::size_t n, void* d_temp, std::size_t temp_bytes,
-                             void* stream) {
-  check_items(n);
-  std::size_t bytes = temp_bytes;
-  PDEIMG_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
-      d_temp, bytes, d_keys_in, d_keys_out, d_vals_in, d_vals_out, static_cast<int>(n), 0,
-      static_cast<int>(sizeof(float) * 8), static_cast<cudaStream_t>(stream)));
   return bytes;
 }
 
