@@ -1,7 +1,8 @@
-// CUDA backend of perona_malik and of its gradient quantile: float planes, one launch per step
-// (two more per step when regularising), a CUB radix sort for the quantile. Device scratch slots:
-// 0-1 staging, 2-3 ping-pong planes, 4-5 smoothed planes, 6-8 and 12 statistics (noise.cpp:
-// 6-11).
+// CUDA backend of perona_malik and of its gradient quantile: float planes, several steps per
+// launch (temporal blocking) or, when regularising, one launch per step and two more for the
+// Gaussian; a CUB radix sort for the quantile. Device scratch slots: 0-1 staging, 2-3 ping-pong
+// planes, 4-5 smoothed planes, 6-8 and 12 statistics (noise.cpp: 6-11); src/perona_malik.cpp
+// stages host views once per call in 14-15.
 #include <algorithm>
 #include <cmath>
 
