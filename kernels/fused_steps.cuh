@@ -4,8 +4,9 @@
 // neighbours there are reflected into the image, as in the one-step kernels), and writes only
 // the output tile of the last step. Every pixel of every step is computed by the same per-pixel
 // function from the same neighbour values as one step per launch, so results are bit-identical
-// whatever the number of fused steps (and with -fmad=false, to the CPU as well). Device-only
-// header: include from .cu files.
+// whatever the number of fused steps (and with -fmad=false, to the CPU as well). Included by
+// .cu files; tests/fused_steps_test.cpp also runs the kernel on the CPU, one block at a time with
+// one thread, to check the tiling without a GPU.
 #pragma once
 
 #include "kernels/common.cuh"
@@ -100,6 +101,7 @@ __global__ void __launch_bounds__(kFusedTileX* kFusedBlockY)
   }
 }
 
+#if defined(__CUDACC__)
 /// Launches fused_steps_kernel for `groups` groups of C planes (blockIdx.z).
 template <int C, class Op>
 void launch_fused(const detail::Planes& in, const detail::Planes& out, int groups, int steps,
@@ -110,6 +112,7 @@ void launch_fused(const detail::Planes& in, const detail::Planes& out, int group
   fused_steps_kernel<C, kS, Op>
       <<<grid, dim3(kFusedTileX, kFusedBlockY), 0, s>>>(in, out, steps, op);
 }
+#endif
 
 }  // namespace cuda
 }  // namespace pdeimg
