@@ -194,8 +194,8 @@ void add_fusion_rows(Bench& b, const std::string& name, const std::string& img, 
   b.add({name + ", " + n + " steps, fused", img, t_fused, steps * px, "pix-steps/s", 0.0});
   char line[256];
   std::snprintf(line, sizeof line,
-                "%s: %s steps fused in shared memory %.2fx the speed of one launch per step "
-                "(outputs identical)",
+                "%s: %s steps fused (shared memory, or a CUDA graph when regularised) %.2fx the "
+                "speed of one launch per step (outputs identical)",
                 name.c_str(), n.c_str(), t_single / t_fused);
   b.note(line);
 }
@@ -399,6 +399,15 @@ void perona_malik_rows(Bench& b) {
   };
   const double per_step = add_step_rows(b, "perona_malik", img, px, steps, src, dst, run);
   add_fusion_rows(b, "perona_malik", img, px, steps, dst, run);
+  auto run_regularised = [&](int s) {
+    pdeimg::PeronaMalikParams p;
+    p.contrast = pdeimg::ContrastMode::kAbsolute;
+    p.k = 20.0;
+    p.steps = s;
+    p.regularization = 1.0;
+    return b.time([&] { pdeimg::perona_malik(src, dst, p, b.ctx()); });
+  };
+  add_fusion_rows(b, "perona_malik reg. 1", img, px, std::max(steps, 16), dst, run_regularised);
   const pdeimg::PeronaMalikParams blind;
   pdeimg::PeronaMalikReport r;
   const double tb = b.time([&] { r = pdeimg::perona_malik(src, dst, blind, b.ctx()); });

@@ -193,6 +193,13 @@ void wait_event(void* event) {
   ++sim().counters.event_waits;
   run_through(sim().events[event]);
 }
+// No kernels run in the simulation, so no graphs are made: callers fall back to direct launches.
+void begin_capture(void*) {}
+void* end_capture(void*) noexcept {
+  return nullptr;
+}
+void launch_graph(void*, void*) {}
+void destroy_graph(void*) noexcept {}
 void copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
              std::size_t row_bytes, int height, CopyKind kind, void* stream, bool sync) {
   Simulation& s = sim();

@@ -169,6 +169,38 @@ void wait_event(void* event) {
   PDEIMG_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
 }
 
+void begin_capture(void* stream) {
+  PDEIMG_CUDA_CHECK(
+      cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeThreadLocal));
+}
+
+void* end_capture(void* stream) noexcept {
+  cudaGraph_t graph = nullptr;
+  if (cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &graph) != cudaSuccess ||
+      graph == nullptr) {
+    cudaGetLastError();
+    if (graph) cudaGraphDestroy(graph);
+    return nullptr;
+  }
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return exec;
+}
+
+void launch_graph(void* exec, void* stream) {
+  PDEIMG_CUDA_CHECK(
+      cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), static_cast<cudaStream_t>(stream)));
+}
+
+void destroy_graph(void* exec) noexcept {
+  if (exec) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
+}
+
 void copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
              std::size_t row_bytes, int height, CopyKind kind, void* stream, bool sync) {
   const cudaMemcpyKind k = kind == CopyKind::kHostToDevice   ? cudaMemcpyHostToDevice
@@ -245,6 +277,16 @@ void record_event(void*, void*) {
 void wait_event(void*) {
   unavailable();
 }
+void begin_capture(void*) {
+  unavailable();
+}
+void* end_capture(void*) noexcept {
+  return nullptr;
+}
+void launch_graph(void*, void*) {
+  unavailable();
+}
+void destroy_graph(void*) noexcept {}
 void copy_2d(void*, std::size_t, const void*, std::size_t, std::size_t, int, CopyKind, void*,
              bool) {
   unavailable();

@@ -56,6 +56,17 @@ void record_event(void* event, void* stream);
 /// Blocks until the work queued before the last record_event(event) has finished.
 void wait_event(void* event);
 
+/// Captures the work then queued on `stream` into a CUDA graph instead of running it
+/// (cudaStreamBeginCapture, thread-local mode).
+void begin_capture(void* stream);
+/// Ends the capture and instantiates the graph (cudaGraphExec_t); nullptr when the capture or the
+/// instantiation failed (nothing was queued: the caller queues the work directly).
+void* end_capture(void* stream) noexcept;
+/// Queues an instantiated graph on `stream`.
+void launch_graph(void* exec, void* stream);
+/// Destroys an instantiated graph; launches still in flight complete first.
+void destroy_graph(void* exec) noexcept;
+
 enum class CopyKind { kHostToDevice, kDeviceToHost, kDeviceToDevice };
 /// cudaMemcpy2DAsync on `stream`; when `stream` is null and sync is requested it is synchronous.
 void copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
