@@ -41,13 +41,12 @@ std::function<Processed(const HostImage&, Context&)> rd_process(
     j["backend"] = to_string(r.backend);
     const std::string noise = "noise sigma " + format_number(r.noise_sigma) +
                               (r.noise_estimated ? " (estimated)" : " (given)");
-    p.summary = std::string(r.stages == 0 ? "nothing to remove, the image is written unchanged: "
-                                          : "") +
-                noise + "; learned reaction-diffusion, model " + r.model_name + " (" +
-                r.model_hash + "), " + std::to_string(r.stages) + " stages of " +
-                std::to_string(r.filters) + " filters " + std::to_string(r.filter_size) + "x" +
-                std::to_string(r.filter_size) + (r.colour ? ", opponent colour" : "") + " on " +
-                to_string(r.backend);
+    p.summary =
+        std::string(r.stages == 0 ? "nothing to remove, the image is written unchanged: " : "") +
+        noise + "; learned reaction-diffusion, model " + r.model_name + " (" + r.model_hash +
+        "), " + std::to_string(r.stages) + " stages of " + std::to_string(r.filters) + " filters " +
+        std::to_string(r.filter_size) + "x" + std::to_string(r.filter_size) +
+        (r.colour ? ", opponent colour" : "") + " on " + to_string(r.backend);
     return p;
   };
 }
@@ -99,15 +98,17 @@ int main(int argc, char** argv) {
                      "rational, 1.6 exponential, 1.4 tukey; colour: 0.42 x those)")
           ->check(positive_finite());
   CLI::Option* kq_opt =
-      cli.add_option("--k-quantile", k_quantile,
-                     "[pm] K = this quantile of the image's gradient magnitudes, in (0, 1) (Perona and "
-                     "Malik used 0.9)")
+      cli.add_option(
+             "--k-quantile", k_quantile,
+             "[pm] K = this quantile of the image's gradient magnitudes, in (0, 1) (Perona and "
+             "Malik used 0.9)")
           ->check(CLI::Range(0.0, 1.0));
   k_opt->excludes(kf_opt)->excludes(kq_opt);
   kf_opt->excludes(kq_opt);
-  cli.add_option("--diffusivity", diffusivity,
-                 "[pm] edge-stopping function g: rational 1/(1+s^2/K^2), exponential exp(-s^2/K^2), "
-                 "tukey (1-s^2/(5K^2))^2")
+  cli.add_option(
+         "--diffusivity", diffusivity,
+         "[pm] edge-stopping function g: rational 1/(1+s^2/K^2), exponential exp(-s^2/K^2), "
+         "tukey (1-s^2/(5K^2))^2")
       ->check(CLI::IsMember({"exponential", "rational", "tukey"}, CLI::ignore_case))
       ->capture_default_str();
   cli.add_option("--neighbours", neighbours, "[pm] stencil: 4 (axial) or 8 (axial and diagonal)")
@@ -116,41 +117,45 @@ int main(int argc, char** argv) {
   CLI::Option* steps_opt =
       cli.add_option("--steps", steps, "[pm] number of explicit steps (default: from the noise)")
           ->check(CLI::PositiveNumber);
-  CLI::Option* time_opt = cli.add_option("--time", time,
-                                         "[pm] diffusion time T in pixels^2 (default, when noise is "
-                                         "found: 2 rational, 1 exponential, 0.8 tukey for gray, "
-                                         "2.5 x those for colour; 0 when none is)")
-                              ->check(positive_finite());
-  steps_opt->excludes(time_opt);
-  CLI::Option* dt_opt =
-      cli.add_option("--dt", dt,
-                     "[pm] time step (default 0.2 with 4 neighbours, 0.25 with 8; at most 0.25 "
-                     "resp. 1/3, the stability bound)")
+  CLI::Option* time_opt =
+      cli.add_option("--time", time,
+                     "[pm] diffusion time T in pixels^2 (default, when noise is "
+                     "found: 2 rational, 1 exponential, 0.8 tukey for gray, "
+                     "2.5 x those for colour; 0 when none is)")
           ->check(positive_finite());
-  cli.add_option("--regularize", regularize,
-                 "[pm] compute g from a copy smoothed by a Gaussian of this sigma in pixels (Catte et "
-                 "al.); more robust to strong noise, slower")
+  steps_opt->excludes(time_opt);
+  cli.add_option("--dt", dt,
+                 "[pm] time step (default 0.2 with 4 neighbours, 0.25 with 8; at most 0.25 "
+                 "resp. 1/3, the stability bound)")
+      ->check(positive_finite());
+  cli.add_option(
+         "--regularize", regularize,
+         "[pm] compute g from a copy smoothed by a Gaussian of this sigma in pixels (Catte et "
+         "al.); more robust to strong noise, slower")
       ->check(positive_finite());
   std::string scheme = "explicit";
-  cli.add_option("--scheme", scheme,
-                 "[pm] time stepping: explicit (default) or fed (fast explicit diffusion cycles, g held "
-                 "per cycle; 4 neighbours, CPU; slower than explicit in this version)")
+  cli.add_option(
+         "--scheme", scheme,
+         "[pm] time stepping: explicit (default) or fed (fast explicit diffusion cycles, g held "
+         "per cycle; 4 neighbours, CPU; slower than explicit in this version)")
       ->check(CLI::IsMember({"explicit", "fed"}, CLI::ignore_case))
       ->capture_default_str();
-  cli.add_flag("--per-channel", per_channel,
-               "[pm] give each colour channel its own diffusivity (default: one shared by all colour "
-               "channels, so edges stay aligned)");
+  cli.add_flag(
+      "--per-channel", per_channel,
+      "[pm] give each colour channel its own diffusivity (default: one shared by all colour "
+      "channels, so edges stay aligned)");
   CommonOptions common;
   add_common_options(cli, common);
   BatchOptions batch;
   add_batch_options(cli, batch);
-  cli.footer(std::string("Examples:\n  denoise noisy.png clean.png\n  denoise scan.tif out.tif "
-                         "--noise-sigma 2570 -v\n  denoise in.png out.png --method pm --k 12 "
-                         "--steps 20 --diffusivity tukey\n  denoise scans/ clean/ --recursive --report "
-                         "run.json\nOne image: OUT's format follows its extension and must hold "
-                         "IN's bit depth and channels (16-bit: .png/.tif, float: .tif); OUT is "
-                         "replaced if it exists.\n") +
-             kExitStatusHelp + "\n" + kBatchHelp);
+  cli.footer(
+      std::string("Examples:\n  denoise noisy.png clean.png\n  denoise scan.tif out.tif "
+                  "--noise-sigma 2570 -v\n  denoise in.png out.png --method pm --k 12 "
+                  "--steps 20 --diffusivity tukey\n  denoise scans/ clean/ --recursive --report "
+                  "run.json\nOne image: OUT's format follows its extension and must hold "
+                  "IN's bit depth and channels (16-bit: .png/.tif, float: .tif); OUT is "
+                  "replaced if it exists.\n") +
+      kExitStatusHelp + "\n" + kBatchHelp);
 
   return run(cli, argc, argv, [&]() -> int {
     for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -37,6 +37,7 @@
 #include "pdeimg/heat.hpp"
 #include "pdeimg/image.hpp"
 #include "pdeimg/morphology.hpp"
+#include "pdeimg/noise.hpp"
 #include "pdeimg/perona_malik.hpp"
 #include "pdeimg/reaction_diffusion.hpp"
 
@@ -153,6 +154,54 @@ pdeimg::DeviceImage random_device_image(int w, int h, int channels, pdeimg::Pixe
   return d;
 }
 
+pdeimg::HostImage download(const pdeimg::DeviceImage& d) {
+  pdeimg::HostImage h(d.width(), d.height(), d.channels(), d.type());
+  d.download(h);
+  return h;
+}
+
+bool same_bytes(const pdeimg::HostImage& a, const pdeimg::HostImage& b) {
+  for (int y = 0; y < a.height(); ++y) {
+    if (std::memcmp(a.row<char>(y), b.row<char>(y), a.view().row_bytes()) != 0) return false;
+  }
+  return true;
+}
+
+/// Sets PDEIMG_TEST_MAX_FUSED for its lifetime: "1" makes the CUDA step loops launch one kernel
+/// per step (the reference the temporally blocked kernels are compared with).
+struct FusionDepth {
+  explicit FusionDepth(const char* depth) { setenv("PDEIMG_TEST_MAX_FUSED", depth, 1); }
+  ~FusionDepth() { unsetenv("PDEIMG_TEST_MAX_FUSED"); }
+};
+
+/// Times `run(steps)` with one launch per step and with the default temporal blocking, requires
+/// identical outputs (in `dst`), and adds a row for each.
+template <class Run>
+void add_fusion_rows(Bench& b, const std::string& name, const std::string& img, double px,
+                     int steps, const pdeimg::DeviceImage& dst, const Run& run) {
+  double t_single = 0.0;
+  pdeimg::HostImage single;
+  {
+    FusionDepth one("1");
+    t_single = run(steps);
+    single = download(dst);
+  }
+  const double t_fused = run(steps);
+  if (!same_bytes(single, download(dst))) {
+    throw std::runtime_error(name + ": fused steps differ from one launch per step");
+  }
+  const std::string n = std::to_string(steps);
+  b.add({name + ", " + n + " steps, 1 launch/step", img, t_single, steps * px, "pix-steps/s",
+         8 * steps * px});
+  b.add({name + ", " + n + " steps, fused", img, t_fused, steps * px, "pix-steps/s", 0.0});
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s: %s steps fused (shared memory, or a CUDA graph when regularised) %.2fx the "
+                "speed of one launch per step (outputs identical)",
+                name.c_str(), n.c_str(), t_single / t_fused);
+  b.note(line);
+}
+
 double mean_of(const pdeimg::DeviceImage& d) {
   pdeimg::HostImage h(d.width(), d.height(), d.channels(), d.type());
   d.download(h);
@@ -227,6 +276,7 @@ void heat_rows(Bench& b) {
     });
   };
   const double per_step = add_step_rows(b, "heat_smooth", img, px, steps, src, dst, run);
+  add_fusion_rows(b, "heat_smooth", img, px, steps, dst, run);
   char line[256];
   std::snprintf(line, sizeof line,
                 "heat step on %s: %.1f Gpix-steps/s, %.1f GB/s = %.1f%% of the copy bandwidth",
@@ -350,10 +400,33 @@ void perona_malik_rows(Bench& b) {
     });
   };
   const double per_step = add_step_rows(b, "perona_malik", img, px, steps, src, dst, run);
+  add_fusion_rows(b, "perona_malik", img, px, steps, dst, run);
+  auto run_regularised = [&](int s) {
+    pdeimg::PeronaMalikParams p;
+    p.contrast = pdeimg::ContrastMode::kAbsolute;
+    p.k = 20.0;
+    p.steps = s;
+    p.regularization = 1.0;
+    return b.time([&] { pdeimg::perona_malik(src, dst, p, b.ctx()); });
+  };
+  add_fusion_rows(b, "perona_malik reg. 1", img, px, std::max(steps, 16), dst, run_regularised);
   const pdeimg::PeronaMalikParams blind;
   pdeimg::PeronaMalikReport r;
   const double tb = b.time([&] { r = pdeimg::perona_malik(src, dst, blind, b.ctx()); });
   b.add({"perona_malik blind (estimate+steps)", img, tb, px, "pix/s", 0.0});
+  // The noise estimate alone (radix selection with CUB histograms, no sort).
+  const double tn = b.time([&] { pdeimg::estimate_noise(src, b.ctx()); });
+  b.add({"estimate_noise (radix selection)", img, tn, px, "pix/s", 0.0});
+  // Blind denoising of a host image: one upload for the noise estimate, K and the steps.
+  {
+    const pdeimg::HostImage host_in = download(src);
+    pdeimg::HostImage host_out(n, n, 1, pdeimg::PixelType::kF32);
+    pdeimg::PeronaMalikParams q;
+    q.contrast = pdeimg::ContrastMode::kQuantile;
+    const double th =
+        b.time([&] { pdeimg::perona_malik(host_in.view(), host_out.view(), q, b.ctx()); });
+    b.add({"perona_malik blind+quantile, host image (1 upload)", img, th, px, "pix/s", 0.0});
+  }
   char line[256];
   std::snprintf(line, sizeof line,
                 "perona_malik step on %s: %.1f Gpix-steps/s = %.1f%% of the copy bandwidth; blind: "
@@ -697,6 +770,9 @@ int main(int argc, char** argv) {
                                      : (std::to_string(count) + " present").c_str());
       return 1;
     }
+    // The bench's own events and DeviceImages are made on the thread's current device; a Context
+    // leaves that alone (it used to switch it), so choose the device first.
+    cuda_check(cudaSetDevice(opt.device), "cudaSetDevice");
     pdeimg::Context ctx(pdeimg::Backend::kCuda, opt.device);
     cudaDeviceProp prop{};
     cuda_check(cudaGetDeviceProperties(&prop, opt.device), "cudaGetDeviceProperties");

@@ -1,5 +1,8 @@
-// CUDA kernel of the heat equation: one explicit step per launch, one thread per pixel.
-// Discretisation: kernels/heat.cuh (5-point Laplacian, reflecting boundaries).
+// CUDA kernels of the heat equation: one explicit step per launch (one thread per pixel), or
+// several per launch by temporal blocking in shared memory (kernels/fused_steps.cuh), both with
+// the same per-pixel update. Discretisation: kernels/heat.cuh (5-point Laplacian, reflecting
+// boundaries).
+#include "kernels/fused_steps.cuh"
 #include "kernels/heat.cuh"
 #include "src/cuda/check.hpp"
 #include "src/cuda/launch.hpp"
@@ -13,7 +16,29 @@ namespace {
 constexpr int kBlockX = 32;
 constexpr int kBlockY = 8;
 
-// kMissing: non-finite samples are missing data (detail::ghost), as on the CPU.
+/// The update of one pixel, shared by the one-step and the fused kernels. kMissing: non-finite
+/// samples are missing data (detail::ghost), as on the CPU.
+template <bool kMissing>
+struct HeatOp {
+  static constexpr bool kDiagonals = false;
+  float dt;
+  __device__ __forceinline__ void operator()(detail::Neighbours<1>& u, float* r) const {
+    const float m = u.m[0];
+    float n = u.n[0], s = u.s[0], w = u.w[0], e = u.e[0];
+    if (kMissing) {
+      if (!detail::is_finite(m)) {
+        r[0] = m;
+        return;
+      }
+      n = detail::ghost(n, m);
+      s = detail::ghost(s, m);
+      w = detail::ghost(w, m);
+      e = detail::ghost(e, m);
+    }
+    r[0] = detail::heat_update(m, n, s, w, e, dt);
+  }
+};
+
 template <bool kMissing>
 __global__ void heat_step_kernel(detail::Planes in, detail::Planes out, float dt) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
@@ -23,22 +48,15 @@ __global__ void heat_step_kernel(detail::Planes in, detail::Planes out, float dt
   const float* row = in.row(c, y);
   const float* up = in.row(c, detail::Reflect::prev(y));
   const float* dn = in.row(c, detail::Reflect::next(y, in.height));
-  const float m = __ldg(row + x);
-  float w = __ldg(row + detail::Reflect::prev(x));
-  float e = __ldg(row + detail::Reflect::next(x, in.width));
-  float n = __ldg(up + x);
-  float s = __ldg(dn + x);
-  if (kMissing) {
-    if (!detail::is_finite(m)) {
-      out.row(c, y)[x] = m;
-      return;
-    }
-    n = detail::ghost(n, m);
-    s = detail::ghost(s, m);
-    w = detail::ghost(w, m);
-    e = detail::ghost(e, m);
-  }
-  out.row(c, y)[x] = detail::heat_update(m, n, s, w, e, dt);
+  detail::Neighbours<1> u;
+  u.m[0] = __ldg(row + x);
+  u.w[0] = __ldg(row + detail::Reflect::prev(x));
+  u.e[0] = __ldg(row + detail::Reflect::next(x, in.width));
+  u.n[0] = __ldg(up + x);
+  u.s[0] = __ldg(dn + x);
+  float r[1];
+  HeatOp<kMissing>{dt}(u, r);
+  out.row(c, y)[x] = r[0];
 }
 
 }  // namespace
@@ -55,6 +73,21 @@ void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float
     heat_step_kernel<false><<<grid, block, 0, s>>>(in, out, dt);
   }
   PDEIMG_LAUNCH_CHECK("heat_step_kernel");
+}
+
+int heat_max_fused_steps() {
+  return fused_max_steps(1);
+}
+
+void launch_heat_steps(const detail::Planes& in, const detail::Planes& out, int steps, float dt,
+                       bool missing, void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  if (missing) {
+    launch_fused<1>(in, out, in.count, steps, HeatOp<true>{dt}, s);
+  } else {
+    launch_fused<1>(in, out, in.count, steps, HeatOp<false>{dt}, s);
+  }
+  PDEIMG_LAUNCH_CHECK("fused_steps_kernel (heat)");
 }
 
 }  // namespace cuda

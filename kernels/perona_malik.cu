@@ -1,13 +1,20 @@
 // CUDA kernels of perona_malik and of its statistics. Discretisation: kernels/perona_malik.cuh;
 // noise estimator: kernels/noise.cuh. One explicit step per launch, one thread per pixel (all
-// coupled channels of a pixel in one thread, so g is computed once per pair and pixel).
+// coupled channels of a pixel in one thread, so g is computed once per pair and pixel), or
+// without regularisation several steps per launch by temporal blocking (kernels/fused_steps.cuh)
+// with the same per-pixel update (PmOp).
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+#include <cub/device/device_histogram.cuh>
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_reduce.cuh>
+#include <cub/device/device_select.cuh>
 
 #include <climits>
 
 #include <math_constants.h>
 
+#include "kernels/fused_steps.cuh"
 #include "kernels/noise.cuh"
 #include "kernels/perona_malik.cuh"
 #include "pdeimg/error.hpp"
@@ -46,6 +53,23 @@ __device__ __forceinline__ void gather(const detail::Planes& p, int c0, int x, i
   }
 }
 
+/// The unregularised update of one pixel, shared by the one-step and the fused kernels. kMissing:
+/// non-finite samples are missing data, as on the CPU (ghost_neighbours).
+template <int C, bool kEight, bool kMissing, class G>
+struct PmOp {
+  static constexpr bool kDiagonals = kEight;
+  G g;
+  float dt;
+  __device__ __forceinline__ void operator()(detail::Neighbours<C>& u, float* r) const {
+    if (kMissing && !detail::finite_pixel<C>(u.m)) {
+      for (int c = 0; c < C; ++c) r[c] = u.m[c];
+      return;
+    }
+    if (kMissing) detail::ghost_neighbours<C>(u);
+    detail::pm_update<C, kEight>(u, g, dt, r);
+  }
+};
+
 /// One step on channels [c0, c0 + C) with c0 = blockIdx.z * C; g from `gs` when kReg. kMissing
 /// (never with kReg): non-finite samples are missing data, as on the CPU (ghost_neighbours).
 template <int C, bool kEight, bool kReg, bool kMissing, class G>
@@ -60,11 +84,6 @@ __global__ void pm_step_kernel(detail::Planes in, detail::Planes gs, detail::Pla
   detail::Neighbours<C> u;
   gather<C>(in, c0, x, y, xl, xr, yu, yd, u);
   float r[C];
-  if (kMissing && !detail::finite_pixel<C>(u.m)) {
-    for (int c = 0; c < C; ++c) out.row(c0 + c, y)[x] = u.m[c];
-    return;
-  }
-  if (kMissing) detail::ghost_neighbours<C>(u);
   if (kReg) {
     detail::Neighbours<C> s;
     gather<C>(gs, c0, x, y, xl, xr, yu, yd, s);
@@ -72,7 +91,7 @@ __global__ void pm_step_kernel(detail::Planes in, detail::Planes gs, detail::Pla
     detail::pm_diffusivities<C, kEight>(s, g, g8);
     detail::pm_flux_update<C, kEight>(u, g8, dt, r);
   } else {
-    detail::pm_update<C, kEight>(u, g, dt, r);
+    PmOp<C, kEight, kMissing, G>{g, dt}(u, r);
   }
   for (int c = 0; c < C; ++c) out.row(c0 + c, y)[x] = r[c];
 }
@@ -224,6 +243,47 @@ void launch_step_g(const detail::Planes& in, const detail::Planes& gs, const det
   }
 }
 
+template <int C, class G>
+void launch_fused_c(const detail::Planes& in, const detail::Planes& out, int groups, int steps,
+                    bool eight, bool missing, const G& g, float dt, cudaStream_t s) {
+  if (eight) {
+    if (missing) {
+      launch_fused<C>(in, out, groups, steps, PmOp<C, true, true, G>{g, dt}, s);
+    } else {
+      launch_fused<C>(in, out, groups, steps, PmOp<C, true, false, G>{g, dt}, s);
+    }
+  } else {
+    if (missing) {
+      launch_fused<C>(in, out, groups, steps, PmOp<C, false, true, G>{g, dt}, s);
+    } else {
+      launch_fused<C>(in, out, groups, steps, PmOp<C, false, false, G>{g, dt}, s);
+    }
+  }
+}
+
+template <class G>
+void launch_fused_g(const detail::Planes& in, const detail::Planes& out, int steps,
+                    const PmStepArgs& a, const G& g, cudaStream_t s) {
+  if (!a.coupled) {
+    launch_fused_c<1>(in, out, in.count, steps, a.eight, a.missing, g, a.dt, s);
+    return;
+  }
+  switch (in.count) {
+    case 1:
+      launch_fused_c<1>(in, out, 1, steps, a.eight, a.missing, g, a.dt, s);
+      break;
+    case 2:
+      launch_fused_c<2>(in, out, 1, steps, a.eight, a.missing, g, a.dt, s);
+      break;
+    case 3:
+      launch_fused_c<3>(in, out, 1, steps, a.eight, a.missing, g, a.dt, s);
+      break;
+    default:
+      launch_fused_c<4>(in, out, 1, steps, a.eight, a.missing, g, a.dt, s);
+      break;
+  }
+}
+
 void check_items(std::size_t n) {
   if (n > static_cast<std::size_t>(INT_MAX)) {
     throw Error(ErrorCode::kUnsupported,
@@ -250,6 +310,28 @@ void launch_pm_step(const detail::Planes& in, const detail::Planes& gsrc, const 
       break;
   }
   PDEIMG_LAUNCH_CHECK("pm_step_kernel");
+}
+
+int pm_max_fused_steps(const PmStepArgs& args, int channels) {
+  if (args.regularized) return 1;  // g comes from a Gaussian of each step's result
+  return fused_max_steps(args.coupled ? channels : 1);
+}
+
+void launch_pm_steps(const detail::Planes& in, const detail::Planes& out, int steps,
+                     const PmStepArgs& a, void* stream) {
+  auto s = static_cast<cudaStream_t>(stream);
+  switch (a.diffusivity) {
+    case 0:
+      launch_fused_g(in, out, steps, a, detail::ExponentialG{a.inv_k2}, s);
+      break;
+    case 2:
+      launch_fused_g(in, out, steps, a, detail::TukeyG{a.inv_k2}, s);
+      break;
+    default:
+      launch_fused_g(in, out, steps, a, detail::RationalG{a.inv_k2}, s);
+      break;
+  }
+  PDEIMG_LAUNCH_CHECK("fused_steps_kernel (perona_malik)");
 }
 
 void launch_gaussian(const detail::Planes& in, const detail::Planes& tmp, const detail::Planes& out,
@@ -295,23 +377,57 @@ std::size_t sort_floats(const float* d_in, float* d_out, std::size_t n, void* d_
   return bytes;
 }
 
+namespace {
+/// The histogram bin of element i for radix_histogram (65536: not counted).
+struct RadixBin {
+  RadixBinArgs a;
+  __host__ __device__ int operator()(std::size_t i) const {
+    if (a.gate != nullptr) {
+      const unsigned g = a.gate[i];
+      if (g > a.cut || (g == a.cut && i > a.last_equal)) return 0x10000;
+    }
+    const unsigned b = a.keys[i];
+    if (a.pass == 0) return static_cast<int>(b >> 16);
+    return (b >> 16) == a.hi ? static_cast<int>(b & 0xffffu) : 0x10000;
+  }
+};
+
+/// keys[i] == value, for the indices of the keys equal to the cut.
+struct EqualKey {
+  const unsigned* keys;
+  unsigned value;
+  __host__ __device__ bool operator()(int i) const { return keys[i] == value; }
+};
+}  // namespace
+
+std::size_t radix_histogram(const RadixBinArgs& args, std::size_t n, int* d_hist, void* d_temp,
+                            std::size_t temp_bytes, void* stream) {
+  check_items(n);
+  std::size_t bytes = temp_bytes;
+  const auto bins =
+      thrust::make_transform_iterator(thrust::counting_iterator<std::size_t>(0), RadixBin{args});
+  PDEIMG_CUDA_CHECK(cub::DeviceHistogram::HistogramEven(d_temp, bytes, bins, d_hist, 0x10001, 0,
+                                                        0x10000, static_cast<int>(n),
+                                                        static_cast<cudaStream_t>(stream)));
+  return bytes;
+}
+
+std::size_t select_equal_indices(const unsigned* d_keys, unsigned value, std::size_t n, int* d_out,
+                                 int* d_count, void* d_temp, std::size_t temp_bytes, void* stream) {
+  check_items(n);
+  std::size_t bytes = temp_bytes;
+  PDEIMG_CUDA_CHECK(cub::DeviceSelect::If(d_temp, bytes, thrust::counting_iterator<int>(0), d_out,
+                                          d_count, static_cast<int>(n), EqualKey{d_keys, value},
+                                          static_cast<cudaStream_t>(stream)));
+  return bytes;
+}
+
 std::size_t sum_ints(const int* d_in, int* d_out, std::size_t n, void* d_temp,
                      std::size_t temp_bytes, void* stream) {
   check_items(n);
   std::size_t bytes = temp_bytes;
   PDEIMG_CUDA_CHECK(cub::DeviceReduce::Sum(d_temp, bytes, d_in, d_out, static_cast<int>(n),
                                            static_cast<cudaStream_t>(stream)));
-  return bytes;
-}
-
-std::size_t sort_float_pairs(const float* d_keys_in, float* d_keys_out, const float* d_vals_in,
-                             float* d_vals_out, std::size_t n, void* d_temp, std::size_t temp_bytes,
-                             void* stream) {
-  check_items(n);
-  std::size_t bytes = temp_bytes;
-  PDEIMG_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(
-      d_temp, bytes, d_keys_in, d_keys_out, d_vals_in, d_vals_out, static_cast<int>(n), 0,
-      static_cast<int>(sizeof(float) * 8), static_cast<cudaStream_t>(stream)));
   return bytes;
 }
 

@@ -121,6 +121,11 @@ struct PeronaMalikPlan {
   int fed_cycle_length = 0;
 };
 
+/// CUDA with host views: perona_malik's one device copy of src and of dst for the whole call
+/// (clear of the slots its backend, the noise estimate and the scaled copies use).
+constexpr int kPmStageSrcSlot = 14;
+constexpr int kPmStageDstSlot = 15;
+
 /// Which squared differences gradient_quantile_sq ranks.
 struct GradientStatPlan {
   int channels = 0;
@@ -174,6 +179,10 @@ struct GradientPlan {
   int channels = 1;      ///< the first `channels` channels enter magnitude and direction
   float scale = 1.0f;    ///< multiplies the magnitude (a power of two: canny's Sobel scale)
   bool missing = false;  ///< non-finite samples are missing data (detail::ghost3x3) and present
+  /// canny_candidates: `magnitude` (or, when empty, the kCannyMagnitudeSlot scratch) already holds
+  /// the magnitude of src under this plan (canny's quantile thresholds computed it), so the CUDA
+  /// backend does not compute the gradient again. The CPU's fused pass ignores it.
+  bool magnitude_ready = false;
 };
 
 /// The double threshold on the (Sobel-scale) magnitude. On CUDA, quantile thresholds are computed

@@ -240,6 +240,9 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
   double low = 0.0, high = 0.0;
   resolve_thresholds(params, src.type, &low, &high);
   detail::check_location(src, edges, ctx, "canny");
+  detail::check_device(images.mask, ctx, "canny", "mask");
+  detail::check_device(images.magnitude, ctx, "canny", "magnitude");
+  detail::check_cuda_pixels(w, h, ctx, "canny");
   const detail::DeviceScope device_scope(ctx);
 
   CannyReport report;
@@ -307,6 +310,7 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
     run_gradient(in, g, plan, ctx);
     th = on_cuda(ctx) ? cuda::canny_quantiles(magnitude, st.mask, low, high, ctx)
                       : cpu::canny_quantiles(magnitude, st.mask, low, high, ctx);
+    plan.magnitude_ready = true;  // the suppression reads these magnitudes, not new ones
   } else {
     th.low = static_cast<float>(std::ldexp(low, -e));
     th.high = static_cast<float>(std::ldexp(high, -e));
@@ -362,6 +366,7 @@ void hysteresis_threshold(const ImageView& values, const ImageView& edges, float
     throw Error(ErrorCode::kInvalidArgument, "hysteresis_threshold: edges overlaps values");
   }
   detail::check_location(values, edges, ctx, "hysteresis_threshold");
+  detail::check_cuda_pixels(values.width, values.height, ctx, "hysteresis_threshold");
   const detail::DeviceScope device_scope(ctx);
   if (!on_cuda(ctx)) {
     cpu::threshold_labels(values, edges, low, high, ctx);

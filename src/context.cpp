@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -130,11 +131,17 @@ float* HostScratch::get(int slot, std::size_t floats) {
 }
 
 DeviceScratch::~DeviceScratch() {
-  release_all();
+  release_all(nullptr);
 }
 
-void DeviceScratch::release_all() noexcept {
-  for (Buffer& b : slots_) cuda::free_device(b.data);
+void DeviceScratch::release_all(void* stream) noexcept {
+  for (Buffer& b : slots_) {
+    if (pool_) {
+      cuda::free_async(b.data, stream);
+    } else {
+      cuda::free_device(b.data);
+    }
+  }
   slots_.clear();
 }
 
@@ -143,12 +150,16 @@ void* DeviceScratch::get(int slot, std::size_t bytes, void* stream) {
   Buffer& b = slots_[slot];
   if (b.size < bytes) {
     if (b.data) {
-      cuda::synchronize(stream);
-      cuda::free_device(b.data);
+      if (pool_) {
+        cuda::free_async(b.data, stream);  // after the queued work that still uses it
+      } else {
+        cuda::synchronize(stream);
+        cuda::free_device(b.data);
+      }
       b.data = nullptr;
       b.size = 0;
     }
-    b.data = cuda::malloc_device(bytes);
+    b.data = pool_ ? cuda::malloc_async(bytes, pool_, stream) : cuda::malloc_device(bytes);
     b.size = bytes;
   }
   return b.data;
@@ -179,30 +190,46 @@ ContextImpl::~ContextImpl() {
   if (stream) {
     try {
       // The scratch is freed on this context's device; the thread's own device is restored.
-      const int previous = cuda::current_device();
-      cuda::set_device(device);
+      const DeviceScope on(device);
+      device_mem.release_all(stream);
       cuda::synchronize(stream);
       fft_plans.reset();
-      device_mem.release_all();
+      cuda::destroy_pool(device_mem.pool());
+      device_mem.set_pool(nullptr);
       pinned.release();
       cuda::destroy_stream(stream);
       stream = nullptr;
-      cuda::set_device(previous);
     } catch (...) {  // a destructor must not throw; the failure was the caller's to observe
     }
   }
   cuda::destroy_stream(stream);  // if the above failed part way
 }
 
-DeviceScope::DeviceScope(const Context& ctx) {
-  if (ctx.backend() != Backend::kCuda) return;
+void DeviceScope::enter(int device) {
   const int previous = cuda::current_device();
-  if (previous == ctx.device()) return;
-  cuda::set_device(ctx.device());
+  if (previous == device) return;
+  cuda::set_device(device);
   previous_ = previous;
 }
 
+DeviceScope::DeviceScope(int device) {
+  enter(device);
+}
+
+DeviceScope::DeviceScope(const Context& ctx) {
+  if (ctx.backend() != Backend::kCuda) return;
+  enter(ctx.device());
+  stream_ = ctx.stream();
+  exceptions_ = std::uncaught_exceptions();
+}
+
 DeviceScope::~DeviceScope() {
+  if (stream_ != nullptr && std::uncaught_exceptions() > exceptions_) {
+    try {
+      cuda::synchronize(stream_);  // queued copies may still read or write the caller's memory
+    } catch (...) {                // the exception in flight is the one to report
+    }
+  }
   if (previous_ < 0) return;
   try {
     cuda::set_device(previous_);
@@ -254,7 +281,11 @@ Context::Context(Backend requested, int device) : impl_(std::make_unique<detail:
                       " is not available (" +
                       (why.empty() ? std::to_string(n) + " device(s) present" : why) + ")");
     }
-    im.stream = cuda::create_stream(device);
+    // The stream and the pool belong to `device`; the calling thread's current device is left as
+    // it was (the caller's own cudaMalloc, or a DeviceImage, must not move to this device).
+    const detail::DeviceScope on(device);
+    im.stream = cuda::create_stream();
+    im.device_mem.set_pool(cuda::create_pool());
   }
   im.backend = want;
 }

@@ -35,10 +35,18 @@ class DeviceScratch {
   DeviceScratch(const DeviceScratch&) = delete;
   DeviceScratch& operator=(const DeviceScratch&) = delete;
   ~DeviceScratch();
-  /// Device memory of at least `bytes`, 256-byte aligned. Growing a slot waits for `stream`
-  /// before freeing the old buffer, since queued work may still use it.
+  /// Device memory of at least `bytes`, 256-byte aligned, for work queued on `stream`. With a pool
+  /// (set_pool), growing a slot frees the old buffer and allocates the new one in stream order
+  /// (cudaFreeAsync, cudaMallocFromPoolAsync): queued work that still uses the old buffer finishes
+  /// first, and nothing waits. Without one (a device without memory pools) it waits for `stream`
+  /// and calls cudaFree, which also waits for the whole device.
   void* get(int slot, std::size_t bytes, void* stream);
-  void release_all() noexcept;
+  /// Frees every slot (in stream order on `stream` when there is a pool; the caller synchronises
+  /// before destroying the pool).
+  void release_all(void* stream) noexcept;
+  /// The stream-ordered pool the slots come from (nullptr: cudaMalloc/cudaFree).
+  void set_pool(void* pool) noexcept { pool_ = pool; }
+  void* pool() const noexcept { return pool_; }
 
  private:
   struct Buffer {
@@ -46,6 +54,7 @@ class DeviceScratch {
     std::size_t size = 0;
   };
   std::vector<Buffer> slots_;
+  void* pool_ = nullptr;
 };
 
 /// Two page-locked host buffers through which the CUDA backend copies pageable host images in
@@ -85,6 +94,7 @@ struct ContextImpl {
   std::unique_ptr<cpu::ThreadPool> pool;    // started on first use, with `threads` workers
   std::function<bool(double)> progress;     // Context::set_progress
   std::unique_ptr<ContextCache> fft_plans;  // cuFFT plans (kernels/heat_spectral.cu)
+  long long host_uploads = 0;  // cuda::upload calls (host images copied to the device), for tests
 
   ContextImpl();
   ~ContextImpl();
@@ -108,15 +118,27 @@ int default_threads() noexcept;
 /// current device per thread, while a Context may be used from any thread (one at a time): every
 /// operation opens one first, so that its allocations and launches go to the device its stream
 /// belongs to, and the caller's own CUDA code is left on the device it chose.
+///
+/// When the operation leaves by an exception, the scope also waits for ctx's stream before it
+/// ends (errors of that wait are dropped: the first exception is the one to report). Work queued
+/// before the throw may still read the caller's memory (a page-locked host image is copied by the
+/// copy engine itself) or write its device views; the caller must be able to free or reuse them
+/// as soon as the exception reaches it.
 class DeviceScope {
  public:
   explicit DeviceScope(const Context& ctx);
+  /// Makes `device` current for the scope (no stream, no wait on unwinding): for the context's
+  /// own set-up and tear-down and for DeviceImage.
+  explicit DeviceScope(int device);
   ~DeviceScope();
   DeviceScope(const DeviceScope&) = delete;
   DeviceScope& operator=(const DeviceScope&) = delete;
 
  private:
+  void enter(int device);
   int previous_ = -1;
+  void* stream_ = nullptr;
+  int exceptions_ = 0;
 };
 
 }  // namespace detail

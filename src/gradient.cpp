@@ -79,6 +79,7 @@ void gradient(const ImageView& src, const GradientImages& out, const GradientPar
                            : out.magnitude.data ? out.magnitude
                                                 : out.direction;
   detail::check_location(src, first, ctx, "gradient");
+  for (const Target& t : targets) detail::check_device(*t.view, ctx, "gradient", t.name);
   const detail::DeviceScope device_scope(ctx);
 
   detail::GradientPlan plan;

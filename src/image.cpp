@@ -6,7 +6,9 @@
 #include <new>
 #include <string>
 
+#include "pdeimg/context.hpp"
 #include "pdeimg/error.hpp"
+#include "src/context_impl.hpp"
 #include "src/cuda/runtime.hpp"
 
 namespace pdeimg {
@@ -120,16 +122,38 @@ HostImage HostImage::copy_of(const ImageView& src) {
 
 DeviceImage::DeviceImage(int width, int height, int channels, PixelType type) {
   check_shape(width, height, channels, "DeviceImage");
+  allocate(width, height, channels, type, cuda::current_device());
+}
+
+DeviceImage::DeviceImage(int width, int height, int channels, PixelType type, const Context& ctx) {
+  check_shape(width, height, channels, "DeviceImage");
+  if (ctx.backend() != Backend::kCuda) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string("DeviceImage: needs a context with the cuda backend (this one is ") +
+                    to_string(ctx.backend()) + ")");
+  }
+  allocate(width, height, channels, type, ctx.device());
+}
+
+void DeviceImage::allocate(int width, int height, int channels, PixelType type, int device) {
   view_.width = width;
   view_.height = height;
   view_.channels = channels;
   view_.type = type;
   view_.location = Location::kDevice;
+  const detail::DeviceScope on(device);
   std::size_t pitch = 0;
   void* p = cuda::malloc_pitch(view_.row_bytes(), height, &pitch);
-  storage_ = std::shared_ptr<void>(p, [](void* q) { cuda::free_device(q); });
+  storage_ = std::shared_ptr<void>(p, [device](void* q) {
+    try {
+      const detail::DeviceScope at(device);  // cudaFree of another device's memory
+      cuda::free_device(q);
+    } catch (...) {  // a deleter must not throw; the memory is lost only if the device is
+    }
+  });
   view_.data = p;
   view_.pitch = pitch;
+  device_ = device;
 }
 
 namespace {
@@ -144,6 +168,7 @@ void check_same(const ImageView& a, const ImageView& b, const char* what) {
 void DeviceImage::upload(const ImageView& host) {
   validate(host, "DeviceImage::upload");
   check_same(view_, host, "DeviceImage::upload");
+  const detail::DeviceScope on(device_);  // that device's legacy default stream
   cuda::copy_2d(view_.data, view_.pitch, host.data, host.pitch, host.row_bytes(), host.height,
                 cuda::CopyKind::kHostToDevice, nullptr, true);
 }
@@ -151,6 +176,7 @@ void DeviceImage::upload(const ImageView& host) {
 void DeviceImage::download(const ImageView& host) const {
   validate(host, "DeviceImage::download");
   check_same(view_, host, "DeviceImage::download");
+  const detail::DeviceScope on(device_);
   cuda::copy_2d(host.data, host.pitch, view_.data, view_.pitch, host.row_bytes(), host.height,
                 cuda::CopyKind::kDeviceToHost, nullptr, true);
 }

@@ -21,7 +21,12 @@ NoiseEstimate estimate_noise(const ImageView& image, Context& ctx, AlphaMode alp
             "estimate_noise: device views need a context with the cuda backend (this one is ") +
             to_string(ctx.backend()) + ")");
   }
+  detail::check_device(image, ctx, "estimate_noise", "image");
   detail::check_cuda_extent(image, ctx, "estimate_noise");
+  if (image.width > 2 && image.height > 2) {
+    detail::check_cuda_items(static_cast<unsigned long long>(image.width - 2) * (image.height - 2),
+                             ctx, "estimate_noise", "the noise statistic");
+  }
   const detail::DeviceScope device_scope(ctx);
   NoiseEstimate e;
   e.channels = detail::processed_channels(image.channels, alpha == AlphaMode::kPreserve);

@@ -18,6 +18,7 @@
 #include "src/fed.hpp"
 #include "src/finite.hpp"
 #include "src/validate.hpp"
+#include "src/work_image.hpp"
 
 namespace pdeimg {
 
@@ -214,8 +215,36 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   detail::check_src_dst(src, dst, "perona_malik");
   validate(p);
   detail::check_location(src, dst, ctx, "perona_malik");
+  const int nc = detail::processed_channels(src.channels, p.alpha == AlphaMode::kPreserve);
+  const bool coupled = p.colour == ColourMode::kCoupled && nc > 1;
+  // The statistics' sizes are checked before any work is queued (their CUB calls count in int).
+  if (p.contrast == ContrastMode::kQuantile) {
+    const unsigned long long w = src.width, h = src.height;
+    detail::check_cuda_items(((w - 1) * h + w * (h - 1)) * (coupled ? 1 : nc), ctx, "perona_malik",
+                             "the K quantile");
+  }
+  if ((p.contrast == ContrastMode::kNoise || (p.steps == 0 && p.time == 0.0)) &&
+      !(p.noise_sigma > 0.0) && src.width > 2 && src.height > 2) {
+    detail::check_cuda_items(static_cast<unsigned long long>(src.width - 2) * (src.height - 2), ctx,
+                             "perona_malik", "the noise statistic");
+  }
   const detail::DeviceScope device_scope(ctx);
   const bool cuda = ctx.backend() == Backend::kCuda;
+  if (cuda && src.location == Location::kHost) {
+    // One upload of a host image for the whole call: the noise estimate, the K quantile and the
+    // steps all read the device copy (each used to stage the image again), and dst comes back
+    // once at the end.
+    const ImageView d_src = detail::scratch_image(ctx, detail::kPmStageSrcSlot, src.width,
+                                                  src.height, src.channels, src.type);
+    detail::copy_image(src, d_src, ctx);
+    const ImageView d_dst = src.data == dst.data
+                                ? d_src
+                                : detail::scratch_image(ctx, detail::kPmStageDstSlot, dst.width,
+                                                        dst.height, dst.channels, dst.type);
+    const PeronaMalikReport r = perona_malik(d_src, d_dst, p, ctx);
+    detail::copy_image(d_dst, dst, ctx);  // waits for the stream
+    return r;
+  }
 
   PeronaMalikReport report;
   report.backend = ctx.backend();
@@ -224,7 +253,6 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   report.contrast = p.contrast;
   report.regularization = p.regularization;
   report.colour = p.colour;
-  const int nc = detail::processed_channels(src.channels, p.alpha == AlphaMode::kPreserve);
   report.channels = nc;
   // Non-finite samples: refused, or missing data. Statistics (noise, K quantile) guard their own
   // range; the steps' scale is chosen from K below.
@@ -244,7 +272,6 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
                     " non-finite samples) is not supported: the Gaussian would spread the holes; "
                     "use regularization 0");
   }
-  const bool coupled = p.colour == ColourMode::kCoupled && nc > 1;
 
   // --- noise, K, time
   // -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "pdeimg/error.hpp"
+#include "src/cuda/runtime.hpp"
 
 namespace pdeimg {
 namespace detail {
@@ -64,6 +65,37 @@ void check_location(const ImageView& src, const ImageView& dst, const Context& c
                     ": device views need a context with the cuda backend (this one is " +
                     to_string(ctx.backend()) + ")");
   }
+  check_device(src, ctx, op, "src");
+  check_device(dst, ctx, op, "dst");
+}
+
+void check_device(const ImageView& v, const Context& ctx, const char* op, const char* what) {
+  if (v.location != Location::kDevice || v.data == nullptr || ctx.backend() != Backend::kCuda) {
+    return;
+  }
+  const int device = cuda::pointer_device(v.data);
+  if (device < 0 || device == ctx.device()) return;
+  throw Error(ErrorCode::kInvalidArgument,
+              std::string(op) + ": " + what + " is memory of CUDA device " +
+                  std::to_string(device) + " but the context uses device " +
+                  std::to_string(ctx.device()) + "; use a Context of device " +
+                  std::to_string(device) + " or copy the image to device " +
+                  std::to_string(ctx.device()));
+}
+
+void check_cuda_items(unsigned long long n, const Context& ctx, const char* op, const char* what) {
+  if (ctx.backend() != Backend::kCuda || n <= 0x7fffffffULL) return;
+  throw Error(ErrorCode::kUnsupported, std::string(op) + ": " + what + " over " +
+                                           std::to_string(n) +
+                                           " values; the CUDA backend handles at most 2^31 - 1 "
+                                           "(use the CPU backend, or process the image in bands)");
+}
+
+void check_cuda_pixels(int width, int height, const Context& ctx, const char* op) {
+  if (width <= 0 || height <= 0) return;
+  check_cuda_items(
+      static_cast<unsigned long long>(width) * static_cast<unsigned long long>(height), ctx, op,
+      ("the " + std::to_string(width) + "x" + std::to_string(height) + " image's pixels").c_str());
 }
 
 int test_max_fused() noexcept {

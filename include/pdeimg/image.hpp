@@ -111,14 +111,26 @@ class HostImage {
   ImageView view_{};
 };
 
-/// An image in CUDA device memory (cudaMallocPitch) that owns its pixels, on the calling thread's
-/// current CUDA device (device 0 unless the thread called cudaSetDevice; pass it to operations
-/// with a Context of that device). Constructing one in a build without CUDA, or on a machine
-/// without a device, throws Error(kBackendUnavailable).
+class Context;
+
+/// An image in CUDA device memory (cudaMallocPitch) that owns its pixels. It remembers its device
+/// and allocates, copies and frees there whatever device the calling thread has made current
+/// (the thread's current device is left as it was). Operations accept its view only with a
+/// Context of the same device (Error(kInvalidArgument) otherwise). Constructing one in a build
+/// without CUDA, or on a machine without a device, throws Error(kBackendUnavailable).
+///
+///   pdeimg::Context gpu1(pdeimg::Backend::kCuda, 1);
+///   pdeimg::DeviceImage img(640, 480, 3, pdeimg::PixelType::kU8, gpu1);  // on device 1
 class DeviceImage {
  public:
   DeviceImage() = default;
+  /// On the calling thread's current CUDA device (device 0 unless the thread called
+  /// cudaSetDevice).
   DeviceImage(int width, int height, int channels, PixelType type);
+  /// On the device of `ctx` (a CUDA context).
+  DeviceImage(int width, int height, int channels, PixelType type, const Context& ctx);
+  /// The CUDA device ordinal the pixels live on (-1 for an empty image).
+  int device() const noexcept { return device_; }
 
   ImageView view() const noexcept { return view_; }
   operator ImageView() const noexcept { return view_; }  // NOLINT: a view of *this
@@ -128,13 +140,18 @@ class DeviceImage {
   PixelType type() const noexcept { return view_.type; }
   bool empty() const noexcept { return view_.empty(); }
 
-  /// Synchronous copies between a host view and this image; shapes and types must match.
+  /// Synchronous copies between a host view and this image; shapes and types must match. They run
+  /// on the legacy default stream of the image's device, so they start after the work queued on
+  /// that device's contexts (their streams are blocking ones) and such work queued later starts
+  /// after them.
   void upload(const ImageView& host);
   void download(const ImageView& host) const;
 
  private:
+  void allocate(int width, int height, int channels, PixelType type, int device);
   std::shared_ptr<void> storage_;
   ImageView view_{};
+  int device_ = -1;
 };
 
 }  // namespace pdeimg

@@ -63,9 +63,11 @@ void canny_candidates(const ImageView& src, const ImageView& mask,
                             ? detail::scratch_image(ctx, detail::kCannyMagnitudeSlot, src.width,
                                                     src.height, 1, PixelType::kF32)
                             : magnitude;
-  GradientImages g;
-  g.magnitude = mag;
-  launch_gradient(src, g, plan.op, plan.channels, plan.scale, plan.missing, ctx.stream());
+  if (!plan.magnitude_ready) {
+    GradientImages g;
+    g.magnitude = mag;
+    launch_gradient(src, g, plan.op, plan.channels, plan.scale, plan.missing, ctx.stream());
+  }
   launch_canny_nms(src, mag, mask, thresholds.low, thresholds.high, thresholds.device, plan.op,
                    plan.channels, labels, plan.missing, ctx.stream());
 }

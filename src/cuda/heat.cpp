@@ -1,4 +1,7 @@
-// CUDA backend of heat_smooth: convert to float planes, ping-pong steps, convert back.
+// CUDA backend of heat_smooth: convert to float planes, ping-pong steps (several per launch),
+// convert back.
+#include <algorithm>
+
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
 #include "src/cuda/launch.hpp"
@@ -13,14 +16,24 @@ void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatP
   detail::Planes a = scratch_planes(ctx, 2, src.width, src.height, plan.channels);
   detail::Planes b = scratch_planes(ctx, 3, src.width, src.height, plan.channels);
   launch_load_planes(st.src, a, ctx.stream());
-  for (int i = 0; i < plan.steps; ++i) {
-    // Fast explicit diffusion: each step of the cycle its own size.
-    const float dt =
-        plan.step_sizes.empty() ? plan.dt : plan.step_sizes[i % plan.step_sizes.size()];
-    launch_heat_step(a, b, dt, plan.missing, ctx.stream());
+  // Up to heat_max_fused_steps() steps per launch (temporal blocking); plan.max_fused == 1 (a
+  // test hook) keeps one launch per step, the reference the fused kernel is tested against. Fast
+  // explicit diffusion (each step of a cycle its own size) takes one launch per step.
+  const bool fed = !plan.step_sizes.empty();
+  const int fuse = fed ? 1 : fused_steps(plan.max_fused, heat_max_fused_steps());
+  for (int i = 0; i < plan.steps;) {
+    const int n = std::min(fuse, plan.steps - i);
+    if (fuse == 1) {
+      const float dt = fed ? plan.step_sizes[i % plan.step_sizes.size()] : plan.dt;
+      launch_heat_step(a, b, dt, plan.missing, ctx.stream());
+    } else {
+      launch_heat_steps(a, b, n, plan.dt, plan.missing, ctx.stream());
+    }
     std::swap(a, b);
-    if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps)
-      report_queued(ctx, i + 1, plan.steps, "heat_smooth");
+    const int before = i;
+    i += n;
+    if (i / kProgressSteps != before / kProgressSteps || i == plan.steps)
+      report_queued(ctx, i, plan.steps, "heat_smooth");
   }
   launch_store_planes(a, st.src, st.dst, ctx.stream());
   finish(st, ctx);

@@ -28,6 +28,13 @@ void launch_heat_step(const detail::Planes& in, const detail::Planes& out, float
 void launch_heat_spectral(const detail::Planes& in, const detail::Planes& out, double time,
                           Context& ctx);
 
+/// The most heat steps launch_heat_steps fuses into one launch.
+int heat_max_fused_steps();
+/// `steps` (1..heat_max_fused_steps()) explicit heat steps in one launch, in -> out (different
+/// planes), by temporal blocking in shared memory; bit-identical to as many launch_heat_step.
+void launch_heat_steps(const detail::Planes& in, const detail::Planes& out, int steps, float dt,
+                       bool missing, void* stream);
+
 // --- perona_malik (kernels/perona_malik.cu)
 // --------------------------------------------------------
 
@@ -44,6 +51,12 @@ struct PmStepArgs {
 /// One explicit Perona–Malik step on every plane: out = step(in), g from gsrc when regularized.
 void launch_pm_step(const detail::Planes& in, const detail::Planes& gsrc, const detail::Planes& out,
                     const PmStepArgs& args, void* stream);
+/// The most unregularised Perona–Malik steps launch_pm_steps fuses for `args` and `channels`.
+int pm_max_fused_steps(const PmStepArgs& args, int channels);
+/// `steps` (1..pm_max_fused_steps) unregularised steps in one launch, in -> out (different planes),
+/// by temporal blocking; bit-identical to as many launch_pm_step.
+void launch_pm_steps(const detail::Planes& in, const detail::Planes& out, int steps,
+                     const PmStepArgs& args, void* stream);
 /// out = Gaussian(sigma) * in for every plane, separable through tmp (reflecting boundary).
 void launch_gaussian(const detail::Planes& in, const detail::Planes& tmp, const detail::Planes& out,
                      double sigma, void* stream);
@@ -59,6 +72,25 @@ void launch_finite_quantile(const float* d_sorted, std::size_t n, double q, floa
 /// (informative) or 0 (flat) into d_valid (kernels/noise.cuh).
 void launch_noise_values(const detail::Planes& p, int channel, float* d_grad, float* d_hp,
                          int* d_valid, void* stream);
+/// One pass of rank selection by radix over the 32-bit keys[0..n): d_hist[b] (65536 ints) counts
+/// the accepted keys whose high 16 bits are b (pass 0) or, among those whose high 16 bits are
+/// `hi`, whose low 16 bits are b (pass 1). With `gate`, only the elements i with
+/// gate[i] < cut, or gate[i] == cut and i <= last_equal, are accepted. CUB's DeviceHistogram;
+/// temporary storage as sort_floats.
+struct RadixBinArgs {
+  const unsigned* keys = nullptr;
+  const unsigned* gate = nullptr;
+  unsigned cut = 0;
+  std::size_t last_equal = 0;
+  int pass = 0;
+  unsigned hi = 0;
+};
+std::size_t radix_histogram(const RadixBinArgs& args, std::size_t n, int* d_hist, void* d_temp,
+                            std::size_t temp_bytes, void* stream);
+/// The indices i (ascending) with d_keys[i] == value into d_out, their number into *d_count (CUB's
+/// DeviceSelect). Temporary storage as sort_floats.
+std::size_t select_equal_indices(const unsigned* d_keys, unsigned value, std::size_t n, int* d_out,
+                                 int* d_count, void* d_temp, std::size_t temp_bytes, void* stream);
 /// *d_out = the sum of n ints (CUB; exact, so deterministic). Temporary storage as sort_floats.
 std::size_t sum_ints(const int* d_in, int* d_out, std::size_t n, void* d_temp,
                      std::size_t temp_bytes, void* stream);
@@ -66,9 +98,6 @@ std::size_t sum_ints(const int* d_in, int* d_out, std::size_t n, void* d_temp,
 /// returns the temporary bytes needed; otherwise queues the sort and returns temp_bytes.
 std::size_t sort_floats(const float* d_in, float* d_out, std::size_t n, void* d_temp,
                         std::size_t temp_bytes, void* stream);
-std::size_t sort_float_pairs(const float* d_keys_in, float* d_keys_out, const float* d_vals_in,
-                             float* d_vals_out, std::size_t n, void* d_temp, std::size_t temp_bytes,
-                             void* stream);
 
 // --- gradient and canny (kernels/gradient.cu, kernels/canny.cu)
 // -----------------------------------

@@ -1,7 +1,8 @@
-// CUDA backend of perona_malik and of its gradient quantile: float planes, one launch per step
-// (two more per step when regularising), a CUB radix sort for the quantile. Device scratch slots:
-// 0-1 staging, 2-3 ping-pong planes, 4-5 smoothed planes, 6-8 and 12 statistics (noise.cpp:
-// 6-11).
+// CUDA backend of perona_malik and of its gradient quantile: float planes, several steps per
+// launch (temporal blocking) or, when regularising, one launch per step and two more for the
+// Gaussian, replayed from a CUDA graph 8 steps at a time; a CUB radix sort for the quantile. Device
+// scratch slots: 0-1 staging, 2-3 ping-pong planes, 4-5 smoothed planes, 6-8 and 12 statistics
+// (noise.cpp: 6-11); src/perona_malik.cpp stages host views once per call in 14-15.
 #include <algorithm>
 #include <cmath>
 
@@ -29,6 +30,27 @@ detail::Planes load(const ImageView& image, int channels, Context& ctx) {
   return p;
 }
 
+/// A CUDA graph of the work `capture` queues on ctx's stream (exec == nullptr when `wanted` is
+/// false or capturing failed; then nothing was queued).
+struct Graph {
+  void* exec = nullptr;
+  template <class F>
+  Graph(bool wanted, Context& ctx, const F& capture) {
+    if (!wanted) return;
+    begin_capture(ctx.stream());
+    try {
+      capture();
+    } catch (...) {
+      destroy_graph(end_capture(ctx.stream()));  // leave the stream out of capture mode
+      throw;
+    }
+    exec = end_capture(ctx.stream());
+  }
+  ~Graph() { destroy_graph(exec); }
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+};
+
 }  // namespace
 
 void perona_malik(const ImageView& src, const ImageView& dst, const detail::PeronaMalikPlan& plan,
@@ -52,12 +74,40 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
   args.regularized = reg;
   args.missing = plan.missing;
   launch_load_planes(st.src, a, ctx.stream());
-  for (int i = 0; i < plan.steps; ++i) {
-    if (reg) launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
-    launch_pm_step(a, reg ? smooth : a, b, args, ctx.stream());
-    std::swap(a, b);
-    if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps)
-      report_queued(ctx, i + 1, plan.steps, "perona_malik");
+  // Unregularised: up to pm_max_fused_steps steps per launch (temporal blocking); regularised
+  // steps need a Gaussian of each result and stay one per launch. plan.max_fused == 1 (a test
+  // hook) keeps one launch per step.
+  const int fuse = fused_steps(plan.max_fused, pm_max_fused_steps(args, nc));
+  // Regularised steps are three launches each: kGraphSteps of them are captured once into a CUDA
+  // graph and replayed (an even count, so a and b are back in their roles after each replay);
+  // the rest, and everything when capturing fails, is launched directly. max_fused == 1 (the
+  // test hook) launches directly, the reference the graphs are compared with.
+  constexpr int kGraphSteps = 8;
+  const Graph graph(reg && plan.max_fused != 1 && plan.steps >= kGraphSteps, ctx, [&] {
+    for (int k = 0; k < kGraphSteps; ++k) {
+      launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
+      launch_pm_step(a, smooth, b, args, ctx.stream());
+      std::swap(a, b);
+    }
+  });
+  for (int i = 0; i < plan.steps;) {
+    int n = std::min(fuse, plan.steps - i);
+    if (graph.exec != nullptr && plan.steps - i >= kGraphSteps) {
+      launch_graph(graph.exec, ctx.stream());  // the result is in a again
+      n = kGraphSteps;
+    } else {
+      if (fuse == 1) {
+        if (reg) launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
+        launch_pm_step(a, reg ? smooth : a, b, args, ctx.stream());
+      } else {
+        launch_pm_steps(a, b, n, args, ctx.stream());
+      }
+      std::swap(a, b);
+    }
+    const int before = i;
+    i += n;
+    if (i / kProgressSteps != before / kProgressSteps || i == plan.steps)
+      report_queued(ctx, i, plan.steps, "perona_malik");
   }
   launch_store_planes(a, st.src, st.dst, ctx.stream());
   finish(st, ctx);

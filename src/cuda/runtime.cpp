@@ -49,8 +49,7 @@ int current_device() {
   return device;
 }
 
-void* create_stream(int device) {
-  set_device(device);
+void* create_stream() {
   cudaStream_t stream = nullptr;
   // A blocking stream: DeviceImage::upload/download run on the legacy default stream, which then
   // waits for the work queued here (and this stream for them), so they are ordered with it.
@@ -80,6 +79,53 @@ void* malloc_pitch(std::size_t row_bytes, int height, std::size_t* pitch) {
   void* p = nullptr;
   PDEIMG_CUDA_CHECK(cudaMallocPitch(&p, pitch, row_bytes, static_cast<std::size_t>(height)));
   return p;
+}
+
+int pointer_device(const void* ptr) noexcept {
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) {
+    cudaGetLastError();
+    return -1;
+  }
+  return attr.type == cudaMemoryTypeDevice ? attr.device : -1;
+}
+
+void* create_pool() {
+  int device = 0, supported = 0;
+  PDEIMG_CUDA_CHECK(cudaGetDevice(&device));
+  if (cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  if (!supported) return nullptr;
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = device;
+  cudaMemPool_t pool = nullptr;
+  PDEIMG_CUDA_CHECK(cudaMemPoolCreate(&pool, &props));
+  // Keep freed memory in the pool across synchronisations: a scratch slot that grows and shrinks
+  // again then reuses it instead of asking the driver each time.
+  unsigned long long threshold = ~0ULL;
+  PDEIMG_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+  return pool;
+}
+
+void destroy_pool(void* pool) noexcept {
+  if (pool) cudaMemPoolDestroy(static_cast<cudaMemPool_t>(pool));
+}
+
+void* malloc_async(std::size_t bytes, void* pool, void* stream) {
+  void* p = nullptr;
+  PDEIMG_CUDA_CHECK(cudaMallocFromPoolAsync(&p, bytes, static_cast<cudaMemPool_t>(pool),
+                                            static_cast<cudaStream_t>(stream)));
+  return p;
+}
+
+void free_async(void* ptr, void* stream) noexcept {
+  if (ptr && cudaFreeAsync(ptr, static_cast<cudaStream_t>(stream)) != cudaSuccess) {
+    cudaGetLastError();
+  }
 }
 
 void* malloc_host(std::size_t bytes) noexcept {
@@ -123,6 +169,38 @@ void wait_event(void* event) {
   PDEIMG_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
 }
 
+void begin_capture(void* stream) {
+  PDEIMG_CUDA_CHECK(
+      cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeThreadLocal));
+}
+
+void* end_capture(void* stream) noexcept {
+  cudaGraph_t graph = nullptr;
+  if (cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &graph) != cudaSuccess ||
+      graph == nullptr) {
+    cudaGetLastError();
+    if (graph) cudaGraphDestroy(graph);
+    return nullptr;
+  }
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return exec;
+}
+
+void launch_graph(void* exec, void* stream) {
+  PDEIMG_CUDA_CHECK(
+      cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), static_cast<cudaStream_t>(stream)));
+}
+
+void destroy_graph(void* exec) noexcept {
+  if (exec) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec));
+}
+
 void copy_2d(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch,
              std::size_t row_bytes, int height, CopyKind kind, void* stream, bool sync) {
   const cudaMemcpyKind k = kind == CopyKind::kHostToDevice   ? cudaMemcpyHostToDevice
@@ -159,7 +237,7 @@ void set_device(int) {
 int current_device() {
   unavailable();
 }
-void* create_stream(int) {
+void* create_stream() {
   unavailable();
 }
 void destroy_stream(void*) noexcept {}
@@ -171,6 +249,17 @@ void free_device(void*) noexcept {}
 void* malloc_pitch(std::size_t, int, std::size_t*) {
   unavailable();
 }
+int pointer_device(const void*) noexcept {
+  return -1;
+}
+void* create_pool() {
+  unavailable();
+}
+void destroy_pool(void*) noexcept {}
+void* malloc_async(std::size_t, void*, void*) {
+  unavailable();
+}
+void free_async(void*, void*) noexcept {}
 void* malloc_host(std::size_t) noexcept {
   return nullptr;
 }
@@ -188,6 +277,16 @@ void record_event(void*, void*) {
 void wait_event(void*) {
   unavailable();
 }
+void begin_capture(void*) {
+  unavailable();
+}
+void* end_capture(void*) noexcept {
+  return nullptr;
+}
+void launch_graph(void*, void*) {
+  unavailable();
+}
+void destroy_graph(void*) noexcept {}
 void copy_2d(void*, std::size_t, const void*, std::size_t, std::size_t, int, CopyKind, void*,
              bool) {
   unavailable();

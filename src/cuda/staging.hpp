@@ -23,6 +23,11 @@ ImageView stage_input(const ImageView& src, Context& ctx);
 void finish(const Staged& staged, Context& ctx);
 /// Steps queued between progress reports of the CUDA step loops.
 constexpr int kProgressSteps = 16;
+/// Steps per launch of a step loop: the kernel's limit, or the plan's max_fused (a test hook)
+/// when smaller and positive. 1 means the one-step kernels.
+inline int fused_steps(int max_fused, int kernel_limit) {
+  return max_fused > 0 && max_fused < kernel_limit ? max_fused : kernel_limit;
+}
 /// Reports `done` of `total` steps queued to the context's progress callback; when it cancels,
 /// waits for the stream (queued copies may still read the caller's memory), then throws
 /// Error(kCancelled) naming `op`.

@@ -94,6 +94,7 @@ struct Chunks {
 }  // namespace
 
 void upload(const ImageView& host, const ImageView& device, Context& ctx) {
+  ++ctx.impl().host_uploads;
   const Chunks ch(host, ctx);
   const std::size_t row = ch.row_bytes;
   if (ch.pinned == nullptr) {

@@ -1,0 +1,174 @@
+// The temporal-blocking kernel of the CUDA backend (kernels/fused_steps.cuh) run on the CPU: the
+// kernel's own source, compiled for the host with the CUDA keywords defined away, executed one
+// block at a time by a single "thread" (its loops stride by blockDim, so one thread does the
+// whole tile, and __syncthreads separates phases that then simply run in order). This checks the
+// tiling without a GPU: the halo of one pixel per step, the tile shrinking by one per step, the
+// reflection at the image border, partial tiles, several groups of planes, and that the last
+// step's tile is written where it belongs. Each result must equal the same number of single steps
+// computed by a plain loop with the same per-pixel update, bit for bit. What remains for a device
+// (HeatCuda/PeronaMalikCuda.FusedStepsAreIdentical...) is the parallel execution itself.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace {
+struct FakeDim3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+FakeDim3 blockIdx, threadIdx, blockDim;
+}  // namespace
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static
+#define __launch_bounds__(n)
+#define __syncthreads()
+template <class T>
+T __ldg(const T* p) {
+  return *p;
+}
+
+#include "kernels/fused_steps.cuh"
+#include "kernels/heat.cuh"
+
+namespace pdeimg {
+namespace {
+
+using detail::Neighbours;
+using detail::Planes;
+using detail::Reflect;
+
+/// The heat update of one pixel (as HeatOp in kernels/heat.cu, without missing data).
+struct HeatTestOp {
+  static constexpr bool kDiagonals = false;
+  float dt;
+  void operator()(Neighbours<1>& u, float* r) const {
+    r[0] = detail::heat_update(u.m[0], u.n[0], u.s[0], u.w[0], u.e[0], dt);
+  }
+};
+
+/// A Perona–Malik update of C coupled channels (as PmOp in kernels/perona_malik.cu).
+template <int C, bool kEight>
+struct PmTestOp {
+  static constexpr bool kDiagonals = kEight;
+  detail::RationalG g;
+  float dt;
+  void operator()(Neighbours<C>& u, float* r) const { detail::pm_update<C, kEight>(u, g, dt, r); }
+};
+
+struct PlaneBuffer {
+  std::vector<float> data;
+  Planes p;
+  PlaneBuffer(int w, int h, int count) {
+    const std::ptrdiff_t stride = w + 3;  // padded rows, as the backend's
+    data.assign(static_cast<std::size_t>(stride * h * count + 5), -777.0f);
+    p = Planes{data.data(), w, h, count, stride, stride * h};
+  }
+};
+
+void fill(const Planes& p, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(0.0f, 1.0f);
+  for (int c = 0; c < p.count; ++c)
+    for (int y = 0; y < p.height; ++y)
+      for (int x = 0; x < p.width; ++x) p.row(c, y)[x] = d(rng);
+}
+
+/// One step of `op` on every pixel, groups of C planes: the one-step kernel's loop.
+template <int C, class Op>
+void reference_step(const Planes& in, const Planes& out, const Op& op) {
+  const int w = in.width, h = in.height;
+  for (int c0 = 0; c0 < in.count; c0 += C)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const int xl = Reflect::prev(x), xr = Reflect::next(x, w);
+        const int yu = Reflect::prev(y), yd = Reflect::next(y, h);
+        Neighbours<C> u;
+        for (int c = 0; c < C; ++c) {
+          u.m[c] = in.row(c0 + c, y)[x];
+          u.n[c] = in.row(c0 + c, yu)[x];
+          u.s[c] = in.row(c0 + c, yd)[x];
+          u.w[c] = in.row(c0 + c, y)[xl];
+          u.e[c] = in.row(c0 + c, y)[xr];
+          u.nw[c] = in.row(c0 + c, yu)[xl];
+          u.ne[c] = in.row(c0 + c, yu)[xr];
+          u.sw[c] = in.row(c0 + c, yd)[xl];
+          u.se[c] = in.row(c0 + c, yd)[xr];
+        }
+        float r[C];
+        op(u, r);
+        for (int c = 0; c < C; ++c) out.row(c0 + c, y)[x] = r[c];
+      }
+}
+
+/// The fused kernel's grid, run block by block on the CPU.
+template <int C, class Op>
+void emulate_fused(const Planes& in, const Planes& out, int steps, const Op& op) {
+  constexpr int kS = cuda::fused_max_steps(C);
+  const unsigned gx = (in.width + cuda::kFusedTileX - 1) / cuda::kFusedTileX;
+  const unsigned gy = (in.height + cuda::kFusedTileY - 1) / cuda::kFusedTileY;
+  blockDim = FakeDim3{1, 1, 1};
+  threadIdx = FakeDim3{0, 0, 0};
+  for (unsigned z = 0; z < static_cast<unsigned>(in.count / C); ++z)
+    for (unsigned by = 0; by < gy; ++by)
+      for (unsigned bx = 0; bx < gx; ++bx) {
+        blockIdx = FakeDim3{bx, by, z};
+        cuda::fused_steps_kernel<C, kS, Op>(in, out, steps, op);
+      }
+}
+
+bool same(const Planes& a, const Planes& b) {
+  for (int c = 0; c < a.count; ++c)
+    for (int y = 0; y < a.height; ++y)
+      if (std::memcmp(a.row(c, y), b.row(c, y), sizeof(float) * a.width) != 0) return false;
+  return true;
+}
+
+/// `steps` fused steps against as many reference steps, on every size given.
+template <int C, class Op>
+void check(const Op& op, int planes) {
+  struct Size {
+    int w, h;
+  };
+  for (const Size sz : {Size{1, 1}, Size{2, 3}, Size{31, 15}, Size{32, 16}, Size{33, 17},
+                        Size{70, 41}, Size{5, 100}, Size{100, 2}}) {
+    for (int steps = 1; steps <= cuda::fused_max_steps(C); ++steps) {
+      PlaneBuffer in(sz.w, sz.h, planes), fused(sz.w, sz.h, planes);
+      PlaneBuffer a(sz.w, sz.h, planes), b(sz.w, sz.h, planes);
+      fill(in.p, 7u * sz.w + sz.h);
+      emulate_fused<C>(in.p, fused.p, steps, op);
+      std::memcpy(a.data.data(), in.data.data(), sizeof(float) * in.data.size());
+      for (int k = 0; k < steps; ++k) {
+        reference_step<C>(a.p, b.p, op);
+        std::swap(a.data, b.data);
+        std::swap(a.p.data, b.p.data);
+      }
+      EXPECT_TRUE(same(fused.p, a.p)) << sz.w << "x" << sz.h << ", " << steps << " steps";
+    }
+  }
+}
+
+TEST(FusedSteps, HeatEqualsOneStepAtATimeOnEverySizeAndDepth) {
+  check<1>(HeatTestOp{0.125f}, 1);
+  check<1>(HeatTestOp{0.25f}, 3);  // three planes: blockIdx.z groups
+}
+
+TEST(FusedSteps, CoupledPeronaMalikEqualsOneStepAtATime) {
+  check<3>(PmTestOp<3, false>{detail::RationalG{4.0f}, 0.2f}, 3);
+  check<2>(PmTestOp<2, true>{detail::RationalG{4.0f}, 0.25f}, 4);  // 8 neighbours, 2 groups
+}
+
+// A fused launch changes nothing outside the image: the padding between rows keeps its values.
+TEST(FusedSteps, WritesOnlyTheImage) {
+  PlaneBuffer in(45, 19, 1), out(45, 19, 1);
+  fill(in.p, 3);
+  emulate_fused<1>(in.p, out.p, 8, HeatTestOp{0.125f});
+  for (int y = 0; y < 19; ++y)
+    for (int x = 45; x < 48; ++x) EXPECT_EQ(out.p.row(0, y)[x], -777.0f) << x << "," << y;
+}
+
+}  // namespace
+}  // namespace pdeimg
