@@ -194,7 +194,9 @@ void wait_event(void* event) {
   run_through(sim().events[event]);
 }
 // No kernels run in the simulation, so no graphs are made: callers fall back to direct launches.
-void begin_capture(void*) {}
+void* begin_capture() noexcept {
+  return nullptr;
+}
 void* end_capture(void*) noexcept {
   return nullptr;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "pdeimg/error.hpp"
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
 #include "src/cuda/launch.hpp"
@@ -30,21 +31,27 @@ detail::Planes load(const ImageView& image, int channels, Context& ctx) {
   return p;
 }
 
-/// A CUDA graph of the work `capture` queues on ctx's stream (exec == nullptr when `wanted` is
-/// false or capturing failed; then nothing was queued).
+/// A CUDA graph of the work `capture(stream)` queues on the stream it is given: a private
+/// capture stream, so nothing runs and ctx's stream is untouched; the graph is launched on ctx's
+/// stream later. exec == nullptr when `wanted` is false or capturing failed in any way (then
+/// nothing was queued anywhere, and the caller launches directly).
 struct Graph {
   void* exec = nullptr;
   template <class F>
-  Graph(bool wanted, Context& ctx, const F& capture) {
+  Graph(bool wanted, const F& capture) {
     if (!wanted) return;
-    begin_capture(ctx.stream());
+    void* stream = begin_capture();
+    if (stream == nullptr) return;
     try {
-      capture();
+      capture(stream);
+    } catch (const Error&) {
+      destroy_graph(end_capture(stream));  // a launch refused while capturing: launch directly
+      return;
     } catch (...) {
-      destroy_graph(end_capture(ctx.stream()));  // leave the stream out of capture mode
+      destroy_graph(end_capture(stream));
       throw;
     }
-    exec = end_capture(ctx.stream());
+    exec = end_capture(stream);
   }
   ~Graph() { destroy_graph(exec); }
   Graph(const Graph&) = delete;
@@ -83,11 +90,12 @@ void perona_malik(const ImageView& src, const ImageView& dst, const detail::Pero
   // the rest, and everything when capturing fails, is launched directly. max_fused == 1 (the
   // test hook) launches directly, the reference the graphs are compared with.
   constexpr int kGraphSteps = 8;
-  const Graph graph(reg && plan.max_fused != 1 && plan.steps >= kGraphSteps, ctx, [&] {
+  const Graph graph(reg && plan.max_fused != 1 && plan.steps >= kGraphSteps, [&](void* s) {
+    detail::Planes ga = a, gb = b;  // the roles of a and b at every replay (kGraphSteps is even)
     for (int k = 0; k < kGraphSteps; ++k) {
-      launch_gaussian(a, tmp, smooth, plan.regularization, ctx.stream());
-      launch_pm_step(a, smooth, b, args, ctx.stream());
-      std::swap(a, b);
+      launch_gaussian(ga, tmp, smooth, plan.regularization, s);
+      launch_pm_step(ga, smooth, gb, args, s);
+      std::swap(ga, gb);
     }
   });
   for (int i = 0; i < plan.steps;) {

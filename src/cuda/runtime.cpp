@@ -169,15 +169,27 @@ void wait_event(void* event) {
   PDEIMG_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
 }
 
-void begin_capture(void* stream) {
-  PDEIMG_CUDA_CHECK(
-      cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeThreadLocal));
+void* begin_capture() noexcept {
+  cudaStream_t stream = nullptr;
+  if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+    cudaGetLastError();
+    cudaStreamDestroy(stream);
+    return nullptr;
+  }
+  return stream;
 }
 
-void* end_capture(void* stream) noexcept {
+void* end_capture(void* capture) noexcept {
+  if (capture == nullptr) return nullptr;
+  const auto stream = static_cast<cudaStream_t>(capture);
   cudaGraph_t graph = nullptr;
-  if (cudaStreamEndCapture(static_cast<cudaStream_t>(stream), &graph) != cudaSuccess ||
-      graph == nullptr) {
+  const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
+  cudaStreamDestroy(stream);
+  if (ended != cudaSuccess || graph == nullptr) {
     cudaGetLastError();
     if (graph) cudaGraphDestroy(graph);
     return nullptr;
@@ -277,8 +289,8 @@ void record_event(void*, void*) {
 void wait_event(void*) {
   unavailable();
 }
-void begin_capture(void*) {
-  unavailable();
+void* begin_capture() noexcept {
+  return nullptr;
 }
 void* end_capture(void*) noexcept {
   return nullptr;

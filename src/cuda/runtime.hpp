@@ -56,12 +56,15 @@ void record_event(void* event, void* stream);
 /// Blocks until the work queued before the last record_event(event) has finished.
 void wait_event(void* event);
 
-/// Captures the work then queued on `stream` into a CUDA graph instead of running it
-/// (cudaStreamBeginCapture, thread-local mode).
-void begin_capture(void* stream);
-/// Ends the capture and instantiates the graph (cudaGraphExec_t); nullptr when the capture or the
-/// instantiation failed (nothing was queued: the caller queues the work directly).
-void* end_capture(void* stream) noexcept;
+/// A new non-blocking stream of the current device in capture mode (cudaStreamBeginCapture,
+/// thread-local): the work queued on it is recorded into a CUDA graph, not run. Non-blocking, so
+/// that other threads' use of the legacy default stream (DeviceImage copies) cannot invalidate
+/// the capture. nullptr when capturing is not possible (the caller launches directly).
+void* begin_capture() noexcept;
+/// Ends the capture, destroys the capture stream and instantiates the graph (cudaGraphExec_t),
+/// to be launched on any stream of the device; nullptr when the capture or the instantiation
+/// failed (nothing ran: the caller queues the work directly). `capture` may be nullptr.
+void* end_capture(void* capture) noexcept;
 /// Queues an instantiated graph on `stream`.
 void launch_graph(void* exec, void* stream);
 /// Destroys an instantiated graph; launches still in flight complete first.
