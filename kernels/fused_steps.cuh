@@ -9,8 +9,16 @@
 // one thread, to check the tiling without a GPU.
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/common.cuh"
 #include "kernels/perona_malik.cuh"
+
+// Test hook: tests/fused_steps_test.cpp defines this to fill the shared tile with NaN before
+// each block, so that a read of an element no step wrote cannot pass unnoticed.
+#ifndef PDEIMG_FUSED_POISON_SHARED
+#define PDEIMG_FUSED_POISON_SHARED(buf)
+#endif
 
 namespace pdeimg {
 namespace cuda {
@@ -26,16 +34,25 @@ constexpr int fused_max_steps(int channels) {
   return channels <= 2 ? 8 : 4;
 }
 
+/// Whether Op takes the step's index in the launch (`static constexpr bool kPerStep = true` and
+/// `operator()(u, r, k)`): steps of different sizes, as in fast explicit diffusion cycles.
+template <class Op, class = void>
+struct IsPerStepOp : std::false_type {};
+template <class Op>
+struct IsPerStepOp<Op, std::void_t<decltype(Op::kPerStep)>>
+    : std::integral_constant<bool, Op::kPerStep> {};
+
 /// `steps` (1..S) explicit steps of `op` on planes [c0, c0 + C) with c0 = blockIdx.z * C, from
 /// `in` into `out` (different planes). Op: `static constexpr bool kDiagonals` (whether it reads
 /// nw/ne/sw/se) and `void operator()(detail::Neighbours<C>& u, float* r) const`, the per-pixel
-/// update of the one-step kernel.
+/// update of the one-step kernel (or, with kPerStep, `operator()(u, r, k)` for step k = 0..).
 template <int C, int S, class Op>
 __global__ void __launch_bounds__(kFusedTileX* kFusedBlockY)
     fused_steps_kernel(detail::Planes in, detail::Planes out, int steps, Op op) {
   constexpr int kW = kFusedTileX + 2 * S;
   constexpr int kH = kFusedTileY + 2 * S;
   __shared__ float buf[2][C][kH][kW];
+  PDEIMG_FUSED_POISON_SHARED(buf);
   const int w = in.width, h = in.height;
   const int c0 = blockIdx.z * C;
   // Global coordinates of tile element (0, 0) and the tile's extent for this launch.
@@ -82,7 +99,11 @@ __global__ void __launch_bounds__(kFusedTileX* kFusedBlockY)
           }
         }
         float r[C];
-        op(u, r);
+        if constexpr (IsPerStepOp<Op>::value) {
+          op(u, r, k - 1);
+        } else {
+          op(u, r);
+        }
         for (int c = 0; c < C; ++c) buf[to][c][j][i] = r[c];
       }
     }

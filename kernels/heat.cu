@@ -4,6 +4,7 @@
 // boundaries).
 #include "kernels/fused_steps.cuh"
 #include "kernels/heat.cuh"
+#include "kernels/heat_ops.cuh"
 #include "src/cuda/check.hpp"
 #include "src/cuda/launch.hpp"
 
@@ -15,29 +16,6 @@ namespace {
 // from L1/L2, so each step moves close to 8 bytes of DRAM traffic per pixel.
 constexpr int kBlockX = 32;
 constexpr int kBlockY = 8;
-
-/// The update of one pixel, shared by the one-step and the fused kernels. kMissing: non-finite
-/// samples are missing data (detail::ghost), as on the CPU.
-template <bool kMissing>
-struct HeatOp {
-  static constexpr bool kDiagonals = false;
-  float dt;
-  __device__ __forceinline__ void operator()(detail::Neighbours<1>& u, float* r) const {
-    const float m = u.m[0];
-    float n = u.n[0], s = u.s[0], w = u.w[0], e = u.e[0];
-    if (kMissing) {
-      if (!detail::is_finite(m)) {
-        r[0] = m;
-        return;
-      }
-      n = detail::ghost(n, m);
-      s = detail::ghost(s, m);
-      w = detail::ghost(w, m);
-      e = detail::ghost(e, m);
-    }
-    r[0] = detail::heat_update(m, n, s, w, e, dt);
-  }
-};
 
 template <bool kMissing>
 __global__ void heat_step_kernel(detail::Planes in, detail::Planes out, float dt) {
@@ -88,6 +66,21 @@ void launch_heat_steps(const detail::Planes& in, const detail::Planes& out, int 
     launch_fused<1>(in, out, in.count, steps, HeatOp<false>{dt}, s);
   }
   PDEIMG_LAUNCH_CHECK("fused_steps_kernel (heat)");
+}
+
+void launch_heat_cycle_steps(const detail::Planes& in, const detail::Planes& out, int steps,
+                             const float* dt, bool missing, void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  if (missing) {
+    HeatCycleOp<true> op{};
+    for (int k = 0; k < steps; ++k) op.dt[k] = dt[k];
+    launch_fused<1>(in, out, in.count, steps, op, s);
+  } else {
+    HeatCycleOp<false> op{};
+    for (int k = 0; k < steps; ++k) op.dt[k] = dt[k];
+    launch_fused<1>(in, out, in.count, steps, op, s);
+  }
+  PDEIMG_LAUNCH_CHECK("fused_steps_kernel (heat cycle)");
 }
 
 }  // namespace cuda

@@ -9,6 +9,8 @@
 // (HeatCuda/PeronaMalikCuda.FusedStepsAreIdentical...) is the parallel execution itself.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -30,9 +32,13 @@ template <class T>
 T __ldg(const T* p) {
   return *p;
 }
+// Every block starts from a tile of NaN (the "shared" tile is a static here and would otherwise
+// keep the previous block's values): a read of an element no step wrote shows in the result.
+#define PDEIMG_FUSED_POISON_SHARED(buf) \
+  std::fill_n(&buf[0][0][0][0], sizeof(buf) / sizeof(float), std::nanf(""))
 
 #include "kernels/fused_steps.cuh"
-#include "kernels/heat.cuh"
+#include "kernels/heat_ops.cuh"
 
 namespace pdeimg {
 namespace {
@@ -41,14 +47,8 @@ using detail::Neighbours;
 using detail::Planes;
 using detail::Reflect;
 
-/// The heat update of one pixel (as HeatOp in kernels/heat.cu, without missing data).
-struct HeatTestOp {
-  static constexpr bool kDiagonals = false;
-  float dt;
-  void operator()(Neighbours<1>& u, float* r) const {
-    r[0] = detail::heat_update(u.m[0], u.n[0], u.s[0], u.w[0], u.e[0], dt);
-  }
-};
+using cuda::HeatCycleOp;
+using cuda::HeatOp;
 
 /// A Perona–Malik update of C coupled channels (as PmOp in kernels/perona_malik.cu).
 template <int C, bool kEight>
@@ -77,9 +77,10 @@ void fill(const Planes& p, unsigned seed) {
       for (int x = 0; x < p.width; ++x) p.row(c, y)[x] = d(rng);
 }
 
-/// One step of `op` on every pixel, groups of C planes: the one-step kernel's loop.
+/// One step of `op` on every pixel, groups of C planes: the one-step kernel's loop (step k of a
+/// per-step op).
 template <int C, class Op>
-void reference_step(const Planes& in, const Planes& out, const Op& op) {
+void reference_step(const Planes& in, const Planes& out, const Op& op, int k = 0) {
   const int w = in.width, h = in.height;
   for (int c0 = 0; c0 < in.count; c0 += C)
     for (int y = 0; y < h; ++y)
@@ -99,7 +100,11 @@ void reference_step(const Planes& in, const Planes& out, const Op& op) {
           u.se[c] = in.row(c0 + c, yd)[xr];
         }
         float r[C];
-        op(u, r);
+        if constexpr (cuda::IsPerStepOp<Op>::value) {
+          op(u, r, k);
+        } else {
+          op(u, r);
+        }
         for (int c = 0; c < C; ++c) out.row(c0 + c, y)[x] = r[c];
       }
 }
@@ -127,9 +132,17 @@ bool same(const Planes& a, const Planes& b) {
   return true;
 }
 
+/// Makes every 7th sample NaN (missing data), the rest unchanged.
+void punch_holes(const Planes& p) {
+  for (int c = 0; c < p.count; ++c)
+    for (int y = 0; y < p.height; ++y)
+      for (int x = 0; x < p.width; ++x)
+        if ((x + 3 * y + 5 * c) % 7 == 0) p.row(c, y)[x] = std::nanf("");
+}
+
 /// `steps` fused steps against as many reference steps, on every size given.
 template <int C, class Op>
-void check(const Op& op, int planes) {
+void check(const Op& op, int planes, bool holes = false) {
   struct Size {
     int w, h;
   };
@@ -139,10 +152,11 @@ void check(const Op& op, int planes) {
       PlaneBuffer in(sz.w, sz.h, planes), fused(sz.w, sz.h, planes);
       PlaneBuffer a(sz.w, sz.h, planes), b(sz.w, sz.h, planes);
       fill(in.p, 7u * sz.w + sz.h);
+      if (holes) punch_holes(in.p);
       emulate_fused<C>(in.p, fused.p, steps, op);
       std::memcpy(a.data.data(), in.data.data(), sizeof(float) * in.data.size());
       for (int k = 0; k < steps; ++k) {
-        reference_step<C>(a.p, b.p, op);
+        reference_step<C>(a.p, b.p, op, k);
         std::swap(a.data, b.data);
         std::swap(a.p.data, b.p.data);
       }
@@ -152,8 +166,26 @@ void check(const Op& op, int planes) {
 }
 
 TEST(FusedSteps, HeatEqualsOneStepAtATimeOnEverySizeAndDepth) {
-  check<1>(HeatTestOp{0.125f}, 1);
-  check<1>(HeatTestOp{0.25f}, 3);  // three planes: blockIdx.z groups
+  check<1>(HeatOp<false>{0.125f}, 1);
+  check<1>(HeatOp<false>{0.25f}, 3);  // three planes: blockIdx.z groups
+}
+
+// Missing data: NaN samples stay, their neighbours see the centre (the ghost rule), through the
+// fused tiles as through single steps (memcmp: the NaNs' bits too).
+TEST(FusedSteps, HeatWithMissingDataEqualsOneStepAtATime) {
+  check<1>(HeatOp<true>{0.2f}, 2, true);
+}
+
+// A fast explicit diffusion cycle in one launch: step k of the launch takes dt[k] (sizes far
+// apart, one of them above the stability bound as FED's are), equal to single steps of those sizes.
+TEST(FusedSteps, HeatCycleStepsTakeTheirOwnSizes) {
+  HeatCycleOp<false> op{};
+  const float sizes[cuda::kMaxCycleSteps] = {0.02f, 0.9f, 0.05f, 0.4f, 0.11f, 0.25f, 0.7f, 0.01f};
+  std::copy(sizes, sizes + cuda::kMaxCycleSteps, op.dt);
+  check<1>(op, 1);
+  HeatCycleOp<true> missing{};
+  std::copy(sizes, sizes + cuda::kMaxCycleSteps, missing.dt);
+  check<1>(missing, 3, true);
 }
 
 TEST(FusedSteps, CoupledPeronaMalikEqualsOneStepAtATime) {
@@ -165,7 +197,7 @@ TEST(FusedSteps, CoupledPeronaMalikEqualsOneStepAtATime) {
 TEST(FusedSteps, WritesOnlyTheImage) {
   PlaneBuffer in(45, 19, 1), out(45, 19, 1);
   fill(in.p, 3);
-  emulate_fused<1>(in.p, out.p, 8, HeatTestOp{0.125f});
+  emulate_fused<1>(in.p, out.p, 8, HeatOp<false>{0.125f});
   for (int y = 0; y < 19; ++y)
     for (int x = 45; x < 48; ++x) EXPECT_EQ(out.p.row(0, y)[x], -777.0f) << x << "," << y;
 }

@@ -439,6 +439,36 @@ TEST(HeatCuda, FusedStepsAreIdenticalToOneStepPerLaunchAndToTheCpu) {
   }
 }
 
+// Fast explicit diffusion on the GPU: each launch fuses up to 8 steps of a cycle, each with its
+// own size; equal to one launch per step and to the CPU bit for bit.
+TEST(HeatCuda, FedCyclesAreIdenticalToOneStepPerLaunchAndToTheCpu) {
+  PDEIMG_SKIP_IF_UNAVAILABLE(Backend::kCuda);
+  Context cpu(Backend::kCpu), gpu(Backend::kCuda);
+  for (const int c : {1, 3}) {
+    for (bool holes : {false, true}) {
+      HostImage in = test::random_image(97, 61, c, PixelType::kF32, 0.0f, 1.0f, 43);
+      if (holes) {
+        for (int y = 0; y < 61; y += 5) in.row<float>(y)[(7 * y) % (97 * c)] = NAN;
+      }
+      HeatParams p;
+      p.sigma = 6.0;  // FED cycles of more than 8 steps: full launches and partial ones
+      p.scheme = HeatScheme::kFed;
+      p.alpha = AlphaMode::kProcess;
+      p.non_finite = NonFinite::kMissing;
+      HostImage ref(97, 61, c, PixelType::kF32);
+      const HeatReport r = heat_smooth(in, ref, p, cpu);
+      EXPECT_EQ(r.scheme, HeatScheme::kFed);
+      for (const char* depth : {"", "3", "1"}) {
+        ScopedEnv env("PDEIMG_TEST_MAX_FUSED", depth);
+        HostImage out(97, 61, c, PixelType::kF32);
+        heat_smooth(in, out, p, gpu);
+        EXPECT_TRUE(test::identical(out, ref))
+            << c << " channels, holes " << holes << " depth '" << depth << "'";
+      }
+    }
+  }
+}
+
 TEST(HeatCuda, DeviceViewsAreAsynchronousAndMatchHostViews) {
   PDEIMG_SKIP_IF_UNAVAILABLE(Backend::kCuda);
   HostImage in = test::random_image(1000, 3, 1, PixelType::kU16, 0.0f, 65535.0f, 29);

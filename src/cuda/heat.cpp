@@ -18,14 +18,21 @@ void heat_smooth(const ImageView& src, const ImageView& dst, const detail::HeatP
   launch_load_planes(st.src, a, ctx.stream());
   // Up to heat_max_fused_steps() steps per launch (temporal blocking); plan.max_fused == 1 (a
   // test hook) keeps one launch per step, the reference the fused kernel is tested against. Fast
-  // explicit diffusion (each step of a cycle its own size) takes one launch per step.
+  // explicit diffusion passes the sizes of the launch's steps (each step of a cycle its own).
   const bool fed = !plan.step_sizes.empty();
-  const int fuse = fed ? 1 : fused_steps(plan.max_fused, heat_max_fused_steps());
+  const int fuse = std::min(fused_steps(plan.max_fused, heat_max_fused_steps()), kMaxCycleSteps);
   for (int i = 0; i < plan.steps;) {
     const int n = std::min(fuse, plan.steps - i);
-    if (fuse == 1) {
-      const float dt = fed ? plan.step_sizes[i % plan.step_sizes.size()] : plan.dt;
-      launch_heat_step(a, b, dt, plan.missing, ctx.stream());
+    if (fed) {
+      float dt[kMaxCycleSteps];
+      for (int k = 0; k < n; ++k) dt[k] = plan.step_sizes[(i + k) % plan.step_sizes.size()];
+      if (fuse == 1) {
+        launch_heat_step(a, b, dt[0], plan.missing, ctx.stream());
+      } else {
+        launch_heat_cycle_steps(a, b, n, dt, plan.missing, ctx.stream());
+      }
+    } else if (fuse == 1) {
+      launch_heat_step(a, b, plan.dt, plan.missing, ctx.stream());
     } else {
       launch_heat_steps(a, b, n, plan.dt, plan.missing, ctx.stream());
     }

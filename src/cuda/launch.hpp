@@ -34,6 +34,13 @@ int heat_max_fused_steps();
 /// planes), by temporal blocking in shared memory; bit-identical to as many launch_heat_step.
 void launch_heat_steps(const detail::Planes& in, const detail::Planes& out, int steps, float dt,
                        bool missing, void* stream);
+/// The most steps of different sizes one launch_heat_cycle_steps takes.
+constexpr int kMaxCycleSteps = 8;
+/// `steps` (1..min(heat_max_fused_steps(), kMaxCycleSteps)) heat steps of sizes dt[0..steps) in
+/// one launch, as launch_heat_steps: bit-identical to as many launch_heat_step with those sizes
+/// (fast explicit diffusion cycles).
+void launch_heat_cycle_steps(const detail::Planes& in, const detail::Planes& out, int steps,
+                             const float* dt, bool missing, void* stream);
 
 // --- perona_malik (kernels/perona_malik.cu)
 // --------------------------------------------------------
