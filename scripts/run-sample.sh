@@ -11,7 +11,7 @@ cmake --build build --parallel "$jobs"
 mkdir -p out
 set -x
 build/apps/smooth samples/images/camera.png out/camera_smooth.png --sigma 2 -v
-build/apps/denoise samples/images/chelsea.png out/chelsea_denoised.png -v --report out/chelsea_denoised.json
+build/apps/denoise samples/images/chelsea_noisy.png out/chelsea_denoised.png -v --report out/chelsea_denoised.json
 build/apps/edges samples/images/camera.png out/camera_edges.png --sigma 2 -v
 build/apps/morph blackhat samples/images/text.png out/text_blackhat.png --radius 6 -v
 build/apps/smooth samples/images/camera.png out/camera_blurred.png --sigma 3
