@@ -131,6 +131,14 @@ float* HostScratch::get(int slot, std::size_t floats) {
 }
 
 DeviceScratch::~DeviceScratch() {
+  // ~ContextImpl releases the slots on the context's stream and device. Slots left here mean it
+  // failed before that (e.g. the device could not be made current): pool memory is then left to
+  // the pool rather than freed on whatever device and legacy stream happen to be current, which
+  // would not be ordered after the context's work.
+  if (pool_) {
+    slots_.clear();
+    return;
+  }
   release_all(nullptr);
 }
 
@@ -210,6 +218,11 @@ void DeviceScope::enter(int device) {
   if (previous == device) return;
   cuda::set_device(device);
   previous_ = previous;
+}
+
+void* ContextImpl::device_scratch(int slot, std::size_t bytes) {
+  const DeviceScope on(device);
+  return device_mem.get(slot, bytes, stream);
 }
 
 DeviceScope::DeviceScope(int device) {

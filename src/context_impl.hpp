@@ -105,7 +105,8 @@ struct ContextImpl {
   /// Error(kCancelled) naming `op` when it asks to stop. A no-op without a callback.
   void report_progress(long long done, long long total, const char* op);
   float* host_scratch(int slot, std::size_t floats) { return host.get(slot, floats); }
-  void* device_scratch(int slot, std::size_t bytes) { return device_mem.get(slot, bytes, stream); }
+  /// Device scratch of this context's device (made current for the allocation).
+  void* device_scratch(int slot, std::size_t bytes);
 };
 
 /// The CPU threads a Context uses by default: the CPUs this process may run on (its affinity

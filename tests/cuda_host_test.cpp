@@ -90,9 +90,18 @@ TEST_F(CudaHost, CreatingContextsLeavesTheCallersDeviceCurrent) {
   {
     Context c0(Backend::kCuda, 0);
     EXPECT_EQ(cuda::current_device(), 1);
-    c0.impl().device_scratch(3, 1000);  // the context's scratch is on its own device
+    void* p = c0.impl().device_scratch(3, 1000);  // the context's scratch is on its own device
+    EXPECT_EQ(simulated::device_of(p), 0);
     EXPECT_EQ(cuda::current_device(), 1);
   }
+  counters().pools = false;  // without memory pools too (plain cudaMalloc on the current device)
+  {
+    Context c0(Backend::kCuda, 0);
+    void* p = c0.impl().device_scratch(3, 1000);
+    EXPECT_EQ(simulated::device_of(p), 0);
+    EXPECT_EQ(cuda::current_device(), 1);
+  }
+  counters().pools = true;
   EXPECT_EQ(cuda::current_device(), 1);  // destroying it left the device alone too
   EXPECT_EQ(counters().wrong_device, 0);
 }
