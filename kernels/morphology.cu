@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/fused_steps.cuh"
 #include "kernels/morphology.cuh"
+#include "kernels/morphology_ops.cuh"
 #include "src/cuda/check.hpp"
 #include "src/cuda/morphology_launch.hpp"
 
@@ -17,7 +19,7 @@ namespace {
 constexpr int kBlockX = 32;
 constexpr int kBlockY = 8;
 
-enum Shape { kDisc, kDiamond, kSquare };
+constexpr int kDisc = kMorphDisc, kDiamond = kMorphDiamond, kSquare = kMorphSquare;
 
 // Row y of a device view (ImageView::row is host code).
 template <typename T>
@@ -37,21 +39,21 @@ __global__ void morph_step_kernel(detail::Planes in, detail::Planes out, float d
   const float* row = in.row(c, y);
   const float* up = in.row(c, detail::Reflect::prev(y));
   const float* dn = in.row(c, detail::Reflect::next(y, in.height));
-  const float m = __ldg(row + x);
-  const float w = __ldg(row + xl);
-  const float e = __ldg(row + xr);
-  const float n = __ldg(up + x);
-  const float s = __ldg(dn + x);
-  float v;
-  if (kShape == kDisc) {
-    v = detail::disc_update<kErode>(m, n, s, w, e, dt);
-  } else if (kShape == kDiamond) {
-    v = detail::diamond_update<kErode, kUnit>(m, n, s, w, e, dt);
-  } else {
-    v = detail::square_update<kErode, kUnit>(__ldg(up + xl), n, __ldg(up + xr), w, m, e,
-                                             __ldg(dn + xl), s, __ldg(dn + xr), dt);
+  detail::Neighbours<1> u;
+  u.m[0] = __ldg(row + x);
+  u.w[0] = __ldg(row + xl);
+  u.e[0] = __ldg(row + xr);
+  u.n[0] = __ldg(up + x);
+  u.s[0] = __ldg(dn + x);
+  if (kShape == kSquare) {
+    u.nw[0] = __ldg(up + xl);
+    u.ne[0] = __ldg(up + xr);
+    u.sw[0] = __ldg(dn + xl);
+    u.se[0] = __ldg(dn + xr);
   }
-  out.row(c, y)[x] = v;
+  float r[1];
+  MorphUpwindOp<kShape, kErode, kUnit>{dt}(u, r);
+  out.row(c, y)[x] = r[0];
 }
 
 // The exact flat max (min) over the element's rows (kernels/morphology.cuh: flat_half_width),
@@ -128,41 +130,51 @@ dim3 grid_for(int w, int h, int z = 1) {
   return dim3((w + kBlockX - 1) / kBlockX, (h + kBlockY - 1) / kBlockY, z);
 }
 
+/// `steps` upwind steps: one launch of the one-step kernel (steps == 1) or of the fused kernel.
 template <int kShape, bool kErode, bool kUnit>
-void launch_step(const detail::Planes& in, const detail::Planes& out, float dt, cudaStream_t s) {
-  morph_step_kernel<kShape, kErode, kUnit>
-      <<<grid_for(in.width, in.height, in.count), dim3(kBlockX, kBlockY), 0, s>>>(in, out, dt);
+void launch_step(const detail::Planes& in, const detail::Planes& out, int steps, float dt,
+                 cudaStream_t s) {
+  if (steps == 1) {
+    morph_step_kernel<kShape, kErode, kUnit>
+        <<<grid_for(in.width, in.height, in.count), dim3(kBlockX, kBlockY), 0, s>>>(in, out, dt);
+  } else {
+    launch_fused<1>(in, out, in.count, steps, MorphUpwindOp<kShape, kErode, kUnit>{dt}, s);
+  }
 }
 
 template <int kShape, bool kUnit>
-void launch_dir(const detail::Planes& in, const detail::Planes& out, bool erode, float dt,
-                cudaStream_t s) {
+void launch_dir(const detail::Planes& in, const detail::Planes& out, bool erode, int steps,
+                float dt, cudaStream_t s) {
   if (erode) {
-    launch_step<kShape, true, kUnit>(in, out, dt, s);
+    launch_step<kShape, true, kUnit>(in, out, steps, dt, s);
   } else {
-    launch_step<kShape, false, kUnit>(in, out, dt, s);
+    launch_step<kShape, false, kUnit>(in, out, steps, dt, s);
   }
 }
 
 }  // namespace
 
-void launch_morph_step(const detail::Planes& in, const detail::Planes& out,
-                       const detail::MorphPlan& plan, void* stream) {
+int morph_max_fused_steps() {
+  return fused_max_steps(1);
+}
+
+void launch_morph_steps(const detail::Planes& in, const detail::Planes& out,
+                        const detail::MorphPlan& plan, int steps, void* stream) {
   const auto s = static_cast<cudaStream_t>(stream);
   switch (plan.shape) {
     case StructuringElement::kDiamond:
-      plan.unit ? launch_dir<kDiamond, true>(in, out, plan.erode, plan.dt, s)
-                : launch_dir<kDiamond, false>(in, out, plan.erode, plan.dt, s);
+      plan.unit ? launch_dir<kDiamond, true>(in, out, plan.erode, steps, plan.dt, s)
+                : launch_dir<kDiamond, false>(in, out, plan.erode, steps, plan.dt, s);
       break;
     case StructuringElement::kSquare:
-      plan.unit ? launch_dir<kSquare, true>(in, out, plan.erode, plan.dt, s)
-                : launch_dir<kSquare, false>(in, out, plan.erode, plan.dt, s);
+      plan.unit ? launch_dir<kSquare, true>(in, out, plan.erode, steps, plan.dt, s)
+                : launch_dir<kSquare, false>(in, out, plan.erode, steps, plan.dt, s);
       break;
     default:
-      launch_dir<kDisc, false>(in, out, plan.erode, plan.dt, s);
+      launch_dir<kDisc, false>(in, out, plan.erode, steps, plan.dt, s);
       break;
   }
-  PDEIMG_LAUNCH_CHECK("morph_step_kernel");
+  PDEIMG_LAUNCH_CHECK("morph_step_kernel or fused_steps_kernel (morphology)");
 }
 
 void launch_morph_flat(const detail::Planes& in, const detail::Planes& out,

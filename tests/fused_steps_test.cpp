@@ -39,6 +39,7 @@ T __ldg(const T* p) {
 
 #include "kernels/fused_steps.cuh"
 #include "kernels/heat_ops.cuh"
+#include "kernels/morphology_ops.cuh"
 
 namespace pdeimg {
 namespace {
@@ -191,6 +192,18 @@ TEST(FusedSteps, HeatCycleStepsTakeTheirOwnSizes) {
 TEST(FusedSteps, CoupledPeronaMalikEqualsOneStepAtATime) {
   check<3>(PmTestOp<3, false>{detail::RationalG{4.0f}, 0.2f}, 3);
   check<2>(PmTestOp<2, true>{detail::RationalG{4.0f}, 0.25f}, 4);  // 8 neighbours, 2 groups
+}
+
+// Upwind morphology steps (the disc, the diamond and the square with its diagonals; dilation and
+// erosion; the unit and the fractional steps) fused, equal to single steps.
+TEST(FusedSteps, MorphologyUpwindEqualsOneStepAtATime) {
+  using cuda::MorphUpwindOp;
+  check<1>(MorphUpwindOp<cuda::kMorphDisc, false, false>{0.5f}, 1);
+  check<1>(MorphUpwindOp<cuda::kMorphDisc, true, false>{0.7f}, 2);
+  check<1>(MorphUpwindOp<cuda::kMorphDiamond, false, true>{1.0f}, 1);
+  check<1>(MorphUpwindOp<cuda::kMorphDiamond, true, false>{0.3f}, 1);
+  check<1>(MorphUpwindOp<cuda::kMorphSquare, false, true>{1.0f}, 1);
+  check<1>(MorphUpwindOp<cuda::kMorphSquare, true, false>{0.4f}, 3);
 }
 
 // A fused launch changes nothing outside the image: the padding between rows keeps its values.

@@ -522,6 +522,28 @@ TEST(MorphCuda, AgreesWithCpuBitForBit) {
   EXPECT_TRUE(test::identical(a, b)) << "shock filter";
 }
 
+// Upwind steps fused on the GPU (up to 8 per launch, kernels/fused_steps.cuh) equal one launch
+// per step and the CPU, bit for bit, at every depth.
+TEST(MorphCuda, FusedUpwindStepsAreIdenticalToOneStepPerLaunchAndToTheCpu) {
+  PDEIMG_SKIP_IF_UNAVAILABLE(Backend::kCuda);
+  const HostImage in = test::random_image(133, 71, 2, PixelType::kF32, 0.0f, 1.0f, 31);
+  Context cpu(Backend::kCpu), gpu(Backend::kCuda);
+  for (auto shape :
+       {StructuringElement::kDisc, StructuringElement::kSquare, StructuringElement::kDiamond}) {
+    for (MorphOp op : {MorphOp::kDilate, MorphOp::kErode}) {
+      // The disc: 23 upwind steps; the square and diamond: a flat max and one fractional step.
+      MorphParams p = params(op, 11.3, shape);
+      p.scheme = MorphScheme::kUpwind;
+      const HostImage ref = apply(in, p, cpu);
+      for (const char* depth : {"", "3", "1"}) {
+        test::ScopedEnv env("PDEIMG_TEST_MAX_FUSED", depth);
+        EXPECT_TRUE(test::identical(ref, apply(in, p, gpu)))
+            << to_string(op) << " " << to_string(shape) << " depth '" << depth << "'";
+      }
+    }
+  }
+}
+
 TEST(MorphCuda, DeviceViewsMatchHostViews) {
   PDEIMG_SKIP_IF_UNAVAILABLE(Backend::kCuda);
   const HostImage in = test::random_image(300, 7, 1, PixelType::kU16, 0.0f, 65535.0f, 29);

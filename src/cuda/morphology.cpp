@@ -1,5 +1,6 @@
 // CUDA backend of morphology and the shock filter: float planes, ping-pong steps, convert back
 // (as heat_smooth); the compositions' difference and shock step on device views.
+#include <algorithm>
 #include <utility>
 
 #include "src/context_impl.hpp"
@@ -23,11 +24,17 @@ void morph_steps(const ImageView& src, const ImageView& dst, const detail::Morph
     std::swap(a, b);
     report_queued(ctx, 1, 1, name);
   }
-  for (int i = 0; !plan.flat && i < plan.steps; ++i) {
-    launch_morph_step(a, b, plan, ctx.stream());
+  // Up to morph_max_fused_steps() steps per launch (temporal blocking); plan.max_fused == 1 (a
+  // test hook) keeps one launch per step.
+  const int fuse = fused_steps(plan.max_fused, morph_max_fused_steps());
+  for (int i = 0; !plan.flat && i < plan.steps;) {
+    const int n = std::min(fuse, plan.steps - i);
+    launch_morph_steps(a, b, plan, n, ctx.stream());
     std::swap(a, b);
-    if ((i + 1) % kProgressSteps == 0 || i + 1 == plan.steps)
-      report_queued(ctx, i + 1, plan.steps, name);
+    const int before = i;
+    i += n;
+    if (i / kProgressSteps != before / kProgressSteps || i == plan.steps)
+      report_queued(ctx, i, plan.steps, name);
   }
   launch_store_planes(a, st.src, st.dst, ctx.stream());
   finish(st, ctx);

@@ -10,10 +10,14 @@
 namespace pdeimg {
 namespace cuda {
 
-/// One upwind step (kernels/morphology.cuh) of plan.shape, plan.erode, plan.unit with plan.dt on
-/// every plane: out = step(in), reflecting boundaries.
-void launch_morph_step(const detail::Planes& in, const detail::Planes& out,
-                       const detail::MorphPlan& plan, void* stream);
+/// The most upwind steps launch_morph_steps fuses into one launch.
+int morph_max_fused_steps();
+/// `steps` (1..morph_max_fused_steps()) upwind steps (kernels/morphology.cuh) of plan.shape,
+/// plan.erode, plan.unit with plan.dt on every plane, in -> out (different planes), reflecting
+/// boundaries: one launch, several steps by temporal blocking in shared memory
+/// (kernels/fused_steps.cuh), bit-identical to as many single steps.
+void launch_morph_steps(const detail::Planes& in, const detail::Planes& out,
+                        const detail::MorphPlan& plan, int steps, void* stream);
 /// The exact flat max (min) of plan.shape, plan.radius on every plane (plan.flat).
 void launch_morph_flat(const detail::Planes& in, const detail::Planes& out,
                        const detail::MorphPlan& plan, void* stream);
