@@ -46,6 +46,21 @@ using Cpx = std::complex<float>;
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kCut = detail::kSpectralCut;
 
+/// A worker's two rows of every channel (y and y + 1), w floats each, in its scratch `mem`.
+struct PairRows {
+  float* a[4];
+  float* b[4];
+};
+
+PairRows pair_rows(float* mem, int w, int nc) {
+  PairRows r{};
+  for (int c = 0; c < nc; ++c) {
+    r.a[c] = mem + static_cast<std::ptrdiff_t>(c) * w;
+    r.b[c] = mem + static_cast<std::ptrdiff_t>(nc + c) * w;
+  }
+  return r;
+}
+
 /// A forward complex FFT of length n (unnormalised, e^{-2πi jk/n}). Not thread-safe (kissfft's
 /// generic butterfly keeps scratch): one copy per worker.
 class Fft {
@@ -430,13 +445,9 @@ void heat_spectral(const ImageView& src, const ImageView& dst, const detail::Hea
       return;
     }
     pool.run(row_pairs, [&](int pair, int worker) {
-      float* mem = work + per_worker * worker;
-      float* ra[4];
-      float* rb[4];
-      for (int c = 0; c < nc; ++c) {
-        ra[c] = mem + static_cast<std::ptrdiff_t>(c) * w;
-        rb[c] = mem + static_cast<std::ptrdiff_t>(nc + c) * w;
-      }
+      const PairRows rows = pair_rows(work + per_worker * worker, w, nc);
+      float* const* ra = rows.a;
+      float* const* rb = rows.b;
       const int y = 2 * pair;
       const bool two = y + 1 < h;
       load(y, 0, w, ra);
@@ -532,13 +543,9 @@ void heat_spectral(const ImageView& src, const ImageView& dst, const detail::Hea
       return;
     }
     pool.run(row_pairs, [&](int pair, int worker) {
-      float* mem = work + per_worker * worker;
-      float* ra[4];
-      float* rb[4];
-      for (int c = 0; c < nc; ++c) {
-        ra[c] = mem + static_cast<std::ptrdiff_t>(c) * w;
-        rb[c] = mem + static_cast<std::ptrdiff_t>(nc + c) * w;
-      }
+      const PairRows rows = pair_rows(work + per_worker * worker, w, nc);
+      float* const* ra = rows.a;
+      float* const* rb = rows.b;
       const int y = 2 * pair;
       const bool two = y + 1 < h;
       const Dct& d = dx[worker];
