@@ -519,8 +519,9 @@ std::pair<int, long long> compare_u8(const pdeimg::HostImage& a, const pdeimg::H
 
 /// reaction_diffusion (the built-in learned denoiser, `denoise`'s default) on a 3840x2160 uint8
 /// device frame with noise of deviation 25: with the noise given, and blind (the noise estimate
-/// included). Each output is checked against the CPU backend's: the backends agree within 1e-4 of
-/// the range, so 8-bit results may differ by one level where a value sits on a rounding boundary.
+/// included), one launch per stage; and with two launches per stage for comparison. Each output is
+/// checked against the CPU backend's: the backends agree within 1e-4 of the range, so 8-bit results
+/// may differ by one level where a value sits on a rounding boundary.
 void reaction_diffusion_rows(Bench& b) {
   const int w = 3840, h = 2160;
   pdeimg::HostImage noisy = canny_picture(w, h);
@@ -564,6 +565,15 @@ void reaction_diffusion_rows(Bench& b) {
                   r.filter_size, r.noise_sigma, differ);
     b.note(line);
   }
+  // The same with two launches per stage through N global planes of y_i (the test hook that
+  // turns the one-launch stage kernel off): what the shared-memory tiles save.
+  pdeimg::ReactionDiffusionParams p;
+  p.noise_sigma = 25.0;
+  setenv("PDEIMG_TEST_MAX_FUSED", "1", 1);
+  const double t2 = b.time([&] { pdeimg::reaction_diffusion(src, dst, p, b.ctx()); });
+  unsetenv("PDEIMG_TEST_MAX_FUSED");
+  b.add({"reaction_diffusion, sigma given, 2 launches/stage", image_name(w, h, "u8"), t2, px,
+         "pix/s", 0.0});
 }
 
 /// morphology: dilation by an exact disc of radius 10 and 30 and by the upwind disc of radius 10

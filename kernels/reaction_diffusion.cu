@@ -1,10 +1,11 @@
-// CUDA kernels of reaction_diffusion (learned reaction–diffusion; numerics in
-// kernels/reaction_diffusion.cuh, shared with the CPU). One thread per pixel: the forward kernel
-// computes z_i and y_i = φ_i(z_i) of all N filters into N planes, the backward kernel
-// r = Σ_i k̄_i ⋆ y_i and the update. Reflecting boundaries through detail::Reflect (period 2W
-// for images narrower than the filter). Kept simple: taps and knot tables are read through the
-// read-only cache (every thread of a warp reads the same tap, a broadcast).
+// CUDA launchers of reaction_diffusion (learned reaction–diffusion; numerics in
+// kernels/reaction_diffusion.cuh, shared with the CPU; the stage kernels in
+// kernels/reaction_diffusion_kernels.cuh): loading and storing the planes (with the opponent
+// colour transform), and a stage either in one launch with shared-memory tiles (rd_stage_kernel)
+// or as a forward and a backward kernel through N global planes of y_i. Taps and knot tables are
+// read through the read-only cache (every thread of a warp reads the same tap, a broadcast).
 #include "kernels/reaction_diffusion.cuh"
+#include "kernels/reaction_diffusion_kernels.cuh"
 #include "src/cuda/check.hpp"
 #include "src/cuda/launch.hpp"
 
@@ -41,62 +42,6 @@ __global__ void rd_load_kernel(const char* src, std::size_t pitch, int channels,
     f.row(p, y)[x] =
         static_cast<float>(static_cast<double>(detail::SampleTraits<T>::to_float(in[p])) * scale);
   }
-}
-
-__global__ void rd_forward_kernel(detail::Planes u, int plane, RdDeviceNet net, int t,
-                                  detail::Planes ys) {
-  const int x = blockIdx.x * blockDim.x + threadIdx.x;
-  const int y = blockIdx.y * blockDim.y + threadIdx.y;
-  const int w = u.width, h = u.height;
-  if (x >= w || y >= h) return;
-  const int m = net.size, c = m / 2, mm = m * m, n = net.filters;
-  const float uc = u.row(plane, y)[x];
-  // Reflected column and row indices of the m×m window (m ≤ 15).
-  int xs[15], rows[15];
-  for (int a = 0; a < m; ++a) {
-    xs[a] = detail::Reflect::map(x + a - c, w);
-    rows[a] = detail::Reflect::map(y + a - c, h);
-  }
-  const detail::RdKnots knots{net.lo, net.inv_h, net.s_max, net.knots - 2};
-  for (int i = 0; i < n; ++i) {
-    const std::size_t fi = static_cast<std::size_t>(t) * n + i;
-    const float* k = net.taps + fi * mm;
-    float z = 0.0f;
-    for (int a = 0; a < m; ++a) {
-      const float* ur = u.row(plane, rows[a]);
-      for (int b = 0; b < m; ++b) {
-        z = detail::rd_fma(__fsub_rn(__ldg(ur + xs[b]), uc), __ldg(k + a * m + b), z);
-      }
-    }
-    z = detail::rd_fma(__ldg(net.sums + fi), uc, z);
-    ys.row(i, y)[x] =
-        detail::rd_phi(z, knots, net.values + fi * net.knots, net.slopes + fi * (net.knots - 1));
-  }
-}
-
-__global__ void rd_backward_kernel(detail::Planes ys, detail::Planes u, int u_plane,
-                                   detail::Planes f, int f_plane, detail::Planes out, int out_plane,
-                                   RdDeviceNet net, int t, float lambda) {
-  const int x = blockIdx.x * blockDim.x + threadIdx.x;
-  const int y = blockIdx.y * blockDim.y + threadIdx.y;
-  const int w = u.width, h = u.height;
-  if (x >= w || y >= h) return;
-  const int m = net.size, c = m / 2, mm = m * m, n = net.filters;
-  int xs[15], rows[15];
-  for (int a = 0; a < m; ++a) {
-    xs[a] = detail::Reflect::map(x + a - c, w);
-    rows[a] = detail::Reflect::map(y + a - c, h);
-  }
-  float r = 0.0f;
-  for (int i = 0; i < n; ++i) {
-    const float* k = net.taps_flipped + (static_cast<std::size_t>(t) * n + i) * mm;
-    for (int a = 0; a < m; ++a) {
-      const float* yr = ys.row(i, rows[a]);
-      for (int b = 0; b < m; ++b) r = detail::rd_fma(__ldg(yr + xs[b]), __ldg(k + a * m + b), r);
-    }
-  }
-  out.row(out_plane, y)[x] =
-      detail::rd_update(u.row(u_plane, y)[x], r, f.row(f_plane, y)[x], lambda);
 }
 
 template <typename Ts, typename Td>
@@ -154,6 +99,23 @@ void launch_rd_backward(const detail::Planes& y, const detail::Planes& u, int u_
                        static_cast<cudaStream_t>(stream)>>>(y, u, u_plane, f, f_plane, out,
                                                             out_plane, net, t, lambda);
   PDEIMG_LAUNCH_CHECK("rd_backward_kernel");
+}
+
+bool rd_stage_fits(const RdDeviceNet& net) {
+  return net.size <= 15 &&
+         rd_stage_shared_floats(net.filters, net.size) * sizeof(float) <= kRdStageMaxSharedBytes;
+}
+
+void launch_rd_stage(const detail::Planes& u, int u_plane, const detail::Planes& f, int f_plane,
+                     const detail::Planes& out, int out_plane, const RdDeviceNet& net, int t,
+                     float lambda, void* stream) {
+  const dim3 grid((u.width + kRdStageTileX - 1) / kRdStageTileX,
+                  (u.height + kRdStageTileY - 1) / kRdStageTileY);
+  const std::size_t bytes = rd_stage_shared_floats(net.filters, net.size) * sizeof(float);
+  rd_stage_kernel<<<grid, dim3(kRdStageTileX, kRdStageTileY), bytes,
+                    static_cast<cudaStream_t>(stream)>>>(u, u_plane, f, f_plane, out, out_plane,
+                                                         net, t, lambda);
+  PDEIMG_LAUNCH_CHECK("rd_stage_kernel");
 }
 
 void launch_rd_store(const detail::Planes& f, const detail::Planes& u, bool colour, double scale,

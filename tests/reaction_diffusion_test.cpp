@@ -499,6 +499,24 @@ TEST_P(ReactionDiffusionTest, AgreesWithTheCpu) {
   EXPECT_LE(max_abs_diff(a, b), 1.0);
 }
 
+// On CUDA a stage is one launch with shared-memory tiles (rd_stage_kernel) when they fit; the
+// forward and backward kernels through global planes of y_i (PDEIMG_TEST_MAX_FUSED=1) must give
+// the same bits (tests/rd_stage_kernel_test.cpp checks the same on the CPU).
+TEST_P(ReactionDiffusionTest, OneLaunchPerStageEqualsTwo) {
+  if (GetParam() == Backend::kCpu) GTEST_SKIP() << "the CUDA stage kernels";
+  Context gpu = ctx();
+  for (const int w : {1, 7, 33, 517}) {
+    HostImage img = test::random_image(w, 45, 3, PixelType::kF32, 0, 255, 41);
+    HostImage one(w, 45, 3, PixelType::kF32), two(w, 45, 3, PixelType::kF32);
+    reaction_diffusion(img, one, params(25), gpu);
+    {
+      test::ScopedEnv env("PDEIMG_TEST_MAX_FUSED", "1");
+      reaction_diffusion(img, two, params(25), gpu);
+    }
+    EXPECT_TRUE(test::identical(one, two)) << w << " wide";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReactionDiffusionTest,
                          ::testing::Values(Backend::kCpu, Backend::kCuda), test::backend_name);
 

@@ -180,6 +180,17 @@ void launch_rd_forward(const detail::Planes& u, int plane, const RdDeviceNet& ne
 void launch_rd_backward(const detail::Planes& y, const detail::Planes& u, int u_plane,
                         const detail::Planes& f, int f_plane, const detail::Planes& out,
                         int out_plane, const RdDeviceNet& net, int t, float lambda, void* stream);
+/// Shared memory one rd_stage launch may use (without opting in to more).
+constexpr std::size_t kRdStageMaxSharedBytes = 48 * 1024;
+/// Whether launch_rd_stage can run this network (its tiles fit kRdStageMaxSharedBytes; 24
+/// filters of 5×5: 44 KiB).
+bool rd_stage_fits(const RdDeviceNet& net);
+/// One whole stage in one launch (shared-memory tiles of u and of the y_i): out plane =
+/// u − Σ_i k̄_i ⋆ φ_i(k_i ⋆ u) − λ (u − f), the same bits as launch_rd_forward followed by
+/// launch_rd_backward, without the N global planes of y_i. out must be another plane than u's.
+void launch_rd_stage(const detail::Planes& u, int u_plane, const detail::Planes& f, int f_plane,
+                     const detail::Planes& out, int out_plane, const RdDeviceNet& net, int t,
+                     float lambda, void* stream);
 /// dst = src + (inverse transform of u − f) / scale for the first `count` planes' channels,
 /// further channels of dst copied from src. src and dst are device views and may be the same.
 void launch_rd_store(const detail::Planes& f, const detail::Planes& u, bool colour, double scale,

@@ -1,6 +1,7 @@
-// CUDA backend of reaction_diffusion: float planes f and u, N planes of y_i, two launches per
-// stage (kernels/reaction_diffusion.cu). Device scratch slots 50 (f), 51 (u and a ping-pong
-// plane), 52 (the y planes), 53 (the networks' parameters); 0-1 stage host views.
+// CUDA backend of reaction_diffusion: float planes f and u; one launch per stage with
+// shared-memory tiles, or two through N planes of y_i (kernels/reaction_diffusion_kernels.cuh).
+// Device scratch slots 50 (f), 51 (u and a ping-pong plane), 52 (the y planes), 53 (the networks'
+// parameters); 0-1 stage host views.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "src/cuda/launch.hpp"
 #include "src/cuda/runtime.hpp"
 #include "src/cuda/staging.hpp"
+#include "src/validate.hpp"
 
 namespace pdeimg {
 namespace cuda {
@@ -67,7 +69,12 @@ void reaction_diffusion(const ImageView& src, const ImageView& dst, const detail
 
   const detail::Planes f = scratch_planes(ctx, detail::kRdInputSlot, w, h, np);
   const detail::Planes u = scratch_planes(ctx, detail::kRdStateSlot, w, h, np + 1);
-  const detail::Planes y = scratch_planes(ctx, detail::kRdWorkSlot, w, h, max_filters);
+  // One launch per stage where the tiles fit in shared memory; otherwise (or with the test hook
+  // PDEIMG_TEST_MAX_FUSED=1) a forward and a backward launch through N global planes of y_i.
+  bool fused = detail::test_max_fused() != 1;
+  for (int k = 0; k < count; ++k) fused = fused && rd_stage_fits(dn[k]);
+  const detail::Planes y =
+      fused ? detail::Planes{} : scratch_planes(ctx, detail::kRdWorkSlot, w, h, max_filters);
   const int spare = np;
   launch_rd_load(st.src, f, plan.colour, plan.scale, stream);
   long long total = 0, done = 0;
@@ -79,9 +86,13 @@ void reaction_diffusion(const ImageView& src, const ImageView& dst, const detail
     int in_plane = p;
     for (int t = 0; t < T; ++t) {
       const int out_plane = ((T - 1 - t) % 2 == 0) ? p : spare;
-      launch_rd_forward(*in, in_plane, net, t, y, stream);
-      launch_rd_backward(y, *in, in_plane, f, p, u, out_plane, net, t, plan.net[p]->lambda[t],
-                         stream);
+      if (fused) {
+        launch_rd_stage(*in, in_plane, f, p, u, out_plane, net, t, plan.net[p]->lambda[t], stream);
+      } else {
+        launch_rd_forward(*in, in_plane, net, t, y, stream);
+        launch_rd_backward(y, *in, in_plane, f, p, u, out_plane, net, t, plan.net[p]->lambda[t],
+                           stream);
+      }
       in = &u;
       in_plane = out_plane;
       ++done;
