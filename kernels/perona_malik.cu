@@ -175,7 +175,8 @@ __global__ void finite_quantile_kernel(const float* sorted, std::size_t n, doubl
 
 /// Per interior pixel of plane c: the Sobel gradient² (sort key; kNoiseSkipKey for a flat
 /// neighbourhood), the high-pass (value) and whether the pixel counts (1) or is flat (0).
-__global__ void noise_values_kernel(detail::Planes p, int c, float* grad, float* hp, int* valid) {
+__global__ void noise_values_kernel(detail::Planes p, int c, detail::NoiseClip clip, float* grad,
+                                    float* hp, int* valid) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
   const int iw = p.width - 2, ih = p.height - 2;
@@ -184,7 +185,7 @@ __global__ void noise_values_kernel(detail::Planes p, int c, float* grad, float*
   for (int r = 0; r < 3; ++r)
     for (int k = 0; k < 3; ++k) v[r][k] = p.row(c, y + r)[x + k];
   const std::size_t i = static_cast<std::size_t>(y) * iw + x;
-  const bool flat = detail::flat3x3(v) || !detail::finite3x3(v);
+  const bool flat = detail::flat3x3(v) || !detail::finite3x3(v) || detail::clipped3x3(v, clip);
   grad[i] = flat ? detail::kNoiseSkipKey : detail::sobel_sq(v);
   hp[i] = detail::noise_highpass(v);
   valid[i] = flat ? 0 : 1;
@@ -360,10 +361,11 @@ void launch_finite_quantile(const float* d_sorted, std::size_t n, double q, floa
   PDEIMG_LAUNCH_CHECK("finite_quantile_kernel");
 }
 
-void launch_noise_values(const detail::Planes& p, int channel, float* d_grad, float* d_hp,
-                         int* d_valid, void* stream) {
+void launch_noise_values(const detail::Planes& p, int channel, PixelType type, float* d_grad,
+                         float* d_hp, int* d_valid, void* stream) {
   noise_values_kernel<<<grid_for(p.width - 2, p.height - 2), dim3(kBlockX, kBlockY), 0,
-                        static_cast<cudaStream_t>(stream)>>>(p, channel, d_grad, d_hp, d_valid);
+                        static_cast<cudaStream_t>(stream)>>>(p, channel, detail::noise_clip(type),
+                                                             d_grad, d_hp, d_valid);
   PDEIMG_LAUNCH_CHECK("noise_values_kernel");
 }
 

@@ -61,6 +61,32 @@ TEST_P(NoiseTest, PureNoiseOnAFlatOrLinearImage) {
   EXPECT_EQ(estimate_noise(ramp, cx).sigma, 0.0);
 }
 
+// An 8-bit or 16-bit photo clips its noise at the ends of the range: where the image is near
+// white (or black) the noise is cut off on one side, and those neighbourhoods would read as
+// quieter than the rest. Neighbourhoods holding a sample at the type's minimum or maximum are
+// skipped, so the estimate of an image that is mostly near-white stays true; a float image (no
+// range) is unaffected.
+TEST_P(NoiseTest, ClippedSamplesOfIntegerImagesAreLeftOut) {
+  Context cx = ctx();
+  const int w = 256, h = 256;
+  const double sigma = 20.0;
+  for (PixelType type : {PixelType::kU8, PixelType::kU16}) {
+    const double top = type == PixelType::kU8 ? 255.0 : 65535.0;
+    const double scale = top / 255.0;
+    HostImage img(w, h, 1, type);
+    std::mt19937 rng(5);
+    std::normal_distribution<double> n(0.0, sigma * scale);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        // Three quarters near white (245), a quarter mid-grey; noise clipped and rounded.
+        const double v = (x < 3 * w / 4 ? 245.0 : 128.0) * scale + n(rng);
+        test::set(img, x, y, 0, float(std::round(std::min(top, std::max(0.0, v)))));
+      }
+    const NoiseEstimate e = estimate_noise(img, cx);
+    EXPECT_NEAR(e.sigma, sigma * scale, 0.08 * sigma * scale) << to_string(type);
+  }
+}
+
 TEST_P(NoiseTest, ColourChannelsAlphaAndSampleTypes) {
   Context cx = ctx();
   HostImage base(200, 150, 4, PixelType::kU16);

@@ -106,15 +106,17 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
     dispatch_type(image.type, [&](auto tag) {
       using T = decltype(tag);
       std::atomic<std::size_t> valid{0};
+      const detail::NoiseClip clip = detail::noise_clip(image.type);
       parallel_rows(pool, ih, static_cast<std::size_t>(iw) * 9, [&](int y0, int y1, int) {
         std::size_t local = 0;
         for (int y = y0; y < y1; ++y) {
           for (int x = 0; x < iw; ++x) {
             float v[3][3];
             neighbourhood<T>(image, c, x, y, v);
-            // Only float images can hold missing (non-finite) samples.
+            // Only float images can hold missing (non-finite) samples; only integer ones clip.
             const bool flat =
-                detail::flat3x3(v) || (std::is_same<T, float>::value && !detail::finite3x3(v));
+                detail::flat3x3(v) || (std::is_same<T, float>::value ? !detail::finite3x3(v)
+                                                                     : detail::clipped3x3(v, clip));
             gbits[static_cast<std::size_t>(y) * iw + x] =
                 float_bits(flat ? detail::kNoiseSkipKey : detail::sobel_sq(v));
             local += flat ? 0 : 1;

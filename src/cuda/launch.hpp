@@ -75,10 +75,11 @@ void launch_gradient_sq(const detail::Planes& v, bool coupled, float* d_out, voi
 void launch_finite_quantile(const float* d_sorted, std::size_t n, double q, float* d_out,
                             void* stream);
 /// Per interior pixel of plane `channel` ((w-2)(h-2) values, row-major): the Sobel gradient² into
-/// d_grad (kNoiseSkipKey for a flat 3x3 neighbourhood), Immerkaer's high-pass into d_hp, and 1
-/// (informative) or 0 (flat) into d_valid (kernels/noise.cuh).
-void launch_noise_values(const detail::Planes& p, int channel, float* d_grad, float* d_hp,
-                         int* d_valid, void* stream);
+/// d_grad (kNoiseSkipKey for a flat, clipped or non-finite 3x3 neighbourhood; `type` is the
+/// image's, whose range ends count as clipped), Immerkaer's high-pass into d_hp, and 1
+/// (informative) or 0 (skipped) into d_valid (kernels/noise.cuh).
+void launch_noise_values(const detail::Planes& p, int channel, PixelType type, float* d_grad,
+                         float* d_hp, int* d_valid, void* stream);
 /// One pass of rank selection by radix over the 32-bit keys[0..n): d_hist[b] (65536 ints) counts
 /// the accepted keys whose high 16 bits are b (pass 0) or, among those whose high 16 bits are
 /// `hi`, whose low 16 bits are b (pass 1). With `gate`, only the elements i with

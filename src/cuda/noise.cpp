@@ -115,7 +115,7 @@ void estimate_noise(const ImageView& image, int channels, double* sigma, long lo
   const auto* hbits = reinterpret_cast<const unsigned*>(hp);
   long long used = 0;
   for (int c = 0; c < channels; ++c) {
-    launch_noise_values(p, c, grad, hp, valid, ctx.stream());
+    launch_noise_values(p, c, image.type, grad, hp, valid, ctx.stream());
     const int n_valid = sel.count_valid(valid);
     if (n_valid <= 0) continue;
     const std::size_t keep = detail::noise_keep_count(static_cast<std::size_t>(n_valid));
