@@ -224,17 +224,17 @@ int run_compare(const Options& opt, const std::vector<HostImage>& clean, pdeimg:
 #endif
     }
     const double n = static_cast<double>(clean.size());
-    const std::size_t best = static_cast<std::size_t>(
-        std::max_element(s_nlm.begin(), s_nlm.end()) - s_nlm.begin());
+    const std::size_t best =
+        static_cast<std::size_t>(std::max_element(s_nlm.begin(), s_nlm.end()) - s_nlm.begin());
     char nlm_psnr[32] = "-", nlm_h[32] = "-", nlm_t[32] = "-";
     if (nlm) {
       std::snprintf(nlm_psnr, sizeof nlm_psnr, "%.3f", s_nlm[best] / n);
       std::snprintf(nlm_h, sizeof nlm_h, "%.2gs", h_scale[best]);
       std::snprintf(nlm_t, sizeof nlm_t, "%.3f", t_nlm / n / static_cast<double>(h_scale.size()));
     }
-    std::printf("%6g %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8s %6s %8.3f %8s\n", sigma,
-                s_noisy / n, s_pm / n, s_rd / n, s_known / n, s_q / n, (s_rd - s_q) / n, nlm_psnr,
-                nlm_h, t_rd / n, nlm_t);
+    std::printf("%6g %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8s %6s %8.3f %8s\n", sigma, s_noisy / n,
+                s_pm / n, s_rd / n, s_known / n, s_q / n, (s_rd - s_q) / n, nlm_psnr, nlm_h,
+                t_rd / n, nlm_t);
     std::fflush(stdout);
   }
   std::printf(
@@ -247,12 +247,13 @@ int run_compare(const Options& opt, const std::vector<HostImage>& clean, pdeimg:
 }
 
 int usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s DIR [--sigmas 15,25,50] [--diffusivity exponential|rational|tukey] "
-               "[--neighbours 4|8] [--regularize S] [--per-channel] [--factor F] [--time T] "
-               "[--no-oracle] [--factors a,b,..] [--max-time T] [--threads N] [--backend B] "
-               "[--gray] [--limit N] [--scheme explicit|fed] [--compare [--model FILE] [--no-nlm]]\n",
-               argv0);
+  std::fprintf(
+      stderr,
+      "usage: %s DIR [--sigmas 15,25,50] [--diffusivity exponential|rational|tukey] "
+      "[--neighbours 4|8] [--regularize S] [--per-channel] [--factor F] [--time T] "
+      "[--no-oracle] [--factors a,b,..] [--max-time T] [--threads N] [--backend B] "
+      "[--gray] [--limit N] [--scheme explicit|fed] [--compare [--model FILE] [--no-nlm]]\n",
+      argv0);
   return 2;
 }
 
@@ -343,9 +344,9 @@ int main(int argc, char** argv) {
     cv::setNumThreads(opt.threads > 0 ? opt.threads : ctx.threads());
 #endif
     if (opt.compare) {
-      std::printf("denoise_quality --compare: %zu images from %s (%d channel(s) first), backend %s\n",
-                  clean.size(), opt.dir.c_str(), clean[0].channels(),
-                  pdeimg::to_string(ctx.backend()));
+      std::printf(
+          "denoise_quality --compare: %zu images from %s (%d channel(s) first), backend %s\n",
+          clean.size(), opt.dir.c_str(), clean[0].channels(), pdeimg::to_string(ctx.backend()));
       return run_compare(opt, clean, ctx);
     }
     const pdeimg::PeronaMalikParams& b = opt.base;
