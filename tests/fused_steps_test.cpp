@@ -15,23 +15,7 @@
 #include <random>
 #include <vector>
 
-namespace {
-struct FakeDim3 {
-  unsigned x = 0, y = 0, z = 0;
-};
-FakeDim3 blockIdx, threadIdx, blockDim;
-}  // namespace
-
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __shared__ static
-#define __launch_bounds__(n)
-#define __syncthreads()
-template <class T>
-T __ldg(const T* p) {
-  return *p;
-}
+#include "tests/kernel_on_cpu.hpp"
 // Every block starts from a tile of NaN (the "shared" tile is a static here and would otherwise
 // keep the previous block's values): a read of an element no step wrote shows in the result.
 #define PDEIMG_FUSED_POISON_SHARED(buf) \
@@ -60,15 +44,7 @@ struct PmTestOp {
   void operator()(Neighbours<C>& u, float* r) const { detail::pm_update<C, kEight>(u, g, dt, r); }
 };
 
-struct PlaneBuffer {
-  std::vector<float> data;
-  Planes p;
-  PlaneBuffer(int w, int h, int count) {
-    const std::ptrdiff_t stride = w + 3;  // padded rows, as the backend's
-    data.assign(static_cast<std::size_t>(stride * h * count + 5), -777.0f);
-    p = Planes{data.data(), w, h, count, stride, stride * h};
-  }
-};
+using test::PlaneBuffer;
 
 void fill(const Planes& p, unsigned seed) {
   std::mt19937 rng(seed);

@@ -14,25 +14,13 @@
 #include <random>
 #include <vector>
 
+#include "tests/kernel_on_cpu.hpp"
+
 namespace {
-struct FakeDim3 {
-  unsigned x = 0, y = 0, z = 0;
-};
-FakeDim3 blockIdx, threadIdx, blockDim;
 std::vector<float> rd_stage_shared;
 float* rd_stage_smem = nullptr;
 }  // namespace
-
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __launch_bounds__(n)
-#define __syncthreads()
 #define PDEIMG_RD_STAGE_SHARED
-template <class T>
-T __ldg(const T* p) {
-  return *p;
-}
 
 #include "kernels/reaction_diffusion_kernels.cuh"
 
@@ -41,15 +29,7 @@ namespace {
 
 using detail::Planes;
 
-struct PlaneBuffer {
-  std::vector<float> data;
-  Planes p;
-  PlaneBuffer(int w, int h, int count) {
-    const std::ptrdiff_t stride = w + 3;  // padded rows, as the backend's
-    data.assign(static_cast<std::size_t>(stride * h * count + 5), -777.0f);
-    p = Planes{data.data(), w, h, count, stride, stride * h};
-  }
-};
+using test::PlaneBuffer;
 
 /// A random network of `stages` stages of n filters m×m and k knots, in RdDeviceNet's layout.
 struct Net {
