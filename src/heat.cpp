@@ -13,6 +13,7 @@
 #include "src/context_impl.hpp"
 #include "src/fed.hpp"
 #include "src/finite.hpp"
+#include "src/heat_run.hpp"
 #include "src/validate.hpp"
 
 namespace pdeimg {
@@ -291,11 +292,61 @@ SchemeChoice choose_scheme(const HeatParams& params, double time, int width, int
 
 }  // namespace
 
+namespace detail {
+
+HeatRun plan_heat(const HeatParams& params, int width, int height, int channels, bool missing,
+                  Backend backend) {
+  const double time = params.sigma != 0.0 ? 0.5 * params.sigma * params.sigma : params.time;
+  const bool cuda = backend == Backend::kCuda;
+  const SchemeChoice choice = choose_scheme(params, time, width, height, missing, cuda);
+  HeatRun run;
+  run.report.backend = backend;
+  run.report.time = time;
+  run.report.scheme = choice.scheme;
+  run.report.note = choice.note;
+  if (choice.scheme == HeatScheme::kSpectral) {
+    run.spectral.time = time;
+    run.spectral.channels = channels;
+    run.spectral.matrix_x = choice.spectral.matrix_x;
+    run.spectral.matrix_y = choice.spectral.matrix_y;
+    run.range_log2 = spectral_range_log2(width, height);
+    return run;
+  }
+  run.plan.channels = channels;
+  run.plan.max_fused = test_max_fused();
+  run.plan.missing = missing;
+  run.range_log2 = kHeatRangeLog2;
+  if (choice.scheme == HeatScheme::kFed) {
+    run.plan.steps = static_cast<int>(choice.fed.steps());
+    for (double t : choice.fed.cycle) run.plan.step_sizes.push_back(static_cast<float>(t));
+    run.plan.dt = run.plan.step_sizes[0];
+    run.range_log2 = kFedHeatRangeLog2;
+    run.report.cycles = static_cast<int>(choice.fed.cycles);
+  } else {
+    run.plan.steps = choice.explicit_steps;
+    run.plan.dt = static_cast<float>(time / run.plan.steps);
+  }
+  run.report.steps = run.plan.steps;
+  run.report.dt = time / run.plan.steps;
+  return run;
+}
+
+void run_heat(const HeatRun& run, const ImageView& src, const ImageView& dst, Context& ctx) {
+  const bool cuda = ctx.backend() == Backend::kCuda;
+  if (run.report.scheme == HeatScheme::kSpectral) {
+    cuda ? cuda::heat_spectral(src, dst, run.spectral, ctx)
+         : cpu::heat_spectral(src, dst, run.spectral, ctx);
+  } else {
+    cuda ? cuda::heat_smooth(src, dst, run.plan, ctx) : cpu::heat_smooth(src, dst, run.plan, ctx);
+  }
+}
+
+}  // namespace detail
+
 HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatParams& params,
                        Context& ctx) {
   detail::check_src_dst(src, dst, "heat_smooth");
   validate(params);
-  const double time = params.sigma != 0.0 ? 0.5 * params.sigma * params.sigma : params.time;
   const int channels =
       detail::processed_channels(src.channels, params.alpha == AlphaMode::kPreserve);
 
@@ -304,60 +355,13 @@ HeatReport heat_smooth(const ImageView& src, const ImageView& dst, const HeatPar
   detail::GuardedInput in =
       detail::scan_input(src, channels, params.non_finite, "heat_smooth", ctx);
   const bool missing = in.scan.non_finite.count > 0;
-  const bool cuda = ctx.backend() == Backend::kCuda;
-  SchemeChoice choice = choose_scheme(params, time, src.width, src.height, missing, cuda);
-
-  HeatReport report;
-  report.backend = ctx.backend();
-  report.time = time;
-  report.scheme = choice.scheme;
-  report.note = choice.note;
-  if (choice.scheme == HeatScheme::kSpectral) {
-    detail::scale_input(
-        in, src,
-        detail::scale_exponent(in.scan.max_abs, spectral_range_log2(src.width, src.height)), ctx);
-    detail::HeatSpectralPlan plan;
-    plan.time = time;
-    plan.channels = channels;
-    plan.matrix_x = choice.spectral.matrix_x;
-    plan.matrix_y = choice.spectral.matrix_y;
-    detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
-      if (cuda) {
-        cuda::heat_spectral(s, d, plan, ctx);
-      } else {
-        cpu::heat_spectral(s, d, plan, ctx);
-      }
-    });
-    return report;
-  }
-
-  detail::HeatPlan plan;
-  plan.channels = channels;
-  plan.max_fused = detail::test_max_fused();
-  plan.missing = missing;
-  int range = detail::kHeatRangeLog2;
-  if (choice.scheme == HeatScheme::kFed) {
-    const long long steps = choice.fed.steps();
-    plan.steps = static_cast<int>(steps);
-    for (double t : choice.fed.cycle) plan.step_sizes.push_back(static_cast<float>(t));
-    plan.dt = plan.step_sizes[0];
-    range = kFedHeatRangeLog2;
-    report.cycles = static_cast<int>(choice.fed.cycles);
-  } else {
-    plan.steps = choice.explicit_steps;
-    plan.dt = static_cast<float>(time / plan.steps);
-  }
-  detail::scale_input(in, src, detail::scale_exponent(in.scan.max_abs, range), ctx);
+  const detail::HeatRun run =
+      detail::plan_heat(params, src.width, src.height, channels, missing, ctx.backend());
+  detail::scale_input(in, src, detail::scale_exponent(in.scan.max_abs, run.range_log2), ctx);
   detail::compute_scaled(in, dst, ctx, [&](const ImageView& s, const ImageView& d) {
-    if (cuda) {
-      cuda::heat_smooth(s, d, plan, ctx);
-    } else {
-      cpu::heat_smooth(s, d, plan, ctx);
-    }
+    detail::run_heat(run, s, d, ctx);
   });
-  report.steps = plan.steps;
-  report.dt = time / plan.steps;
-  return report;
+  return run.report;
 }
 
 }  // namespace pdeimg

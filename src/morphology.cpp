@@ -21,6 +21,7 @@
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
 #include "src/finite.hpp"
+#include "src/heat_run.hpp"
 #include "src/morphology_backend.hpp"
 #include "src/validate.hpp"
 #include "src/work_image.hpp"
@@ -433,13 +434,25 @@ ShockReport shock_filter(const ImageView& src, const ImageView& dst, const Shock
     detail::MorphPlan convert;  // zero steps: a conversion of every channel
     convert.channels = s.channels;
     run_steps(s, a, convert, ctx);
+    // The pre-smoothing is heat_smooth's, planned once: the evolving image keeps the size, stays
+    // finite and within the input's range (the upwind step keeps the maximum principle), so each
+    // step's scan and scaling by heat_smooth would find nothing to do - and on CUDA would wait for
+    // the device on every step.
     HeatParams hp;
     hp.sigma = params.sigma;
     hp.alpha = params.alpha;
+    const bool smooth = params.sigma > 0.0;
+    static_assert(detail::kStatisticRangeLog2 <= detail::kHeatRangeLog2 - 8,
+                  "the guarded input must need no further scaling by the pre-smoothing");
+    detail::HeatRun heat;
+    if (smooth) {
+      heat = detail::plan_heat(hp, s.width, s.height, nc, /*missing=*/false, ctx.backend());
+      report.smoothing_steps = heat.report.steps;
+    }
     for (int i = 0; i < steps; ++i) {
       ImageView g = a;
-      if (params.sigma > 0.0) {
-        report.smoothing_steps = heat_smooth(a, smoothed, hp, ctx).steps;
+      if (smooth) {
+        detail::run_heat(heat, a, smoothed, ctx);
         g = smoothed;
       }
       on_cuda(ctx) ? cuda::shock_step(a, g, b, nc, dt, ctx) : cpu::shock_step(a, g, b, nc, dt, ctx);

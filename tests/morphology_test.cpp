@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pdeimg/error.hpp"
+#include "src/morphology_backend.hpp"
 #include "tests/test_util.hpp"
 
 #if PDEIMG_TEST_HAVE_OPENCV
@@ -433,6 +434,52 @@ TEST_P(MorphTest, ShockFilterRestoresABlurredStep) {
       std::printf("shock: edge at %.3f (true %.1f), height %.1f of 200 (blurred: %.1f)\n", crossing,
                   edge + 0.5, height, at(blurred, edge + 3, 0) - at(blurred, edge - 2, 0));
     }
+  }
+}
+
+// The shock filter is its definition, step by step: the public heat_smooth of the current image,
+// then one upwind shock step - bit for bit, though it plans the pre-smoothing once
+// (src/heat_run.hpp) instead of checking, scanning and planning it on every step. Colour with alpha
+// (copied), and pre-smoothings short enough for explicit steps and long enough for FED.
+TEST(ShockFilterTest, IsHeatSmoothThenAShockStepOnEveryStep) {
+  Context cx(Backend::kCpu);
+  struct Case {
+    int w, h;
+    double sigma;
+    HeatScheme pre_smoothing;  // what heat_smooth's kAuto chooses for it
+  };
+  for (const Case& k :
+       {Case{37, 29, 0.0, HeatScheme::kExplicit}, Case{37, 29, 0.7, HeatScheme::kExplicit},
+        Case{37, 29, 6.0, HeatScheme::kSpectral}, Case{300, 20, 4.0, HeatScheme::kFed}}) {
+    const HostImage in = test::random_image(k.w, k.h, 4, PixelType::kF32, -50.0f, 300.0f, 11);
+    ShockParams sp;
+    sp.sigma = k.sigma;
+    sp.time = 2.3;
+    HostImage out(in.width(), in.height(), in.channels(), PixelType::kF32);
+    const ShockReport r = shock_filter(in, out, sp, cx);
+
+    HostImage a = HostImage::copy_of(in);
+    HostImage b(in.width(), in.height(), in.channels(), PixelType::kF32);
+    HostImage g(in.width(), in.height(), in.channels(), PixelType::kF32);
+    HeatParams hp;
+    hp.sigma = k.sigma;
+    const float dt = static_cast<float>(r.dt);
+    int smoothing_steps = 0;
+    HeatScheme scheme = HeatScheme::kExplicit;
+    for (int i = 0; i < r.steps; ++i) {
+      if (k.sigma > 0.0) {
+        const HeatReport h = heat_smooth(a, g, hp, cx);
+        smoothing_steps = h.steps;
+        scheme = h.scheme;
+      }
+      cpu::shock_step(a, k.sigma > 0.0 ? g : a, b, 3, dt, cx);
+      std::swap(a, b);
+    }
+    const std::string what =
+        std::to_string(k.w) + "x" + std::to_string(k.h) + ", sigma " + std::to_string(k.sigma);
+    EXPECT_TRUE(test::identical(out, a)) << what << ": max |difference| " << max_abs_diff(out, a);
+    EXPECT_EQ(r.smoothing_steps, smoothing_steps) << what;
+    EXPECT_EQ(to_string(scheme), std::string(to_string(k.pre_smoothing))) << what;
   }
 }
 
