@@ -381,7 +381,8 @@ void canny_rows(Bench& b) {
 
 /// perona_malik on a float device image, 4-neighbour rational, absolute K: one call of 1 step,
 /// one of N steps (default 100), the cost of one step from their difference; and the blind
-/// default (noise estimate by CUB radix sorts, K and time from it) on the same image.
+/// default (noise estimate by radix selection, K and time from it); K as a quantile on the same
+/// image.
 void perona_malik_rows(Bench& b) {
   const int n = b.options().size;
   const int steps = std::max(2, b.options().steps);
@@ -410,6 +411,13 @@ void perona_malik_rows(Bench& b) {
     return b.time([&] { pdeimg::perona_malik(src, dst, p, b.ctx()); });
   };
   add_fusion_rows(b, "perona_malik reg. 1", img, px, std::max(steps, 16), dst, run_regularised);
+  {  // K as the 0.9 quantile of the 2n(n-1) squared differences: radix selection, no sort
+    pdeimg::PeronaMalikParams p;
+    p.contrast = pdeimg::ContrastMode::kQuantile;
+    p.steps = 1;
+    const double tq = b.time([&] { pdeimg::perona_malik(src, dst, p, b.ctx()); });
+    b.add({"perona_malik K quantile + 1 step", img, tq, px, "pix/s", 0.0});
+  }
   const pdeimg::PeronaMalikParams blind;
   pdeimg::PeronaMalikReport r;
   const double tb = b.time([&] { r = pdeimg::perona_malik(src, dst, blind, b.ctx()); });
@@ -576,9 +584,10 @@ void reaction_diffusion_rows(Bench& b) {
          "pix/s", 0.0});
 }
 
-/// morphology: dilation by an exact disc of radius 10 and 30 and by the upwind disc of radius 10
-/// on a float and an 8-bit device image; each output is checked equal to the CPU backend's (the
-/// exact disc is a max over the same samples; the upwind scheme shares the per-pixel numerics).
+/// morphology: dilation by an exact disc of radius 10 and 30 and by the upwind disc of radius 10,
+/// and the shock filter, on a float and an 8-bit device image; each output is checked equal to the
+/// CPU backend's (the exact disc is a max over the same samples; the upwind scheme, the shock step
+/// and the heat pre-smoothing share the per-pixel numerics).
 void morphology_rows(Bench& b) {
   const int n = b.options().size;
   const double px = static_cast<double>(n) * n;
@@ -589,6 +598,17 @@ void morphology_rows(Bench& b) {
     pdeimg::DeviceImage src(n, n, 1, type), dst(n, n, 1, type);
     src.upload(host);
     const char* tname = type == pdeimg::PixelType::kF32 ? "f32" : "u8";
+    auto same_as_cpu = [&](const std::string& name, const pdeimg::HostImage& cpu_out) {
+      pdeimg::HostImage gpu_out(n, n, 1, type);
+      dst.download(gpu_out);
+      for (int y = 0; y < n; ++y) {
+        if (std::memcmp(gpu_out.row<const std::uint8_t>(y), cpu_out.row<const std::uint8_t>(y),
+                        static_cast<std::size_t>(n) * pdeimg::sample_size(type)) != 0) {
+          throw std::runtime_error(name + " " + tname + ": row " + std::to_string(y) +
+                                   " differs from the CPU's");
+        }
+      }
+    };
     struct Config {
       const char* name;
       double radius;
@@ -602,20 +622,23 @@ void morphology_rows(Bench& b) {
       p.radius = c.radius;
       p.scheme = c.scheme;
       const double t = b.time([&] { pdeimg::morphology(src, dst, p, b.ctx()); });
-      pdeimg::HostImage gpu_out(n, n, 1, type), cpu_out(n, n, 1, type);
-      dst.download(gpu_out);
+      pdeimg::HostImage cpu_out(n, n, 1, type);
       pdeimg::morphology(host, cpu_out, p, cpu);
-      for (int y = 0; y < n; ++y) {
-        if (std::memcmp(gpu_out.row<const std::uint8_t>(y), cpu_out.row<const std::uint8_t>(y),
-                        static_cast<std::size_t>(n) * pdeimg::sample_size(type)) != 0) {
-          throw std::runtime_error(std::string(c.name) + " " + tname + ": row " +
-                                   std::to_string(y) + " differs from the CPU's");
-        }
-      }
+      same_as_cpu(c.name, cpu_out);
       b.add({c.name, image_name(n, n, tname), t, px, "pix/s", 0.0});
     }
+    // The shock filter: per step a Gaussian pre-smoothing (fused heat steps) and an upwind step,
+    // queued without waiting for the device between steps.
+    pdeimg::ShockParams sp;
+    sp.sigma = 1.0;
+    sp.time = 3.0;
+    const double ts = b.time([&] { pdeimg::shock_filter(src, dst, sp, b.ctx()); });
+    pdeimg::HostImage cpu_out(n, n, 1, type);
+    pdeimg::shock_filter(host, cpu_out, sp, cpu);
+    same_as_cpu("shock filter", cpu_out);
+    b.add({"shock filter, sigma 1, T 3 (6 steps)", image_name(n, n, tname), ts, px, "pix/s", 0.0});
   }
-  b.note("morphology: every output identical to the CPU backend's");
+  b.note("morphology and shock filter: every output identical to the CPU backend's");
 }
 
 /// heat_smooth by the spectral solver (cuFFT, plans cached in the context) at sigma 2, 16 and 64

@@ -6,7 +6,6 @@
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
 #include <cub/device/device_histogram.cuh>
-#include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_reduce.cuh>
 #include <cub/device/device_select.cuh>
 
@@ -151,26 +150,6 @@ __global__ void gradient_sq_kernel(detail::Planes v, int per_group, float* out) 
     o[static_cast<std::size_t>(w - 1) * h + static_cast<std::size_t>(y) * w + x] =
         detail::is_finite(s2) ? s2 : CUDART_INF_F;
   }
-}
-
-/// *out = element floor(q (m - 1)) of the m finite values at the start of `sorted` (n ascending
-/// values, +inf last: the pairs left out), 0 when there are none. One thread.
-__global__ void finite_quantile_kernel(const float* sorted, std::size_t n, double q, float* out) {
-  std::size_t lo = 0, hi = n;  // the first +inf: binary search
-  while (lo < hi) {
-    const std::size_t mid = lo + (hi - lo) / 2;
-    if (detail::is_finite(sorted[mid])) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  if (lo == 0) {
-    *out = 0.0f;
-    return;
-  }
-  const std::size_t k = static_cast<std::size_t>(floor(__dmul_rn(q, static_cast<double>(lo - 1))));
-  *out = sorted[k];
 }
 
 /// Per interior pixel of plane c: the Sobel gradient² (sort key; kNoiseSkipKey for a flat
@@ -355,12 +334,6 @@ void launch_gradient_sq(const detail::Planes& v, bool coupled, float* d_out, voi
   PDEIMG_LAUNCH_CHECK("gradient_sq_kernel");
 }
 
-void launch_finite_quantile(const float* d_sorted, std::size_t n, double q, float* d_out,
-                            void* stream) {
-  finite_quantile_kernel<<<1, 1, 0, static_cast<cudaStream_t>(stream)>>>(d_sorted, n, q, d_out);
-  PDEIMG_LAUNCH_CHECK("finite_quantile_kernel");
-}
-
 void launch_noise_values(const detail::Planes& p, int channel, PixelType type, float* d_grad,
                          float* d_hp, int* d_valid, void* stream) {
   noise_values_kernel<<<grid_for(p.width - 2, p.height - 2), dim3(kBlockX, kBlockY), 0,
@@ -369,29 +342,11 @@ void launch_noise_values(const detail::Planes& p, int channel, PixelType type, f
   PDEIMG_LAUNCH_CHECK("noise_values_kernel");
 }
 
-std::size_t sort_floats(const float* d_in, float* d_out, std::size_t n, void* d_temp,
-                        std::size_t temp_bytes, void* stream) {
-  check_items(n);
-  std::size_t bytes = temp_bytes;
-  PDEIMG_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(d_temp, bytes, d_in, d_out, static_cast<int>(n),
-                                                   0, static_cast<int>(sizeof(float) * 8),
-                                                   static_cast<cudaStream_t>(stream)));
-  return bytes;
-}
-
 namespace {
-/// The histogram bin of element i for radix_histogram (65536: not counted).
+/// The histogram bin of element i for radix_histogram.
 struct RadixBin {
   RadixBinArgs a;
-  __host__ __device__ int operator()(std::size_t i) const {
-    if (a.gate != nullptr) {
-      const unsigned g = a.gate[i];
-      if (g > a.cut || (g == a.cut && i > a.last_equal)) return 0x10000;
-    }
-    const unsigned b = a.keys[i];
-    if (a.pass == 0) return static_cast<int>(b >> 16);
-    return (b >> 16) == a.hi ? static_cast<int>(b & 0xffffu) : 0x10000;
-  }
+  __host__ __device__ int operator()(std::size_t i) const { return detail::radix_bin(a, i); }
 };
 
 /// keys[i] == value, for the indices of the keys equal to the cut.
@@ -408,9 +363,9 @@ std::size_t radix_histogram(const RadixBinArgs& args, std::size_t n, int* d_hist
   std::size_t bytes = temp_bytes;
   const auto bins =
       thrust::make_transform_iterator(thrust::counting_iterator<std::size_t>(0), RadixBin{args});
-  PDEIMG_CUDA_CHECK(cub::DeviceHistogram::HistogramEven(d_temp, bytes, bins, d_hist, 0x10001, 0,
-                                                        0x10000, static_cast<int>(n),
-                                                        static_cast<cudaStream_t>(stream)));
+  PDEIMG_CUDA_CHECK(cub::DeviceHistogram::HistogramEven(
+      d_temp, bytes, bins, d_hist, detail::kRadixBins + 1, 0, detail::kRadixBins,
+      static_cast<int>(n), static_cast<cudaStream_t>(stream)));
   return bytes;
 }
 

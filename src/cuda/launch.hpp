@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "kernels/common.cuh"
+#include "kernels/radix_select.cuh"
 #include "pdeimg/context.hpp"
 #include "pdeimg/gradient.hpp"
 #include "pdeimg/image.hpp"
@@ -70,42 +71,26 @@ void launch_gaussian(const detail::Planes& in, const detail::Planes& tmp, const 
 /// The squared differences of all axially neighbouring pixel pairs (summed over the planes when
 /// coupled, else for each plane): (w-1)h + w(h-1) values per group, into d_out.
 void launch_gradient_sq(const detail::Planes& v, bool coupled, float* d_out, void* stream);
-/// *d_out = element floor(q (m - 1)) of the m finite values that start the ascending d_sorted
-/// (n values; the +inf after them, pairs with missing samples, are left out); 0 when m is 0.
-void launch_finite_quantile(const float* d_sorted, std::size_t n, double q, float* d_out,
-                            void* stream);
 /// Per interior pixel of plane `channel` ((w-2)(h-2) values, row-major): the Sobel gradient² into
 /// d_grad (kNoiseSkipKey for a flat, clipped or non-finite 3x3 neighbourhood; `type` is the
 /// image's, whose range ends count as clipped), Immerkaer's high-pass into d_hp, and 1
 /// (informative) or 0 (skipped) into d_valid (kernels/noise.cuh).
 void launch_noise_values(const detail::Planes& p, int channel, PixelType type, float* d_grad,
                          float* d_hp, int* d_valid, void* stream);
-/// One pass of rank selection by radix over the 32-bit keys[0..n): d_hist[b] (65536 ints) counts
-/// the accepted keys whose high 16 bits are b (pass 0) or, among those whose high 16 bits are
-/// `hi`, whose low 16 bits are b (pass 1). With `gate`, only the elements i with
-/// gate[i] < cut, or gate[i] == cut and i <= last_equal, are accepted. CUB's DeviceHistogram;
-/// temporary storage as sort_floats.
-struct RadixBinArgs {
-  const unsigned* keys = nullptr;
-  const unsigned* gate = nullptr;
-  unsigned cut = 0;
-  std::size_t last_equal = 0;
-  int pass = 0;
-  unsigned hi = 0;
-};
+/// One pass of rank selection by radix (kernels/radix_select.cuh) over keys[0..n): d_hist
+/// (kRadixBins ints) counts the accepted keys by the bin radix_bin gives them. CUB's
+/// DeviceHistogram; with d_temp == nullptr only returns the temporary bytes needed, otherwise
+/// queues the work and returns temp_bytes.
+using detail::RadixBinArgs;
 std::size_t radix_histogram(const RadixBinArgs& args, std::size_t n, int* d_hist, void* d_temp,
                             std::size_t temp_bytes, void* stream);
 /// The indices i (ascending) with d_keys[i] == value into d_out, their number into *d_count (CUB's
-/// DeviceSelect). Temporary storage as sort_floats.
+/// DeviceSelect). Temporary storage as radix_histogram.
 std::size_t select_equal_indices(const unsigned* d_keys, unsigned value, std::size_t n, int* d_out,
                                  int* d_count, void* d_temp, std::size_t temp_bytes, void* stream);
-/// *d_out = the sum of n ints (CUB; exact, so deterministic). Temporary storage as sort_floats.
+/// *d_out = the sum of n ints (CUB; exact, so deterministic). Temporary storage as radix_histogram.
 std::size_t sum_ints(const int* d_in, int* d_out, std::size_t n, void* d_temp,
                      std::size_t temp_bytes, void* stream);
-/// Stable ascending radix sort (CUB) of n non-negative floats. With d_temp == nullptr only
-/// returns the temporary bytes needed; otherwise queues the sort and returns temp_bytes.
-std::size_t sort_floats(const float* d_in, float* d_out, std::size_t n, void* d_temp,
-                        std::size_t temp_bytes, void* stream);
 
 // --- gradient and canny (kernels/gradient.cu, kernels/canny.cu)
 // -----------------------------------

@@ -1,28 +1,28 @@
 // CUDA backend of perona_malik and of its gradient quantile: float planes, several steps per
 // launch (temporal blocking) or, when regularising, one launch per step and two more for the
-// Gaussian, replayed from a CUDA graph 8 steps at a time; a CUB radix sort for the quantile. Device
-// scratch slots: 0-1 staging, 2-3 ping-pong planes, 4-5 smoothed planes, 6-8 and 12 statistics
-// (noise.cpp: 6-11); src/perona_malik.cpp stages host views once per call in 14-15.
+// Gaussian, replayed from a CUDA graph 8 steps at a time; radix selection for the quantile. Device
+// scratch slots: 0-1 staging, 2-3 ping-pong planes, 4-5 smoothed planes, 6 the quantile's values
+// and 8, 10-11 its selection (selector.hpp; noise.cpp: 6-11); src/perona_malik.cpp stages host
+// views once per call in 14-15.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "pdeimg/error.hpp"
 #include "src/backend.hpp"
 #include "src/context_impl.hpp"
 #include "src/cuda/launch.hpp"
 #include "src/cuda/runtime.hpp"
+#include "src/cuda/selector.hpp"
 #include "src/cuda/staging.hpp"
 
 namespace pdeimg {
 namespace cuda {
 namespace {
 
-/// Reads one float of device memory (waits for the stream).
-float read_back(const float* d, Context& ctx) {
-  float v = 0.0f;
-  copy_2d(&v, sizeof v, d, sizeof v, sizeof v, 1, CopyKind::kDeviceToHost, ctx.stream(), true);
-  return v;
-}
+/// The high 16 bits of +inf: non-negative floats below it are finite.
+constexpr unsigned kInfinityHigh16 = 0x7f80;
 
 /// The image's first `channels` channels as device float planes in slot 2 (staging host views).
 detail::Planes load(const ImageView& image, int channels, Context& ctx) {
@@ -136,14 +136,19 @@ double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan
   }
   const std::size_t n = per * (plan.coupled ? 1 : nc);
   float* vals = scratch_floats(ctx, 6, n);
-  float* sorted = scratch_floats(ctx, 7, n);
   launch_gradient_sq(v, plan.coupled, vals, ctx.stream());
-  const std::size_t temp_bytes = sort_floats(vals, sorted, n, nullptr, 0, ctx.stream());
-  void* temp = ctx.impl().device_scratch(8, std::max<std::size_t>(temp_bytes, 1));
-  sort_floats(vals, sorted, n, temp, temp_bytes, ctx.stream());
-  float* q2 = scratch_floats(ctx, 12, 1);
-  launch_finite_quantile(sorted, n, q, q2, ctx.stream());
-  return read_back(q2, ctx);
+  // Element floor(q (m - 1)) of the m finite values (the pairs left out are +inf, after them), as
+  // the CPU's nth_element: by radix selection, three histogram passes instead of a sort.
+  DeviceSelector sel(ctx, n);
+  RadixBinArgs args;
+  args.keys = reinterpret_cast<const unsigned*>(vals);
+  const std::size_t m = sel.count_below(args, kInfinityHigh16);
+  if (m == 0) return 0.0;
+  const auto k = static_cast<std::size_t>(std::floor(q * static_cast<double>(m - 1)));
+  const std::uint32_t bits = sel.select(args, k).value;
+  float v2;
+  std::memcpy(&v2, &bits, sizeof v2);
+  return v2;
 }
 
 }  // namespace cuda
