@@ -6,8 +6,8 @@
 # on a UHD frame (checked equal to the CPU's edge map), host_batch: 1024x1024 RGB host images
 # denoised by 1, 2 and 4 workers with page-locked staging, with it off, and on the CPU; the learned
 # reaction-diffusion denoiser on a UHD 8-bit frame (sigma given and blind; within one level of the
-# CPU), disc dilation (exact r 10 and 30, upwind r 10; equal to the CPU) and the spectral heat
-# solver at sigma 2, 16 and 64.
+# CPU), disc dilation (exact r 10 and 30, upwind r 10) and the shock filter (equal to the CPU), the
+# Perona-Malik K quantile by radix selection, and the spectral heat solver at sigma 2, 16 and 64.
 # Exits non-zero on any failure, and when the whole check outlasts --time-limit.
 #
 # The GPU machine has CUDA, CMake and ninja but neither OpenCV nor GoogleTest, so OpenCV is off and
