@@ -1,7 +1,7 @@
 # Fails when device code that promises bit-identity with the CPU contains a fused float
 # multiply-add: nvcc contracts a*b+c into fma.rn.f32 unless built with -fmad=false (or spelled with
 # __fmul_rn/__fadd_rn), while the CPU rounds the product first (-ffp-contract=off), so results differ
-# in the last bit. Reads the PTX that tests/CMakeLists.txt compiles from kernels/*.cu with the
+# in the last bit. Every spelling counts: .ftz, .sat, the packed .f32x2 of sm_100+, and double. Reads the PTX that tests/CMakeLists.txt compiles from kernels/*.cu with the
 # library's own options.
 #   cmake -DPTX_FILES="a.ptx|b.ptx" -DALLOW="reaction_diffusion" -P check_ptx.cmake
 # ALLOW: '|'-separated substrings of file names whose kernels fuse on purpose (explicit __fmaf_rn on
@@ -44,7 +44,7 @@ foreach(file IN LISTS files)
         endif()
       endforeach()
       set(count 0)
-    elseif(NOT function STREQUAL "" AND line MATCHES "(fma\\.rn(\\.ftz)?\\.f32|mad\\.(rn\\.)?(ftz\\.)?f32)")
+    elseif(NOT function STREQUAL "" AND line MATCHES "(fma\\.rn(\\.ftz)?(\\.sat)?\\.f(32|64)|mad\\.(rn\\.)?(ftz\\.)?(sat\\.)?f(32|64))")
       math(EXPR count "${count} + 1")
     endif()
   endforeach()
