@@ -14,7 +14,7 @@
 //   gauss_rec SmoothingRecursiveGaussianImageFilter     sigma=
 //   gauss_disc DiscreteGaussianImageFilter              sigma= maxerror= maxwidth=
 //   canny     CannyEdgeDetectionImageFilter             sigma= low= high= (ITK's gradient scale)
-//   dilate    GrayscaleDilateImageFilter, flat element  radius= shape=ball|polygon lines=
+//   dilate    GrayscaleDilateImageFilter, flat element  radius= shape=ball|disc|polygon lines=
 //
 // Spacing is 1 and every filter works in pixels. The first line printed names the ITK version and
 // the thread count.
@@ -133,9 +133,25 @@ double command(const std::string& op, const Image::Pointer& in, Image::Pointer& 
     using SE = itk::FlatStructuringElement<2>;
     SE::RadiusType r;
     r.Fill(static_cast<itk::SizeValueType>(num(a, "radius", 1)));
-    auto shape = a.count("shape") ? a.at("shape") : std::string("ball");
-    SE se = shape == "polygon" ? SE::Polygon(r, static_cast<unsigned>(num(a, "lines", 0)))
-                               : SE::Ball(r);
+    const auto shape = a.count("shape") ? a.at("shape") : std::string("ball");
+    SE se;
+    if (shape == "polygon") {
+      se = SE::Polygon(r, static_cast<unsigned>(num(a, "lines", 0)));
+    } else if (shape == "disc") {
+      // The digital disc {i^2 + j^2 <= radius^2}, the element pdeimg's exact disc and
+      // skimage.morphology.disk use; not decomposable, like Ball.
+      se.SetRadius(r);
+      const long rad = static_cast<long>(r[0]);
+      for (unsigned i = 0; i < se.Size(); ++i) {
+        const auto o = se.GetOffset(i);
+        se[i] = o[0] * o[0] + o[1] * o[1] <= rad * rad;
+      }
+      se.SetDecomposable(false);
+    } else if (shape == "ball") {
+      se = SE::Ball(r);
+    } else {
+      throw std::runtime_error("unknown shape " + shape);
+    }
     auto f = itk::GrayscaleDilateImageFilter<Image, Image, SE>::New();
     f->SetKernel(se);
     return run_filter(f.GetPointer(), in, out);
