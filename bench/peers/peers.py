@@ -306,7 +306,7 @@ METHODS = [
      grid(conductance=[1.0, 2.0, 3.0, 5.0, 8.0], iterations=[1, 2, 3, 5, 8, 12, 20, 30, 50]),
      "time step 0.125"),
     ("G'MIC denoise (patch-based)", d_gmic,
-     grid(s=[3, 6], c=[0.3, 0.4, 0.5, 0.6, 0.8], patch=[5, 7], lookup=[6, 10, 15]),
+     grid(s=[6], c=[0.2, 0.3, 0.4, 0.5], patch=[7, 9], lookup=[15, 21]),
      "denoise s,c x sigma,patch,lookup,1,0: spatial s, photometric c x sigma, smoothness 1, "
      "no fast approximation"),
 ]
