@@ -107,9 +107,26 @@ std::vector<Token> tokenize(const std::string& text) {
   return out;
 }
 
+/// The token for a message: at most 40 bytes, control bytes (a binary file's) written as \xNN.
 std::string quoted(const std::string& s) {
-  std::string t = s.size() > 40 ? s.substr(0, 40) + "..." : s;
+  std::string t;
+  for (std::size_t i = 0; i < s.size() && i < 40; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      t += buf;
+    } else {
+      t += s[i];
+    }
+  }
+  if (s.size() > 40) t += "...";
   return "'" + t + "'";
+}
+
+/// The library computes in float32: a value finite as a double may not be finite as a float.
+bool finite_float(double v) {
+  return std::isfinite(static_cast<float>(v));
 }
 
 class Parser {
@@ -232,7 +249,10 @@ class Parser {
     double v = 0.0;
     if (!parse_number(t.text, v))
       fail(t.line, "expected a number for " + what + ", found " + quoted(t.text));
-    if (!std::isfinite(v)) fail(t.line, what + " must be finite, found " + quoted(t.text));
+    if (!finite_float(v)) {
+      fail(t.line,
+           what + " must be finite in float32 (magnitude below 3.4e38), found " + quoted(t.text));
+    }
     return v;
   }
 
@@ -279,9 +299,10 @@ class Parser {
       const Token* t = peek();
       double v = 0.0;
       if (t == nullptr || !parse_number(t->text, v)) break;
-      if (!std::isfinite(v)) {
+      if (!finite_float(v)) {
         fail(t->line, std::string(what) + " " + std::to_string(found + 1) + " of " + where +
-                          " must be finite, found " + quoted(t->text));
+                          " must be finite in float32 (magnitude below 3.4e38), found " +
+                          quoted(t->text));
       }
       if (found < count) out.push_back(static_cast<float>(v));
       ++found;
@@ -317,7 +338,8 @@ class Parser {
       if (!(n->lo < n->hi))
         fail(hi.line,
              "knots: the first knot must be below the last, found " + lo.text + " and " + hi.text);
-      if (!std::isfinite((n->knots - 1) / (n->hi - n->lo)))
+      if (!finite_float((n->knots - 1) / (n->hi - n->lo)) ||
+          !(static_cast<float>(n->lo) < static_cast<float>(n->hi)))
         fail(hi.line, "knots: the knot spacing is too small");
     }
     const int mm = n->size * n->size;

@@ -631,6 +631,18 @@ TEST(RdModel, MalformedFilesNameTheLineAndTheProblem) {
       {replace(ok, "phi -1 0 1", "phi -1 0 nan"),
        "m.rdm:12: knot value 3 of filter 1 of stage 1 must be finite"},
       {replace(ok, "phi -1 0 1", "phi -1 0"), "m.rdm:13: expected 3 knot values"},
+      // Finite as a double, not as the float32 the library computes in.
+      {replace(ok, "lambda 0.1", "lambda 1e39"),
+       "m.rdm:10: lambda must be finite in float32 (magnitude below 3.4e38), found '1e39'"},
+      {replace(ok, "0 1 0 1 -4 1 0 1 0", "0 1 0 1 -4e39 1 0 1 0"),
+       "m.rdm:11: filter tap 5 of filter 1 of stage 1 must be finite in float32"},
+      {replace(ok, "phi -1 0 1", "phi -1 0 3.5e38"),
+       "m.rdm:12: knot value 3 of filter 1 of stage 1 must be finite in float32"},
+      {replace(ok, "knots 3 -10 10", "knots 3 -1e39 10"), "m.rdm:8: the first knot must be finite"},
+      {replace(ok, "knots 3 -10 10", "knots 3 1 1.00000001"), "m.rdm:8: knots: the knot spacing"},
+      // A binary file's bytes are escaped in the message.
+      {replace(ok, "size 3", std::string("size \x01\x02", 7)),
+       "expected an integer for size, found '\\x01\\x02'"},
       {replace(ok, "phi -1 0 1", "phy -1 0 1"), "m.rdm:12: expected 'phi'"},
       {tiny("network gray = gray\n"),
        "m.rdm:13: network 'gray' is defined twice (first at line 4)"},
