@@ -2,6 +2,7 @@
 #include "src/fed.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 namespace pdeimg {
@@ -34,6 +35,7 @@ const int kFedKappa[kFedMaxCycle] = {1,  1,  2,  2,  3,  2,  3,  2,  4,  3,  4, 
 int fed_cycle_length(double theta, double tau_max) {
   // tau_max (n² + n) / 3 >= theta; the relative tolerance keeps exact reaches at their n.
   const double n = std::ceil(-0.5 + std::sqrt(0.25 + 3.0 * theta / tau_max) - 1e-9);
+  if (!(n < static_cast<double>(INT_MAX))) return INT_MAX;  // far beyond any cycle that runs
   return std::max(1, static_cast<int>(n));
 }
 
@@ -83,7 +85,11 @@ double fed_rounding_bound(const std::vector<double>& steps, double tau_max) {
 
 long long fed_min_cycles(double time, double tau_max) {
   const double reach = tau_max * (kFedMaxCycle * (kFedMaxCycle + 1.0)) / 3.0;
-  long long cycles = std::max(1LL, static_cast<long long>(std::ceil(time / reach)));
+  const double c = std::ceil(time / reach);
+  // Saturates far beyond any schedule that runs (callers refuse more than 1e9 steps); converting
+  // a larger double to long long would overflow.
+  if (!(c < 0x1p62)) return 1LL << 62;
+  long long cycles = std::max(1LL, static_cast<long long>(c));
   while (fed_cycle_length(time / static_cast<double>(cycles), tau_max) > kFedMaxCycle) ++cycles;
   return cycles;
 }

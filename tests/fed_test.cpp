@@ -2,8 +2,11 @@
 // float32 cycles against double, and the heat schedules' accuracy.
 #include "src/fed.hpp"
 
+#include "kernels/heat.cuh"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -11,6 +14,22 @@
 namespace pdeimg {
 namespace detail {
 namespace {
+
+// Times of any size: the cycle count saturates instead of overflowing (it once came out as 1 for
+// times around 1e21, from LLONG_MIN), and so does the cycle length.
+TEST(Fed, CycleCountsSaturateAtHugeTimes) {
+  long long last = 0;
+  for (const double t : {1e3, 1e9, 1e18, 1e21, 1e22, 1e300}) {
+    const long long c = fed_min_cycles(t, kHeatMaxDt);
+    EXPECT_GE(c, last) << "time " << t;
+    EXPECT_GE(static_cast<double>(c),
+              std::min(t / (kHeatMaxDt * kFedMaxCycle * (kFedMaxCycle + 1) / 3.0), 0x1p62))
+        << "time " << t;
+    last = c;
+  }
+  EXPECT_GT(fed_cycle_length(1e30, kHeatMaxDt), kFedMaxCycle);
+  EXPECT_GT(fed_cycle_length(1e300, kHeatMaxDt), kFedMaxCycle);
+}
 
 TEST(Fed, CyclesReachTheirTimeWithStepsOfTheFedShape) {
   for (int n = 1; n <= kFedMaxCycle; ++n) {

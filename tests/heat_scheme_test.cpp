@@ -428,6 +428,30 @@ TEST(HeatSchemeCpu, SchemeNamesAndValidation) {
   validate(p);
   p.scheme = HeatScheme::kExplicit;
   test::expect_error([&] { validate(p); }, ErrorCode::kInvalidArgument, "1e9");
+  // ... and for FED at any size, up to times whose cycle count overflowed a long long (it came
+  // out as one cycle: one step of 1e21 and an image of +-inf).
+  p.scheme = HeatScheme::kFed;
+  for (const double t : {1e12, 1e15, 1e22, 1e300}) {
+    p.time = t;
+    test::expect_error([&] { validate(p); }, ErrorCode::kInvalidArgument, "1e9 FED steps");
+  }
+}
+
+// Diffusion times far past the image's slowest mode give the mean, whatever the magnitude: auto
+// must not take FED's overflowed cost (it once chose one FED step at sigma 1e12) nor explicit.
+TEST(HeatSchemeCpu, AutoAtAbsurdTimesGivesTheMean) {
+  const HostImage in = test::random_image(64, 64, 1, PixelType::kF32, 0.0f, 255.0f, 4);
+  const double m = test::mean(in);
+  Context cx(Backend::kCpu);
+  for (const double sigma : {1e4, 6e10, 7e10, 1e12, 1e150}) {
+    HeatParams p;
+    p.sigma = sigma;
+    HostImage out(64, 64, 1, PixelType::kF32);
+    const HeatReport r = heat_smooth(in, out, p, cx);
+    EXPECT_EQ(r.scheme, HeatScheme::kSpectral) << "sigma " << sigma << ": " << r.note;
+    for (int y = 0; y < 64; ++y)
+      for (int x = 0; x < 64; ++x) ASSERT_NEAR(at(out, x, y), m, 1e-3) << "sigma " << sigma;
+  }
 }
 
 // --- CUDA specifics -------------------------------------------------------------------------
