@@ -65,6 +65,17 @@ int scale_exponent(float max_abs, int limit_log2) {
   return 0;
 }
 
+double magnitude_bound(PixelType type, const SampleScan& scan) {
+  switch (type) {
+    case PixelType::kU8:
+      return 255.0;
+    case PixelType::kU16:
+      return 65535.0;
+    default:
+      return static_cast<double>(scan.max_abs);
+  }
+}
+
 void scale_samples(const ImageView& src, const ImageView& dst, int exponent, Context& ctx,
                    int channels) {
   const int nc = channels <= 0 ? src.channels : std::min(channels, src.channels);

@@ -74,6 +74,10 @@ GuardedInput guard_input(const ImageView& src, int channels, NonFinite mode, int
 GuardedInput scan_input(const ImageView& src, int channels, NonFinite mode, const char* op,
                         Context& ctx);
 
+/// The largest magnitude an input of `type` holds over the scanned channels: the scan's for float
+/// (guard_input and scan_input scan only float inputs), the type's range for integer types.
+double magnitude_bound(PixelType type, const SampleScan& scan);
+
 /// Makes `in` compute on src * 2^-exponent (exponent may be negative: scaled up), a copy in
 /// scratch slot `slot` where src lives; exponent 0 leaves it on src.
 void scale_input(GuardedInput& in, const ImageView& src, int exponent, Context& ctx,

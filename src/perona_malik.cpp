@@ -339,13 +339,16 @@ PeronaMalikReport perona_malik(const ImageView& src, const ImageView& dst,
   // huge values, d² or 1/K² leave the float range (a field of densities around 1e19 would get
   // d² = inf and no diffusion at all; K = 1e-25 gives subnormal d²). Then the steps run on
   // src 2^-e with K 2^-e, e = K's binary exponent (K's scale near 1, the same g to the bit, as
-  // power-of-two scaling is exact), or as much more as keeps |u| 2^-e below 2^126.
+  // power-of-two scaling is exact), or as much more as keeps |u| 2^-e below 2^126 - but never so
+  // much that |u| 2^-e drops below 2^-60, where the data would underflow: K 2^-e then stays far
+  // above 1 and 1/K² rounds to 0 in float, g = 1, the heat flow that such a K means. (8- and 16-bit
+  // inputs are not scanned: their range bounds |u|.)
   int pm_exponent = 0;
   if (k > 0.0 && steps > 0) {
     int ke = 0, me = 0;
     std::frexp(k, &ke);
-    std::frexp(static_cast<double>(in.scan.max_abs), &me);
-    if (ke > 30 || ke < -30 || me > 62) pm_exponent = std::max(ke, me - 126);
+    std::frexp(detail::magnitude_bound(src.type, in.scan), &me);
+    if (ke > 30 || ke < -30 || me > 62) pm_exponent = std::min(std::max(ke, me - 126), me + 60);
   }
   detail::scale_input(in, src, pm_exponent, ctx);
   const double ks = std::ldexp(k, -in.exponent);

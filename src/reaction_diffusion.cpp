@@ -111,18 +111,7 @@ ReactionDiffusionReport reaction_diffusion(const ImageView& src, const ImageView
   // Non-finite samples are refused; the largest magnitude bounds the scale.
   const detail::GuardedInput in =
       detail::scan_input(src, nc, p.non_finite, "reaction_diffusion", ctx);
-  double max_abs = 0.0;
-  switch (src.type) {
-    case PixelType::kU8:
-      max_abs = 255.0;
-      break;
-    case PixelType::kU16:
-      max_abs = 65535.0;
-      break;
-    default:
-      max_abs = in.scan.max_abs;
-      break;
-  }
+  const double max_abs = detail::magnitude_bound(src.type, in.scan);
 
   double sigma = p.noise_sigma;
   if (!(sigma > 0.0)) {

@@ -168,6 +168,41 @@ TEST_P(PeronaMalikTest, ConstantImageIsUnchanged) {
     }
 }
 
+// K far beyond the data is the heat flow (g = 1 to float precision) and K far below it leaves the
+// image unchanged (g ~ 0), on every sample type: K 1e100 once scaled 8-bit data by 2^-333 to zero,
+// and K 1e-40 on 8-bit data (whose range the scan does not see) scaled it past the float range.
+TEST_P(PeronaMalikTest, ExtremeKIsHeatFlowOrNothing) {
+  Context cx = ctx();
+  for (const PixelType type : {PixelType::kU8, PixelType::kU16, PixelType::kF32}) {
+    const float hi = type == PixelType::kU16 ? 65535.0f : 255.0f;
+    const HostImage in = test::random_image(23, 17, 3, type, 0.0f, hi, 12);
+    auto run = [&](const PeronaMalikParams& p) {
+      HostImage out(in.width(), in.height(), in.channels(), type);
+      perona_malik(in, out, p, cx);
+      return out;
+    };
+    const HostImage heat = run(explicit_params(1e9, 5));
+    const std::string what = to_string(type);
+    EXPECT_GT(max_abs_diff(heat, in), 1.0) << what << ": the reference must diffuse";
+    for (const double k : {1e12, 1e42, 1e100, 1e300}) {
+      EXPECT_TRUE(test::identical(run(explicit_params(k, 5)), heat))
+          << what << ", K " << k << ": max |difference| "
+          << max_abs_diff(run(explicit_params(k, 5)), heat);
+    }
+    PeronaMalikParams by_noise = explicit_params(0.0, 5);
+    by_noise.contrast = ContrastMode::kNoise;
+    by_noise.noise_sigma = 1e300;
+    EXPECT_TRUE(test::identical(run(by_noise), heat)) << what << ", noise 1e300";
+    if (type != PixelType::kF32) {  // float keeps the tiny changes that rounding hides
+      for (const double k : {1e-20, 1e-37, 1e-40, 1e-300}) {
+        EXPECT_TRUE(test::identical(run(explicit_params(k, 5)), in)) << what << ", K " << k;
+      }
+      by_noise.noise_sigma = 1e-38;
+      EXPECT_TRUE(test::identical(run(by_noise), in)) << what << ", noise 1e-38";
+    }
+  }
+}
+
 TEST_P(PeronaMalikTest, MeanIsConserved) {
   HostImage in = test::random_image(97, 61, 3, PixelType::kF32, 0.0f, 255.0f, 7);
   HostImage out(97, 61, 3, PixelType::kF32);
