@@ -144,6 +144,7 @@ int main(int argc, char** argv) {
         j["k"] = r.perona_malik.k;
       } else {
         j["sigma"] = std::sqrt(2.0 * r.smoothing_time);
+        if (r.smoothing_time > 0.0) j["smoothing_scheme"] = to_string(r.smoothing_scheme);
       }
       j["operator"] = to_string(params.op);
       j["thresholds"] = quantiles ? "quantile" : "absolute";
@@ -164,10 +165,12 @@ int main(int argc, char** argv) {
         smoothing = "perona-malik K " + format_number(r.perona_malik.k) + ", T " +
                     format_number(r.smoothing_time) + " in " + std::to_string(r.smoothing_steps) +
                     " steps";
-      } else if (r.smoothing_steps > 0) {
+      } else if (r.smoothing_time > 0.0) {
         smoothing = "heat T " + format_number(r.smoothing_time) + " (sigma " +
-                    format_number(std::sqrt(2.0 * r.smoothing_time)) + ") in " +
-                    std::to_string(r.smoothing_steps) + " steps";
+                    format_number(std::sqrt(2.0 * r.smoothing_time)) + ") by " +
+                    to_string(r.smoothing_scheme) +
+                    (r.smoothing_steps > 0 ? " in " + std::to_string(r.smoothing_steps) + " steps"
+                                           : std::string());
       }
       p.summary =
           smoothing + ", " + to_string(params.op) + " gradient, thresholds low " +

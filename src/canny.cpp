@@ -164,7 +164,7 @@ void validate(const CannyParams& p) {
       HeatParams hp;
       hp.sigma = p.sigma;
       hp.alpha = p.alpha;
-      hp.scheme = HeatScheme::kExplicit;  // what canny runs
+      hp.scheme = HeatScheme::kAuto;  // explicit steps are checked by count where they run
       try {
         validate(hp);
       } catch (const Error& e) {
@@ -270,10 +270,16 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
     hp.alpha = params.alpha;
     hp.non_finite = NonFinite::kMissing;  // refused above unless params.non_finite allows
     // Explicit steps: bit-identical on both backends, so are the edge maps (CannyReport's steps).
-    hp.scheme = HeatScheme::kExplicit;
+    // Past kCannyMaxExplicitSteps their cost (growing with sigma²) is not worth that: heat_smooth
+    // chooses (sigma 1e4 was 4e8 explicit steps, minutes on any image).
+    const double explicit_steps =
+        std::ceil(0.5 * params.sigma * params.sigma / hp.max_dt * (1.0 - 1e-12));
+    hp.scheme =
+        explicit_steps <= kCannyMaxExplicitSteps ? HeatScheme::kExplicit : HeatScheme::kAuto;
     const HeatReport hr = heat_smooth(in, smoothed, hp, ctx);
     report.smoothing_steps = hr.steps;
     report.smoothing_time = hr.time;
+    report.smoothing_scheme = hr.scheme;
     in = smoothed;
   } else if (params.smoothing == CannySmoothing::kPeronaMalik) {
     const ImageView smoothed =

@@ -143,6 +143,7 @@ TEST_F(EdgesApp, ReportListsTheParametersTheBatchReportListsAndTheMagnitude) {
   EXPECT_EQ(q_params["smoothing"], "heat") << q_params;
   EXPECT_EQ(q_params["smoothing_time"], 0.5) << q_params;
   EXPECT_EQ(q_params["sigma"], 1) << q_params;
+  EXPECT_EQ(q_params["smoothing_scheme"], "explicit") << q_params;
   EXPECT_EQ(q_params["operator"], "sobel") << q_params;
   EXPECT_EQ(q_params["thresholds"], "quantile") << q_params;
   EXPECT_EQ(q_params["low_quantile"], 0.75) << q_params;

@@ -39,11 +39,18 @@ const char* to_string(CannySmoothing s) noexcept;
 /// Parses "heat", "perona-malik" (or "perona_malik") or "none"; Error(kInvalidArgument) otherwise.
 CannySmoothing parse_canny_smoothing(const std::string& name);
 
+/// The most explicit heat steps canny's smoothing takes (sigma 16 at heat_smooth's default step of
+/// 1/8); longer diffusion times run FED or spectral (CannyParams::sigma).
+constexpr int kCannyMaxExplicitSteps = 1024;
+
 /// Parameters of canny().
 struct CannyParams {
   CannySmoothing smoothing = CannySmoothing::kHeat;
   /// kHeat: standard deviation in pixels of the equivalent Gaussian (>= 0; diffusion time
-  /// T = sigma² / 2, in heat_steps_for(T) explicit steps of heat_smooth's default size). 0
+  /// T = sigma² / 2, in heat_steps_for(T) explicit steps of heat_smooth's default size while they
+  /// number at most kCannyMaxExplicitSteps - sigma up to 16 - so that both backends give the same
+  /// edge map bit for bit; longer times run heat_smooth's automatic choice, FED or spectral, whose
+  /// cost hardly grows with sigma, and the backends then agree to about 1e-5 of the range). 0
   /// differentiates the input directly.
   double sigma = 1.0;
   /// kPeronaMalik: the diffusion's parameters (defaults: noise estimated, K and time from it).
@@ -80,8 +87,10 @@ struct CannyImages {
 struct CannyReport {
   Backend backend = Backend::kCpu;
   CannySmoothing smoothing = CannySmoothing::kHeat;
-  int smoothing_steps = 0;         ///< explicit diffusion steps (0: not smoothed)
-  double smoothing_time = 0.0;     ///< diffusion time T in pixel² (heat: sigma² / 2)
+  int smoothing_steps = 0;      ///< diffusion steps (0: not smoothed, or spectral)
+  double smoothing_time = 0.0;  ///< diffusion time T in pixel² (heat: sigma² / 2)
+  /// kHeat: the scheme heat_smooth ran (kExplicit up to kCannyMaxExplicitSteps steps).
+  HeatScheme smoothing_scheme = HeatScheme::kExplicit;
   PeronaMalikReport perona_malik;  ///< filled for kPeronaMalik
   /// The absolute thresholds compared with the magnitude (Sobel scale, float32). For device views
   /// with quantile thresholds these stay on the device and are NaN here (canny never waits for
@@ -118,14 +127,14 @@ CannyReport canny(const ImageView& src, const ImageView& edges, const CannyImage
 
 /// Throws Error(kInvalidArgument) naming the parameter and its value when `params` are out of
 /// their documented ranges, whatever the image: unknown enum values; kHeat with a sigma that is
-/// negative, not finite or (when > 0) refused by validate(const HeatParams&) (too small, or more
-/// than 1e9 steps); kPeronaMalik with parameters validate(const PeronaMalikParams&) refuses; a
-/// threshold that is neither NaN (the default) nor, absolute, finite and >= 0, nor, quantile, in
-/// [0, 1]; low > high, given both, or given one quantile against the other's default (0.8 /
-/// 0.9). The absolute defaults depend on the image's sample type: a single absolute threshold is
-/// refused here only when no type's default for the other fits (low above 13107, high below 0.1),
-/// otherwise by canny() for the images whose default does not fit. canny() checks exactly this
-/// first; an app calls it to refuse a bad command line before reading any file.
+/// negative, not finite or (when > 0) refused by validate(const HeatParams&) (too small);
+/// kPeronaMalik with parameters validate(const PeronaMalikParams&) refuses; a threshold that is
+/// neither NaN (the default) nor, absolute, finite and >= 0, nor, quantile, in [0, 1]; low > high,
+/// given both, or given one quantile against the other's default (0.8 / 0.9). The absolute defaults
+/// depend on the image's sample type: a single absolute threshold is refused here only when no
+/// type's default for the other fits (low above 13107, high below 0.1), otherwise by canny() for
+/// the images whose default does not fit. canny() checks exactly this first; an app calls it to
+/// refuse a bad command line before reading any file.
 void validate(const CannyParams& params);
 
 /// Double threshold with exact 8-connected hysteresis on any float32 1-channel map `values`:
