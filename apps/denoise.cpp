@@ -44,9 +44,13 @@ std::function<Processed(const HostImage&, Context&)> rd_process(
     p.summary =
         std::string(r.stages == 0 ? "nothing to remove, the image is written unchanged: " : "") +
         noise + "; learned reaction-diffusion, model " + r.model_name + " (" + r.model_hash +
-        "), " + std::to_string(r.stages) + " stages of " + std::to_string(r.filters) + " filters " +
-        std::to_string(r.filter_size) + "x" + std::to_string(r.filter_size) +
-        (r.colour ? ", opponent colour" : "") + " on " + to_string(r.backend);
+        "), " +
+        (r.stages == 0
+             ? std::string("not run")
+             : std::to_string(r.stages) + " stages of " + std::to_string(r.filters) + " filters " +
+                   std::to_string(r.filter_size) + "x" + std::to_string(r.filter_size) +
+                   (r.colour ? ", opponent colour" : "")) +
+        " on " + to_string(r.backend);
     return p;
   };
 }
