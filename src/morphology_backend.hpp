@@ -35,6 +35,7 @@ constexpr int kMorphStageDstSlot = 63;  ///< CUDA with host views: the staged ou
 constexpr int kShockSmoothSlot = 64;    ///< the shock filter's smoothed image (float)
 constexpr int kMorphFlatRowsSlot = 67;  ///< CPU flat max: per-worker rows
 constexpr int kMorphFlatCopySlot = 68;  ///< flat max in place: a copy of the input
+constexpr int kMorphChunkSlot = 76;     ///< CPU upwind disc in chunks: two float images (76, 77)
 
 }  // namespace detail
 

@@ -437,6 +437,34 @@ TEST_P(MorphTest, ShockFilterRestoresABlurredStep) {
   }
 }
 
+// Long upwind dilations and erosions run in chunks that stop at the fixed point (src/morphology.cpp
+// run_until_fixed): 240 steps in chunks equal 120 + 120 steps in one go each, bit for bit, and
+// a radius of 1e6 (2e6 steps, a global max or min) finishes at once.
+TEST(MorphCpu, ChunkedUpwindStepsEqualAllStepsAndStopAtTheFixedPoint) {
+  Context cx(Backend::kCpu);
+  const HostImage in = test::random_image(150, 90, 4, PixelType::kF32, -40.0f, 300.0f, 5);
+  for (const MorphOp op : {MorphOp::kDilate, MorphOp::kErode}) {
+    MorphParams p = params(op, 60.0, StructuringElement::kDisc);
+    p.scheme = MorphScheme::kUpwind;
+    const HostImage twice = apply(apply(in, p, cx), p, cx);  // 120 steps of 1/2, twice
+    p.radius = 120.0;                                        // 240 steps of 1/2, chunked
+    EXPECT_TRUE(test::identical(apply(in, p, cx), twice)) << to_string(op);
+
+    const HostImage u8 = test::random_image(31, 17, 3, PixelType::kU8, 0.0f, 255.0f, 6);
+    p.radius = 1e6;
+    const HostImage flat = apply(u8, p, cx, PixelType::kU8);
+    for (int c = 0; c < 3; ++c) {
+      float extreme = at(u8, 0, 0, c);
+      for (int y = 0; y < 17; ++y)
+        for (int x = 0; x < 31; ++x)
+          extreme = op == MorphOp::kDilate ? std::max(extreme, at(u8, x, y, c))
+                                           : std::min(extreme, at(u8, x, y, c));
+      for (int y = 0; y < 17; ++y)
+        for (int x = 0; x < 31; ++x) ASSERT_EQ(at(flat, x, y, c), extreme) << to_string(op);
+    }
+  }
+}
+
 // The shock filter is its definition, step by step: the public heat_smooth of the current image,
 // then one upwind shock step - bit for bit, though it plans the pre-smoothing once
 // (src/heat_run.hpp) instead of checking, scanning and planning it on every step. Colour with alpha
