@@ -1100,6 +1100,22 @@ TEST(TempName, ParsesWhatItMakesAndNothingElse) {
   EXPECT_EQ(t.host, "gpu_3");
   EXPECT_EQ(t.pid, 2147483647);
   EXPECT_TRUE(parse_temp_name(".x.tmp-vm-77-0.jpeg", t));
+  // Long stems are shortened to keep the name within 255 bytes, never inside a UTF-8 character.
+  const std::string long_host(64, 'h');
+  for (const std::size_t len : {200u, 240u, 251u, 300u}) {
+    for (const std::string unit : {std::string("L"), std::string("\xc3\xa9")}) {  // "é": 2 bytes
+      std::string stem;
+      while (stem.size() < len) stem += unit;
+      const std::string name = temp_name(stem, ".png", long_host, 2147483647, 4000000000ul);
+      EXPECT_LE(name.size(), 255u) << len;
+      ASSERT_TRUE(parse_temp_name(name, t)) << name;
+      EXPECT_EQ(t.host, long_host);
+      const std::size_t kept = name.find(".tmp-") - 1;
+      EXPECT_EQ(name.compare(1, kept, stem, 0, kept), 0);
+      EXPECT_EQ(kept % unit.size(), 0u) << "cut inside a character";
+      if (stem.size() + 1 + (name.size() - 1 - kept) <= 255) EXPECT_EQ(kept, stem.size());
+    }
+  }
 
   for (const char* name : {
            "",

@@ -125,6 +125,17 @@ TEST_F(SmoothApp, SchemeIsChosenAndReported) {
   EXPECT_NE(r.out.find(" cycles"), std::string::npos) << r.out;
 }
 
+// Any legal output name works, also one whose temporary name would pass 255 bytes.
+TEST_F(SmoothApp, LongestLegalOutputNamesAreWritten) {
+  io::write_image(path("in.png"), picture(1, PixelType::kU8));
+  for (const std::size_t len : {236u, 251u}) {
+    const std::string name = std::string(len, 'L') + ".png";
+    const Result r = smooth({path("in.png"), path(name), "--sigma", "1"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(io::read_image(path(name)).width(), 45);
+  }
+}
+
 TEST_F(SmoothApp, ReplacesAnExistingDifferentOutput) {
   io::write_image(path("in.png"), picture(1, PixelType::kU8));
   io::write_image(path("out.png"), HostImage(3, 3, 3, PixelType::kU8));

@@ -6,6 +6,7 @@
 // machines: only the machine that made a file can tell whether its process still runs.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <string>
@@ -46,10 +47,21 @@ inline const std::string& temp_host() {
   return host;
 }
 
-/// ".<stem>.tmp-<host>-<pid>-<n><ext>" (`ext` with its dot, or empty).
+/// The longest file name (bytes) of common file systems (NAME_MAX of ext4, XFS, btrfs, NTFS...).
+constexpr std::size_t kMaxNameBytes = 255;
+
+/// ".<stem>.tmp-<host>-<pid>-<n><ext>" (`ext` with its dot, or empty), the stem shortened (at a
+/// UTF-8 character boundary) so that the name stays within kMaxNameBytes: an output whose own name
+/// is legal must never fail for its temporary's (a 240-byte name once gave "File name too long").
 inline std::string temp_name(const std::string& stem, const std::string& ext,
                              const std::string& host, long pid, unsigned long n) {
-  return "." + stem + ".tmp-" + host + "-" + std::to_string(pid) + "-" + std::to_string(n) + ext;
+  const std::string tail =
+      ".tmp-" + host + "-" + std::to_string(pid) + "-" + std::to_string(n) + ext;
+  const std::size_t room = tail.size() + 2 < kMaxNameBytes ? kMaxNameBytes - 1 - tail.size() : 1;
+  std::size_t keep = std::min(stem.size(), room);
+  while (keep > 1 && keep < stem.size() && (static_cast<unsigned char>(stem[keep]) & 0xC0) == 0x80)
+    --keep;  // not inside a multi-byte character
+  return "." + stem.substr(0, keep) + tail;
 }
 
 /// Who made a temporary file.
