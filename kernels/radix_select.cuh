@@ -49,15 +49,20 @@ struct RadixRank {
 
 /// Rank selection among the keys `args` accepts (args.pass and args.hi are set here). `histogram`
 /// (args, hist) fills hist[0..kRadixBins) for one pass; k must be below the number accepted.
+/// pass0_ready: hist already holds the first pass's histogram of the same args (as
+/// radix_count_below leaves it), which is then not counted again.
 template <class Histogram>
 RadixRank radix_select(RadixBinArgs args, std::size_t k, std::vector<int>& hist,
-                       const Histogram& histogram) {
-  hist.resize(kRadixBins);
+                       const Histogram& histogram, bool pass0_ready = false) {
+  if (hist.size() != static_cast<std::size_t>(kRadixBins)) {
+    hist.assign(kRadixBins, 0);
+    pass0_ready = false;
+  }
   RadixRank r;
   for (int pass = 0; pass < 2; ++pass) {
     args.pass = pass;
     args.hi = r.value >> 16;
-    histogram(args, hist.data());
+    if (pass > 0 || !pass0_ready) histogram(args, hist.data());
     std::size_t below = 0;
     int b = 0;
     const std::size_t target = k - r.less;  // the rank among this pass's candidates
@@ -70,8 +75,9 @@ RadixRank radix_select(RadixBinArgs args, std::size_t k, std::vector<int>& hist,
   return r;
 }
 
-/// How many of the keys `args` accepts have high 16 bits below `hi16` (one pass-0 histogram):
-/// with hi16 = 0x7f80, the finite ones among non-negative floats and +inf.
+/// How many of the keys `args` accepts have high 16 bits below `hi16` (one pass-0 histogram, left
+/// in hist for radix_select's pass0_ready): with hi16 = 0x7f80, the finite ones among
+/// non-negative floats and +inf.
 template <class Histogram>
 std::size_t radix_count_below(RadixBinArgs args, unsigned hi16, std::vector<int>& hist,
                               const Histogram& histogram) {

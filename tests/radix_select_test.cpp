@@ -135,6 +135,17 @@ TEST(RadixSelectTest, QuantileOfTheFiniteKeysIsTheCpusNthElement) {
       std::nth_element(ref.begin(), ref.begin() + static_cast<std::ptrdiff_t>(k), ref.end());
       const float got = float_of(detail::radix_select(args, k, hist, CpuHistogram{n}).value);
       EXPECT_EQ(bits_of(got), bits_of(ref[k])) << "q " << q << ", missing " << missing;
+      // As the CUDA quantile runs it: the count's histogram is the selection's first pass.
+      std::vector<int> h2;
+      ASSERT_EQ(detail::radix_count_below(args, 0x7f80u, h2, CpuHistogram{n}), m);
+      int passes = 0;
+      const auto counting = [&](const RadixBinArgs& a, int* hh) {
+        ++passes;
+        CpuHistogram{n}(a, hh);
+      };
+      const float reused = float_of(detail::radix_select(args, k, h2, counting, true).value);
+      EXPECT_EQ(bits_of(reused), bits_of(ref[k])) << "q " << q << ", after the count";
+      EXPECT_EQ(passes, 1);
     }
   }
 }

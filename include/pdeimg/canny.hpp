@@ -1,5 +1,5 @@
 // Canny edge detection: smoothing, gradient, non-maximum suppression, double threshold and exact
-// hysteresis, on both backends with identical results.
+// hysteresis, on both backends with identical results (heat smoothing up to sigma 16).
 #pragma once
 
 #include <limits>
@@ -111,10 +111,12 @@ struct CannyReport {
 /// Reflecting boundaries throughout: edges reach the image border; no frame is skipped.
 ///
 /// The CPU and CUDA backends give bit-identical edge maps: smoothing, magnitude and suppression
-/// are the same float operations, rounded the same way, on both (with Perona–Malik smoothing, as
-/// far as perona_malik's two backends agree). Host views run synchronously;
-/// device views need the CUDA backend and are queued on ctx's stream without any wait for the
-/// host (Perona–Malik with automatic K waits once, see perona_malik).
+/// are the same float operations, rounded the same way, on both - with heat smoothing up to
+/// kCannyMaxExplicitSteps explicit steps (sigma 16); longer smoothing runs FED or spectral, on
+/// which the backends agree to about 1e-5 of the range, so edge pixels at a threshold may differ
+/// (with Perona–Malik smoothing, as far as perona_malik's two backends agree). Host views run
+/// synchronously; device views need the CUDA backend and are queued on ctx's stream without any
+/// wait for the host (Perona–Malik with automatic K waits for its statistics, see perona_malik).
 ///
 ///   pdeimg::HostImage edges(in.width(), in.height(), 1, pdeimg::PixelType::kU8);
 ///   pdeimg::CannyParams p;  p.sigma = 2.0;  p.low = 40;  p.high = 100;   // uint8 photo

@@ -136,8 +136,9 @@ struct PeronaMalikReport {
 ///
 /// src and dst must have the same size and channel count; their types may differ. dst may alias
 /// src exactly. Host views run synchronously; device views need the CUDA backend and are queued
-/// on ctx's stream, except that automatic K or time (noise estimate, quantile) waits for the
-/// stream once to read the statistic back.
+/// on ctx's stream, except that automatic K or time waits for the stream to read its statistic
+/// back: the noise estimate and the quantile select by radix on the device, reading back a few
+/// histograms (two for the quantile, six per channel for the noise).
 ///
 ///   pdeimg::PeronaMalikParams p;                      // blind: estimate noise, choose K and T
 ///   pdeimg::PeronaMalikReport r = pdeimg::perona_malik(noisy, out, p, ctx);

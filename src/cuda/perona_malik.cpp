@@ -138,14 +138,15 @@ double gradient_quantile_sq(const ImageView& src, const detail::GradientStatPlan
   float* vals = scratch_floats(ctx, 6, n);
   launch_gradient_sq(v, plan.coupled, vals, ctx.stream());
   // Element floor(q (m - 1)) of the m finite values (the pairs left out are +inf, after them), as
-  // the CPU's nth_element: by radix selection, three histogram passes instead of a sort.
+  // the CPU's nth_element: by radix selection, two histogram passes (the count's is the first)
+  // instead of a sort.
   DeviceSelector sel(ctx, n);
   RadixBinArgs args;
   args.keys = reinterpret_cast<const unsigned*>(vals);
   const std::size_t m = sel.count_below(args, kInfinityHigh16);
   if (m == 0) return 0.0;
   const auto k = static_cast<std::size_t>(std::floor(q * static_cast<double>(m - 1)));
-  const std::uint32_t bits = sel.select(args, k).value;
+  const std::uint32_t bits = sel.select(args, k, /*after_count=*/true).value;
   float v2;
   std::memcpy(&v2, &bits, sizeof v2);
   return v2;

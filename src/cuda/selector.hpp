@@ -22,9 +22,10 @@ class DeviceSelector {
     d_count_ = static_cast<int*>(ctx.impl().device_scratch(11, sizeof(int) * 2));
   }
 
-  /// The key of rank k among the elements `args` accepts.
-  detail::RadixRank select(const RadixBinArgs& args, std::size_t k) {
-    return detail::radix_select(args, k, hist_, Histogram{this});
+  /// The key of rank k among the elements `args` accepts; after_count: count_below just counted
+  /// the same args, and its histogram serves as the first pass.
+  detail::RadixRank select(const RadixBinArgs& args, std::size_t k, bool after_count = false) {
+    return detail::radix_select(args, k, hist_, Histogram{this}, after_count);
   }
 
   /// How many accepted keys have high 16 bits below hi16 (radix_count_below).
