@@ -277,6 +277,16 @@ SchemeChoice choose_scheme(const HeatParams& params, double time, int width, int
                 n_explicit, n_fed, fed_ok ? c.fed.cycles : 0LL,
                 missing ? "not possible with missing data" : num(std::round(n_spectral)).c_str(),
                 width, height);
+  if (missing && !fed_ok && n_explicit > 1e9) {
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "heat_smooth: " +
+            (params.sigma != 0.0 ? "sigma " + num(params.sigma) + " (time " + num(time) + ")"
+                                 : "time " + num(time)) +
+            " on an image with missing data needs more than 1e9 steps, explicit or FED "
+            "(the spectral scheme, whose cost does not grow with time, cannot treat "
+            "missing data); use a smaller sigma or time");
+  }
   if (n_explicit <= n_fed && n_explicit <= n_spectral) {
     c.scheme = HeatScheme::kExplicit;
     c.explicit_steps = heat_steps_for(time, params.max_dt);

@@ -437,6 +437,23 @@ TEST(HeatSchemeCpu, SchemeNamesAndValidation) {
   }
 }
 
+// With missing data auto cannot take the spectral solver; past 1e9 FED steps it says so, naming
+// sigma (canny passes its sigma through), instead of an explicit step count's complaint about time.
+TEST(HeatSchemeCpu, AutoWithMissingDataAtAbsurdTimesSaysWhy) {
+  HostImage in = test::random_image(16, 16, 1, PixelType::kF32, 0.0f, 1.0f, 3);
+  test::set(in, 5, 5, 0, std::nanf(""));
+  HostImage out(16, 16, 1, PixelType::kF32);
+  Context cx(Backend::kCpu);
+  HeatParams p;
+  p.sigma = 1e5;
+  p.non_finite = NonFinite::kMissing;
+  test::expect_error([&] { heat_smooth(in, out, p, cx); }, ErrorCode::kInvalidArgument,
+                     "sigma 100000 (time 5e+09) on an image with missing data needs more than 1e9");
+  p.sigma = 2e3;  // FED: about 5e5 steps
+  EXPECT_EQ(heat_smooth(in, out, p, cx).scheme, HeatScheme::kFed);
+  EXPECT_TRUE(std::isnan(at(out, 5, 5)));
+}
+
 // Diffusion times far past the image's slowest mode give the mean, whatever the magnitude: auto
 // must not take FED's overflowed cost (it once chose one FED step at sigma 1e12) nor explicit.
 TEST(HeatSchemeCpu, AutoAtAbsurdTimesGivesTheMean) {
