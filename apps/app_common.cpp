@@ -48,12 +48,20 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
                  "its header before it is decoded, so that a small file of a huge image fails "
                  "instead of exhausting memory (0: no limit)")
       ->capture_default_str();
-  app.add_option("--non-finite", options.non_finite,
-                 "what NaN and infinite samples of a float input mean: refuse (the input fails, "
-                 "naming how many and where the first is) or missing (missing data, e.g. "
-                 "NoData: left out of every computation and written back unchanged)")
-      ->check(CLI::IsMember({"refuse", "missing"}, CLI::ignore_case))
-      ->capture_default_str();
+  if (options.missing_supported) {
+    app.add_option("--non-finite", options.non_finite,
+                   "what NaN and infinite samples of a float input mean: refuse (the input fails, "
+                   "naming how many and where the first is) or missing (missing data, e.g. "
+                   "NoData: left out of every computation and written back unchanged)")
+        ->check(CLI::IsMember({"refuse", "missing"}, CLI::ignore_case))
+        ->capture_default_str();
+  } else {
+    app.add_option("--non-finite", options.non_finite,
+                   "what NaN and infinite samples of a float input mean: only refuse here (the "
+                   "input fails, naming how many and where the first is)")
+        ->check(CLI::IsMember({"refuse"}, CLI::ignore_case))
+        ->capture_default_str();
+  }
 }
 
 InputPolicy input_policy(const CommonOptions& options) {
@@ -61,6 +69,7 @@ InputPolicy input_policy(const CommonOptions& options) {
   p.read.max_samples = options.max_pixels;
   p.read.limit_name = "--max-pixels";
   p.non_finite = parse_non_finite(options.non_finite);
+  p.missing_supported = options.missing_supported;
   return p;
 }
 
@@ -76,8 +85,10 @@ HostImage read_input(const std::string& path, const InputPolicy& policy) {
                       (n.count == 1 ? " non-finite sample" : " non-finite samples") +
                       " (NaN or infinity), the first at x " + std::to_string(n.x) + ", y " +
                       std::to_string(n.y) + ", channel " + std::to_string(n.channel) +
-                      "; give --non-finite missing to treat them as missing data (left out of "
-                      "the computation and written back unchanged)");
+                      (policy.missing_supported
+                           ? "; give --non-finite missing to treat them as missing data (left out "
+                             "of the computation and written back unchanged)"
+                           : std::string()));
     }
   }
   return img;

@@ -56,6 +56,9 @@ struct CommonOptions {
   /// its header before decoding; 0: no limit.
   std::uint64_t max_pixels = io::kDefaultMaxSamples;
   std::string non_finite = "refuse";  ///< --non-finite refuse|missing (float inputs)
+  /// Set before add_common_options by an app that cannot treat missing data (morph): --non-finite
+  /// then takes only refuse, and a refused input does not suggest missing.
+  bool missing_supported = true;
 };
 
 /// Adds --backend, --threads, -v/--verbose, --max-pixels and --non-finite to `app`, bound to
@@ -66,6 +69,7 @@ void add_common_options(CLI::App& app, CommonOptions& options);
 struct InputPolicy {
   io::ReadOptions read;
   NonFinite non_finite = NonFinite::kRefuse;
+  bool missing_supported = true;  ///< CommonOptions::missing_supported
 };
 InputPolicy input_policy(const CommonOptions& options);
 

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
       cli.add_option("-t,--time", time, "shock: evolution time, pixels (> 0; default 3)")
           ->check(positive_finite());
   CommonOptions common;
+  common.missing_supported = false;  // the morphology compositions have no hole rule
   add_common_options(cli, common);
   BatchOptions batch;
   add_batch_options(cli, batch);
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
         p.parameters["steps"] = r.steps;
         p.parameters["dt"] = r.dt;
         p.parameters["smoothing_steps"] = r.smoothing_steps;
+        if (r.sigma > 0.0) p.parameters["smoothing_scheme"] = to_string(r.smoothing_scheme);
         p.parameters["backend"] = to_string(r.backend);
         p.summary = "shock filter T = " + format_number(r.time) + ", sigma " +
                     format_number(r.sigma) + ": " + std::to_string(r.steps) + " steps of dt " +

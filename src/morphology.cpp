@@ -492,6 +492,7 @@ ShockReport shock_filter(const ImageView& src, const ImageView& dst, const Shock
     if (smooth) {
       heat = detail::plan_heat(hp, s.width, s.height, nc, /*missing=*/false, ctx.backend());
       report.smoothing_steps = heat.report.steps;
+      report.smoothing_scheme = heat.report.scheme;
     }
     for (int i = 0; i < steps; ++i) {
       ImageView g = a;

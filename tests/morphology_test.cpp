@@ -507,6 +507,7 @@ TEST(ShockFilterTest, IsHeatSmoothThenAShockStepOnEveryStep) {
         std::to_string(k.w) + "x" + std::to_string(k.h) + ", sigma " + std::to_string(k.sigma);
     EXPECT_TRUE(test::identical(out, a)) << what << ": max |difference| " << max_abs_diff(out, a);
     EXPECT_EQ(r.smoothing_steps, smoothing_steps) << what;
+    if (k.sigma > 0.0) EXPECT_EQ(r.smoothing_scheme, k.pre_smoothing) << what;
     EXPECT_EQ(to_string(scheme), std::string(to_string(k.pre_smoothing))) << what;
   }
 }

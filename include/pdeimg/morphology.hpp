@@ -147,7 +147,9 @@ struct ShockReport {
   double dt = 0.0;          ///< their size (time / steps)
   double time = 0.0;        ///< evolution time
   double sigma = 0.0;       ///< pre-smoothing
-  int smoothing_steps = 0;  ///< heat steps of each pre-smoothing (0 for sigma 0)
+  int smoothing_steps = 0;  ///< heat steps of each pre-smoothing (0 for sigma 0, or spectral)
+  /// The scheme of each pre-smoothing (heat_smooth's automatic choice; kExplicit for sigma 0).
+  HeatScheme smoothing_scheme = HeatScheme::kExplicit;
 };
 
 /// Sharpens `src` into `dst` with the shock filter u_t = -sign(Δ(G_σ * u)) |∇u|: each step
