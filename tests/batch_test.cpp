@@ -588,7 +588,6 @@ TEST_F(Batch, BadParametersAreOneUsageErrorBeforeAnyFileIsRead) {
       {PDEIMG_EDGES_EXE, {"--sigma", "nan"}, "must be a finite number >= 0"},
       {PDEIMG_EDGES_EXE, {"--sigma", "1e308"}, "too large"},
       {PDEIMG_EDGES_EXE, {"--sigma", "1e-300"}, "too small"},
-      {PDEIMG_EDGES_EXE, {"--sigma", "3e4"}, "more than 1e9 steps"},
       {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e5"}, "more than 1e9"},
       {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e-300"}, "too small"},
       {PDEIMG_EDGES_EXE, {"--smooth", "perona-malik", "--sigma", "1e200"}, "finite"},
