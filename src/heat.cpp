@@ -168,12 +168,12 @@ void validate(const HeatParams& params) {
   const bool has_sigma = params.sigma != 0.0;
   if (has_time == has_sigma) {
     throw Error(ErrorCode::kInvalidArgument, "heat_smooth: give exactly one of time (" +
-                                                 std::to_string(params.time) + ") and sigma (" +
-                                                 std::to_string(params.sigma) + ")");
+                                                 num(params.time) + ") and sigma (" +
+                                                 num(params.sigma) + ")");
   }
   if (has_sigma && !(params.sigma > 0.0 && std::isfinite(params.sigma))) {
     throw Error(ErrorCode::kInvalidArgument,
-                "sigma: must be positive and finite, got " + std::to_string(params.sigma));
+                "sigma: must be positive and finite, got " + num(params.sigma));
   }
   const double time = has_sigma ? 0.5 * params.sigma * params.sigma : params.time;
   if (has_sigma && !(time > 0.0)) {  // sigma below ~1e-162: its square underflows
@@ -197,9 +197,10 @@ void validate(const HeatParams& params) {
     heat_steps_for(time, params.max_dt);  // max_dt's range, a finite time, at most 1e9 steps
     return;
   }
-  heat_steps_for(std::min(time, 1.0), params.max_dt);  // max_dt's range
-  if (!std::isfinite(time)) {
-    throw Error(ErrorCode::kInvalidArgument, "time: must be finite, got " + num(time));
+  heat_steps_for(params.max_dt, params.max_dt);  // max_dt's range only: its one step
+  if (!(time > 0.0) || !std::isfinite(time)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "time: diffusion time must be positive and finite, got " + num(time));
   }
   if (params.scheme == HeatScheme::kFed &&
       static_cast<double>(detail::fed_min_cycles(time, detail::kHeatMaxDt)) * detail::kFedMaxCycle >

@@ -66,7 +66,7 @@ void validate(const ImageView& view, const char* what) {
 }
 
 ImageView ImageView::roi(int x, int y, int w, int h) const {
-  if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > width || y + h > height) {
+  if (x < 0 || y < 0 || w <= 0 || h <= 0 || x > width - w || y > height - h) {
     throw Error(ErrorCode::kInvalidArgument,
                 "roi: region " + std::to_string(w) + "x" + std::to_string(h) + " at (" +
                     std::to_string(x) + "," + std::to_string(y) + ") is not inside the " +
@@ -96,6 +96,12 @@ HostImage::HostImage(int width, int height, int channels, PixelType type) {
   view_.type = type;
   view_.location = Location::kHost;
   view_.pitch = view_.row_bytes();
+  if (view_.pitch > (SIZE_MAX - 2 * kHostAlignment) / static_cast<std::size_t>(height)) {
+    throw Error(ErrorCode::kOutOfMemory, "HostImage: " + std::to_string(width) + "x" +
+                                             std::to_string(height) + "x" +
+                                             std::to_string(channels) + " " + to_string(type) +
+                                             " does not fit in the address space");
+  }
   const std::size_t bytes = view_.pitch * static_cast<std::size_t>(height);
   // calloc keeps large allocations lazily zeroed by the OS; the data start is moved up to a
   // cache-line boundary (malloc gives 16 bytes), so full-width SIMD stores never split lines.

@@ -49,9 +49,14 @@ bool exact_disc(const MorphParams& p) {
 }
 
 /// |gain|² sums overflow float32 above about 2^62 (upwind disc, shock); differences alone above
-/// 2^126. The exact disc only takes maxima: no scaling (2^128 is above every finite float).
+/// 2^126. The exact disc only takes maxima: no scaling (2^128 is above every finite float) -
+/// unless a difference follows (gradient, top-hats), which needs the samples below 2^126.
 int range_log2(const MorphParams& p) {
-  if (exact_disc(p)) return 128;
+  if (exact_disc(p)) {
+    const bool difference =
+        p.op == MorphOp::kGradient || p.op == MorphOp::kTopHat || p.op == MorphOp::kBlackHat;
+    return difference ? detail::kHeatRangeLog2 : 128;
+  }
   return p.shape == StructuringElement::kDisc ? detail::kStatisticRangeLog2
                                               : detail::kHeatRangeLog2;
 }

@@ -430,6 +430,17 @@ TEST(HeatSchemeCpu, SchemeNamesAndValidation) {
   test::expect_error([&] { validate(p); }, ErrorCode::kInvalidArgument, "1e9");
   // ... and for FED at any size, up to times whose cycle count overflowed a long long (it came
   // out as one cycle: one step of 1e21 and an image of +-inf).
+  // The spectral solver and FED do not step by max_dt: only its range is checked for them.
+  for (const HeatScheme s : {HeatScheme::kSpectral, HeatScheme::kFed}) {
+    HeatParams q;
+    q.sigma = 1.0;
+    q.max_dt = 1e-12;
+    q.scheme = s;
+    EXPECT_NO_THROW(validate(q)) << to_string(s);
+    q.time = -1.0;
+    q.sigma = 0.0;
+    test::expect_error([&] { validate(q); }, ErrorCode::kInvalidArgument, "positive");
+  }
   p.scheme = HeatScheme::kFed;
   for (const double t : {1e12, 1e15, 1e22, 1e300}) {
     p.time = t;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+
 #include "pdeimg/error.hpp"
 #include "tests/test_util.hpp"
 
@@ -25,6 +27,16 @@ TEST(HostImage, RejectsBadShapes) {
   EXPECT_THROW(HostImage(5, 5, 0, PixelType::kU8), Error);
 }
 
+// A size whose byte count wraps around size_t is refused, not allocated as a few bytes.
+TEST(HostImage, RefusesSizesBeyondTheAddressSpace) {
+  try {
+    HostImage h(1 << 30, 1 << 30, 4, PixelType::kF32);
+    FAIL() << "a 2^64-byte image was allocated";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kOutOfMemory) << e.what();
+  }
+}
+
 TEST(ImageView, RoiSharesMemoryAndPitch) {
   HostImage img = test::random_image(20, 10, 2, PixelType::kF32, 0, 1, 3);
   const ImageView r = img.view().roi(4, 3, 5, 6);
@@ -36,6 +48,9 @@ TEST(ImageView, RoiSharesMemoryAndPitch) {
       for (int c = 0; c < 2; ++c) ASSERT_EQ(test::at(r, x, y, c), test::at(img, x + 4, y + 3, c));
   EXPECT_THROW(img.view().roi(16, 0, 5, 1), Error);
   EXPECT_THROW(img.view().roi(0, 0, 0, 1), Error);
+  // x + w and y + h must not overflow into a "fitting" region.
+  EXPECT_THROW(img.view().roi(1, 0, INT_MAX, 1), Error);
+  EXPECT_THROW(img.view().roi(0, 1, 1, INT_MAX), Error);
 }
 
 TEST(ImageView, ValidationNamesTheProblem) {

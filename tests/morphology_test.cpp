@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -435,6 +436,21 @@ TEST_P(MorphTest, ShockFilterRestoresABlurredStep) {
                   edge + 0.5, height, at(blurred, edge + 3, 0) - at(blurred, edge - 2, 0));
     }
   }
+}
+
+// Finite inputs give finite outputs: the exact disc's differences (gradient, top-hats) of samples
+// near +-FLT_MAX saturate like the other shapes' instead of overflowing to inf.
+TEST(MorphCpu, ExactDiscDifferencesOfHugeSamplesStayFinite) {
+  Context cx(Backend::kCpu);
+  HostImage in(2, 1, 1, PixelType::kF32);
+  test::set(in, 0, 0, 0, 3e38f);
+  test::set(in, 1, 0, 0, -3e38f);
+  for (const MorphOp op : {MorphOp::kGradient, MorphOp::kTopHat, MorphOp::kBlackHat}) {
+    const HostImage out = apply(in, params(op, 1.0, StructuringElement::kDisc), cx);
+    for (int x = 0; x < 2; ++x) EXPECT_TRUE(std::isfinite(at(out, x, 0))) << to_string(op) << x;
+  }
+  const HostImage g = apply(in, params(MorphOp::kGradient, 1.0, StructuringElement::kDisc), cx);
+  EXPECT_EQ(at(g, 0, 0), FLT_MAX);
 }
 
 // Long upwind dilations and erosions run in chunks that stop at the fixed point (src/morphology.cpp
