@@ -230,13 +230,32 @@ DeviceScope::DeviceScope(int device) {
 }
 
 DeviceScope::DeviceScope(const Context& ctx) {
+  ContextImpl& impl = const_cast<Context&>(ctx).impl();
+  const std::thread::id me = std::this_thread::get_id();
+  std::thread::id none{};
+  if (impl.owner.load() == me) {
+    ++impl.owner_depth;
+  } else if (impl.owner.compare_exchange_strong(none, me)) {
+    impl.owner_depth = 1;
+  } else {
+    throw Error(ErrorCode::kInvalidArgument,
+                "Context: used by two threads at once; a Context is not thread-safe, give each "
+                "thread its own");
+  }
+  owned_ = &impl;
   if (ctx.backend() != Backend::kCuda) return;
-  enter(ctx.device());
+  try {
+    enter(ctx.device());
+  } catch (...) {
+    if (--impl.owner_depth == 0) impl.owner.store(std::thread::id{});
+    throw;
+  }
   stream_ = ctx.stream();
   exceptions_ = std::uncaught_exceptions();
 }
 
 DeviceScope::~DeviceScope() {
+  if (owned_ != nullptr && --owned_->owner_depth == 0) owned_->owner.store(std::thread::id{});
   if (stream_ != nullptr && std::uncaught_exceptions() > exceptions_) {
     try {
       cuda::synchronize(stream_);  // queued copies may still read or write the caller's memory

@@ -1,10 +1,12 @@
 // Context internals shared by the API layer and the backends. Internal header.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pdeimg/context.hpp"
@@ -95,6 +97,10 @@ struct ContextImpl {
   std::function<bool(double)> progress;     // Context::set_progress
   std::unique_ptr<ContextCache> fft_plans;  // cuFFT plans (kernels/heat_spectral.cu)
   long long host_uploads = 0;  // cuda::upload calls (host images copied to the device), for tests
+  /// The thread inside an operation on this context (DeviceScope), and how deeply it nests: a
+  /// second thread is refused instead of deadlocking on the worker pool.
+  std::atomic<std::thread::id> owner{};
+  int owner_depth = 0;
 
   ContextImpl();
   ~ContextImpl();
@@ -127,6 +133,8 @@ int default_threads() noexcept;
 /// as soon as the exception reaches it.
 class DeviceScope {
  public:
+  /// Also claims ctx for the calling thread (nested scopes of that thread are fine): another
+  /// thread's operation on the same context meanwhile throws Error(kInvalidArgument).
   explicit DeviceScope(const Context& ctx);
   /// Makes `device` current for the scope (no stream, no wait on unwinding): for the context's
   /// own set-up and tear-down and for DeviceImage.
@@ -137,6 +145,7 @@ class DeviceScope {
 
  private:
   void enter(int device);
+  ContextImpl* owned_ = nullptr;  // released on leaving the outermost scope
   int previous_ = -1;
   void* stream_ = nullptr;
   int exceptions_ = 0;

@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "pdeimg/error.hpp"
+#include "pdeimg/heat.hpp"
 #include "pdeimg/version.hpp"
 #include "tests/test_util.hpp"
 
@@ -31,6 +34,41 @@ struct EnvGuard {
   }
   ~EnvGuard() { unsetenv("PDEIMG_BACKEND"); }
 };
+
+// A Context is not thread-safe. A second thread's operation while one runs is refused with a
+// clear error (it used to wait forever on the worker pool); nested operations of one thread (canny
+// smoothing, the denoiser's noise estimate) and later calls from any thread are fine.
+TEST(Context, SecondThreadDuringAnOperationIsRefused) {
+  Context ctx(Backend::kCpu);
+  ctx.set_threads(2);
+  const HostImage in = test::random_image(64, 64, 1, PixelType::kF32, 0.0f, 1.0f, 2);
+  HostImage a(64, 64, 1, PixelType::kF32), b(64, 64, 1, PixelType::kF32);
+  HeatParams p;
+  p.time = 40.0;  // 320 steps: progress is reported while the call runs
+  p.scheme = HeatScheme::kExplicit;
+  std::atomic<bool> tried{false};
+  std::string second_error;
+  ctx.set_progress([&](double) {
+    if (!tried.exchange(true)) {
+      std::thread other([&] {
+        try {
+          heat_smooth(in, b, p, ctx);
+        } catch (const Error& e) {
+          second_error = e.what();
+        }
+      });
+      other.join();
+    }
+    return true;
+  });
+  heat_smooth(in, a, p, ctx);
+  ASSERT_TRUE(tried.load());
+  EXPECT_NE(second_error.find("two threads at once"), std::string::npos) << second_error;
+  ctx.set_progress(nullptr);
+  std::thread later([&] { heat_smooth(in, b, p, ctx); });  // free again, from another thread
+  later.join();
+  EXPECT_TRUE(test::identical(a, b));
+}
 
 TEST(Context, ParsesBackendNames) {
   EXPECT_EQ(parse_backend("auto"), Backend::kAuto);

@@ -30,6 +30,8 @@ struct ContextImpl;
 /// device work is queued on, the CPU thread count, and scratch buffers that are reused across
 /// calls (so repeated calls do not allocate). A Context is not thread-safe: use it from one thread
 /// at a time (any thread: each operation makes the context's CUDA device current for its duration).
+/// An operation started while another thread's operation on the same context runs throws
+/// Error(kInvalidArgument) naming the misuse.
 ///
 /// Asynchrony: operations on device views are queued on the context's stream and return at once;
 /// call synchronize() before reading results on the host. DeviceImage::upload and download wait
