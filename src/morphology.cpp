@@ -101,6 +101,13 @@ void run_steps(const ImageView& s, const ImageView& d, const detail::MorphPlan& 
   on_cuda(ctx) ? cuda::morph_steps(s, d, plan, ctx) : cpu::morph_steps(s, d, plan, ctx);
 }
 
+/// s into d (same shape), every channel converted to d's type: zero steps.
+void convert_all(const ImageView& s, const ImageView& d, Context& ctx) {
+  detail::MorphPlan convert;
+  convert.channels = s.channels;
+  run_steps(s, d, convert, ctx);
+}
+
 void run_difference(const ImageView& a, const ImageView& b, const ImageView& d, int channels,
                     int sign, Context& ctx) {
   on_cuda(ctx) ? cuda::morph_difference(a, b, d, channels, sign, ctx)
@@ -143,9 +150,7 @@ void run_until_fixed(const ImageView& s, const ImageView& d, const detail::Morph
     std::swap(a, b);
     if (fixed) break;
   }
-  detail::MorphPlan convert;  // zero steps: a conversion of every channel
-  convert.channels = s.channels;
-  run_steps(a, d, convert, ctx);
+  convert_all(a, d, ctx);
 }
 
 /// How one dilation or erosion is computed.
@@ -480,9 +485,7 @@ ShockReport shock_filter(const ImageView& src, const ImageView& dst, const Shock
     ImageView a = float_like(s, detail::kMorphTempSlot, ctx);
     ImageView b = float_like(s, detail::kMorphTemp2Slot, ctx);
     const ImageView smoothed = float_like(s, detail::kShockSmoothSlot, ctx);
-    detail::MorphPlan convert;  // zero steps: a conversion of every channel
-    convert.channels = s.channels;
-    run_steps(s, a, convert, ctx);
+    convert_all(s, a, ctx);
     // The pre-smoothing is heat_smooth's, planned once: the evolving image keeps the size, stays
     // finite and within the input's range (the upwind step keeps the maximum principle), so each
     // step's scan and scaling by heat_smooth would find nothing to do - and on CUDA would wait for
@@ -509,7 +512,7 @@ ShockReport shock_filter(const ImageView& src, const ImageView& dst, const Shock
       std::swap(a, b);
       ctx.impl().report_progress(i + 1, steps, "shock_filter");
     }
-    run_steps(a, d, convert, ctx);
+    convert_all(a, d, ctx);
   });
   unstage(st, ctx);
   report.backend = ctx.backend();
